@@ -1,0 +1,23 @@
+"""xgrad: reverse-mode autograd on any array-API library (NumPy, CuPy, PyTorch, array-api-strict)."""
+
+from .tensor import Tensor
+from .errors import (BackendMismatchError, BackendUnavailableError, DTypeError, GraphError, InputError,
+                     ShapeError, XgradError)
+from .backends import (available_backends, current_backend, get_backend, known_backends, register_backend,
+                       use_backend)
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .creation import (arange, as_tensor, eye, full, get_default_dtype, manual_seed, ones, rand, randn,
+                       randperm, set_default_dtype, tensor, zeros)
+from .creation import full_like, ones_like, zeros_like
+from .function import Context, Function
+from .ops import (abs, add, argmax, argmin, astype, broadcast_to, clip, concat, cos, divide, equal, exp,
+                  expand_dims, expm1, flip, getitem, greater, greater_equal, index_add, isfinite, isnan, less,
+                  less_equal, log, log1p, logical_and, logical_not, logical_or, logsumexp, matmul,
+                  matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
+                  permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
+                  sum, tanh, to, var, where)
+
+float16, float32, float64 = "float16", "float32", "float64"
+int32, int64, bool_ = "int32", "int64", "bool"
+
+__version__ = "0.1.0"

@@ -1,0 +1,122 @@
+"""The Backend protocol: what the array-API standard lacks, supplied once per array library.
+
+A backend owns ``xp``: the library's array-API namespace (from array-api-compat), resolved once, plus
+the few extras the op library needs (``index_add``, ``onehot``). Everything else the engine does goes
+through ``xp`` and is plain array-API code.
+"""
+
+import types
+
+import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
+
+
+class Backend:
+    """Base class. Subclasses set ``name`` and ``namespace`` and override what their library does faster."""
+
+    name = "?"
+    mutable = True  # arrays accept in-place writes (optimizer updates, out= buffers)
+
+    def __init__(self, namespace, default_device=None):
+        self.default_device = default_device
+        ns = types.SimpleNamespace(**{k: getattr(namespace, k) for k in dir(namespace) if not k.startswith("__")})
+        ns.index_add = self.index_add
+        ns.onehot = self.onehot
+        self.xp = ns
+        self._rng = _np.random.default_rng(0)
+
+    # ---- conversion and devices ------------------------------------------------------------
+    def asarray(self, obj, dtype=None, device=None):
+        """An array of this backend from Python data, NumPy arrays or another array-API array."""
+        xp = self.xp
+        if dtype is not None:
+            dtype = self.dtype(dtype)
+        if device is None:
+            device = self.default_device
+        if not isinstance(obj, (int, float, bool, list, tuple)) and hasattr(obj, "__array__") and \
+                not self.is_array(obj):
+            obj = _np.asarray(obj)
+        return xp.asarray(obj, dtype=dtype, device=device)
+
+    def is_array(self, obj):
+        """Whether ``obj`` is an array of this library."""
+        raise NotImplementedError
+
+    def to_numpy(self, a):
+        """A host NumPy copy of ``a``."""
+        return _np.asarray(a)
+
+    def device(self, a):
+        """The device ``a`` lives on."""
+        return self.xp.device(a)
+
+    def synchronize(self):
+        """Wait for queued device work to finish; a no-op on the CPU."""
+
+    def dtype(self, name):
+        """The library's dtype object for a name like ``"float32"`` (or a dtype of its own, unchanged)."""
+        if isinstance(name, str):
+            try:
+                return getattr(self.xp, name)
+            except AttributeError:
+                raise TypeError(f"unknown dtype {name!r} for backend {self.name!r}") from None
+        if isinstance(name, _np.dtype) or (isinstance(name, type) and issubclass(name, _np.generic)):
+            return getattr(self.xp, _np.dtype(name).name)
+        return name
+
+    def dtype_name(self, dtype):
+        return str(dtype).rsplit(".", 1)[-1]
+
+    def is_floating(self, dtype):
+        return self.xp.isdtype(dtype, ("real floating", "complex floating"))
+
+    # ---- random numbers ---------------------------------------------------------------------
+    def manual_seed(self, seed):
+        self._rng = _np.random.default_rng(seed)
+
+    def uniform(self, shape, low, high, dtype, device=None):
+        return self.asarray(self._rng.uniform(low, high, size=shape), dtype=dtype, device=device)
+
+    def normal(self, shape, mean, std, dtype, device=None):
+        return self.asarray(self._rng.normal(mean, std, size=shape), dtype=dtype, device=device)
+
+    def permutation(self, n, device=None):
+        return self.asarray(self._rng.permutation(n), dtype=self.xp.int64, device=device)
+
+    # ---- what the standard lacks -----------------------------------------------------------
+    def index_add(self, like, index, values):
+        """Zeros shaped like ``like`` with ``values`` added at ``like[index]``; repeated indices accumulate."""
+        if is_basic_index(index):  # no position repeats: a plain write does it
+            out = self.xp.zeros_like(like, dtype=values.dtype)
+            out[index] = values
+            return out
+        return self.scatter_add(like, index, values)
+
+    def scatter_add(self, like, index, values):
+        """``index_add`` for integer-array and boolean indices.
+
+        Generic version, pure array-API: map the index to flat positions, then add with a one-hot
+        product. Backends with a scatter-add of their own override this.
+        """
+        xp = self.xp
+        size = 1
+        for s in like.shape:
+            size *= s
+        positions = xp.reshape(xp.reshape(xp.arange(size, device=xp.device(like)), like.shape)[index], (-1,))
+        hits = xp.astype(positions[:, None] == xp.arange(size, device=xp.device(like))[None, :], values.dtype)
+        flat = xp.reshape(values, (1, -1)) @ hits
+        return xp.reshape(flat, like.shape)
+
+    def onehot(self, labels, num_classes, dtype):
+        """``(N, C)`` one-hot rows of integer ``labels``."""
+        xp = self.xp
+        classes = xp.arange(num_classes, device=xp.device(labels))
+        return xp.astype(labels[..., None] == classes, dtype)
+
+    def __repr__(self):
+        return f"<xgrad backend {self.name}>"
+
+
+def is_basic_index(index):
+    """Whether ``index`` holds only ints, slices, None and Ellipsis (no arrays)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in parts)

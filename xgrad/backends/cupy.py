@@ -1,0 +1,120 @@
+"""CuPy on an NVIDIA GPU."""
+
+from .base import Backend
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+
+    def __init__(self, device=None):
+        import array_api_compat.cupy as xp
+        import cupy
+        import cupyx
+
+        self._cp = cupy
+        self._cupyx = cupyx
+        dev = _device_index(device)
+        super().__init__(xp, default_device=cupy.cuda.Device(dev) if dev is not None else None)
+        self._rngs = {}
+        self._seed = 0
+        # Fast paths, as on NumPy: CuPy's own functions where the compat layer only adds Python.
+        self.xp.permute_dims = cupy.transpose
+        self.xp.matrix_transpose = lambda a: cupy.swapaxes(a, -1, -2)
+
+    def is_array(self, obj):
+        return isinstance(obj, self._cp.ndarray)
+
+    def asarray(self, obj, dtype=None, device=None):
+        cp = self._cp
+        if isinstance(device, str):
+            device = cp.cuda.Device(_device_index(device))
+        device = device if device is not None else self.default_device
+        dtype = self.dtype(dtype) if dtype is not None else None
+        if device is None:
+            return cp.asarray(obj, dtype=dtype)
+        with device:
+            return cp.asarray(obj, dtype=dtype)
+
+    def to_numpy(self, a):
+        return self._cp.asnumpy(a)
+
+    def device(self, a):
+        return a.device
+
+    def synchronize(self):
+        self._cp.cuda.get_current_stream().synchronize()
+
+    def manual_seed(self, seed):
+        self._seed = seed
+        self._rngs = {}
+
+    def _rng(self):
+        dev = self._cp.cuda.Device().id
+        if dev not in self._rngs:
+            self._rngs[dev] = self._cp.random.default_rng(self._seed)
+        return self._rngs[dev]
+
+    def uniform(self, shape, low, high, dtype, device=None):
+        with self._dev(device):
+            return self._rng().uniform(low, high, size=shape).astype(self.dtype(dtype), copy=False)
+
+    def normal(self, shape, mean, std, dtype, device=None):
+        with self._dev(device):
+            return (self._rng().standard_normal(size=shape) * std + mean).astype(self.dtype(dtype), copy=False)
+
+    def permutation(self, n, device=None):
+        with self._dev(device):
+            return self._rng().permutation(n)
+
+    def _dev(self, device):
+        cp = self._cp
+        if device is None:
+            return self.default_device or cp.cuda.Device()
+        return device if isinstance(device, cp.cuda.Device) else cp.cuda.Device(_device_index(device))
+
+    def scatter_add(self, like, index, values):
+        out = self._cp.zeros_like(like, dtype=values.dtype)
+        self._cupyx.scatter_add(out, index, values)
+        return out
+
+    def onehot(self, labels, num_classes, dtype):
+        cp = self._cp
+        out = cp.zeros(labels.shape + (num_classes,), dtype=dtype)
+        cp.put_along_axis(out, labels[..., None], 1, axis=-1)
+        return out
+
+
+def _device_index(device):
+    if device is None:
+        return None
+    if isinstance(device, int):
+        return device
+    text = str(device)
+    if text in ("cuda", "gpu"):
+        return 0
+    for prefix in ("cuda:", "gpu:"):
+        if text.startswith(prefix):
+            return int(text[len(prefix):])
+    if text.isdigit():
+        return int(text)
+    raise ValueError(f"backend 'cupy' takes devices like 'cuda:0' or 0, not {device!r}")
+
+
+def load(device=None):
+    from ..errors import BackendUnavailableError
+
+    try:
+        import cupy
+    except ImportError as e:
+        raise BackendUnavailableError(
+            "backend 'cupy' cannot load: CuPy is not installed. Install it with "
+            "`pip install \"xgrad[cuda12]\"` or `pip install \"xgrad[cuda13]\"` to match your CUDA driver.") from e
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDA driver or runtime missing
+        raise BackendUnavailableError(
+            f"backend 'cupy' cannot load: CuPy is installed but CUDA is not usable here ({e}). "
+            "It needs an NVIDIA GPU and driver.") from e
+    if n == 0:
+        raise BackendUnavailableError("backend 'cupy' cannot load: no NVIDIA GPU is visible.")
+    return CupyBackend(device)

@@ -1,0 +1,143 @@
+"""Making tensors: from data, filled, ranges, identity, and seeded random numbers."""
+
+from . import backends as _backends
+from .tensor import Tensor
+
+_default_dtype = "float32"  # as in PyTorch; xgrad.set_default_dtype("float64") for float64 everywhere
+
+
+def set_default_dtype(dtype):
+    """The floating dtype of tensors made from Python floats or by zeros/ones/rand/... ("float32" or "float64")."""
+    global _default_dtype
+    name = str(dtype).rsplit(".", 1)[-1]
+    if name not in ("float16", "float32", "float64", "bfloat16"):
+        raise TypeError(f"set_default_dtype takes a floating dtype, not {dtype!r}")
+    _default_dtype = name
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def _where(backend, device):
+    b = _backends.get_backend(backend)
+    if device is None and backend is None:
+        device = _backends.current_device()
+    return b, device
+
+
+def _has_float(data):
+    if isinstance(data, float):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_has_float(d) for d in data)
+    return False
+
+
+def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
+    """A new leaf tensor holding ``data`` (Python numbers, nested lists, or any array; arrays keep their dtype)."""
+    if isinstance(data, Tensor):
+        data = data.data if backend is None or _backends.get_backend(backend) is data._backend else data.numpy()
+    b, device = _where(backend, device)
+    if dtype is None and _has_float(data):
+        dtype = _default_dtype
+    t = Tensor._wrap(b.asarray(data, dtype=dtype, device=device), b)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+as_tensor = tensor
+
+
+def _filled(fn_name, shape, dtype, requires_grad, backend, device, *extra):
+    b, device = _where(backend, device)
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    dt = b.dtype(dtype or _default_dtype)
+    data = getattr(b.xp, fn_name)(shape, *extra, dtype=dt, device=device if device is not None else b.default_device)
+    t = Tensor._wrap(data, b)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+    return _filled("zeros", shape, dtype, requires_grad, backend, device)
+
+
+def ones(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+    return _filled("ones", shape, dtype, requires_grad, backend, device)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False, backend=None, device=None):
+    return _filled("full", (shape,) if not isinstance(shape, int) else ((shape,),), dtype, requires_grad,
+                   backend, device, fill_value)
+
+
+def _like(x, fn_name, dtype, requires_grad, *extra):
+    b = x._backend
+    data = getattr(b.xp, fn_name)(x.data, *extra, dtype=b.dtype(dtype) if dtype is not None else None)
+    t = Tensor._wrap(data, b)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    return _like(x, "zeros_like", dtype, requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return _like(x, "ones_like", dtype, requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    return _like(x, "full_like", dtype, requires_grad, fill_value)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=None, device=None):
+    b, device = _where(backend, device)
+    if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
+        dtype = _default_dtype
+    data = b.xp.arange(start, stop, step, dtype=b.dtype(dtype) if dtype else None,
+                       device=device if device is not None else b.default_device)
+    t = Tensor._wrap(data, b)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, backend=None, device=None):
+    b, device = _where(backend, device)
+    data = b.xp.eye(n, m, dtype=b.dtype(dtype or _default_dtype),
+                    device=device if device is not None else b.default_device)
+    t = Tensor._wrap(data, b)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def manual_seed(seed):
+    """Seed the random numbers of every loaded backend (and of backends loaded later)."""
+    global _seed
+    _seed = int(seed)
+    for b in list(_backends._LOADED.values()):
+        b.manual_seed(_seed)
+
+
+_seed = None
+
+
+def _random(kind, shape, dtype, requires_grad, backend, device, a, c):
+    b, device = _where(backend, device)
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    data = getattr(b, kind)(shape, a, c, dtype=b.dtype(dtype or _default_dtype), device=device)
+    t = Tensor._wrap(data, b)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def rand(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+    """Uniform on [0, 1), from the backend's generator (seed it with xgrad.manual_seed)."""
+    return _random("uniform", shape, dtype, requires_grad, backend, device, 0.0, 1.0)
+
+
+def randn(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+    """Standard normal, from the backend's generator (seed it with xgrad.manual_seed)."""
+    return _random("normal", shape, dtype, requires_grad, backend, device, 0.0, 1.0)
+
+
+def randperm(n, backend=None, device=None):
+    b, device = _where(backend, device)
+    return Tensor._wrap(b.permutation(n, device=device), b)

@@ -1,0 +1,29 @@
+"""The errors xgrad raises. Each names the op and the shapes, dtypes, backends or devices involved."""
+
+
+class XgradError(Exception):
+    """Base class of every error xgrad raises on purpose."""
+
+
+class ShapeError(XgradError, ValueError):
+    """Shapes that do not fit together (broadcasting, matmul, a gradient of the wrong shape)."""
+
+
+class DTypeError(XgradError, TypeError):
+    """A dtype an op cannot take (requires_grad on integers, mixed kinds on a strict backend)."""
+
+
+class BackendMismatchError(XgradError, ValueError):
+    """Tensors of two backends or two devices met in one op."""
+
+
+class BackendUnavailableError(XgradError, ImportError):
+    """A backend that is unknown or cannot load here."""
+
+
+class GraphError(XgradError, RuntimeError):
+    """Misuse of the graph: backward through a freed graph, implicit gradient of a non-scalar."""
+
+
+class InputError(XgradError, ValueError):
+    """A value an op cannot take (a class label out of range, an unknown reduction)."""

@@ -1,0 +1,76 @@
+"""Custom ops from a forward and a backward written by the user, as torch.autograd.Function."""
+
+from . import _state
+from .ops._core import Op
+
+
+class Context:
+    """What ``forward`` leaves for ``backward``: saved tensors and any attributes set on it."""
+
+    def __init__(self):
+        self.saved_tensors = ()
+        self.needs_input_grad = ()
+
+    def save_for_backward(self, *tensors):
+        self.saved_tensors = tensors
+
+
+class _FunctionOp(Op):
+    __slots__ = ("fn", "ctx")
+
+    def __init__(self, fn, ctx):
+        super().__init__(fn.__name__, None)
+        self.vjps = ()
+        self.fn = fn
+        self.ctx = ctx
+
+    def backward(self, xp, g, out, args, kw, needs):
+        Tensor = _state.Tensor
+        made_here = not isinstance(g, Tensor)
+        backend = kw["backend"]
+        grads = self.fn.backward(self.ctx, Tensor._wrap(g, backend) if made_here else g)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(needs):
+            raise ValueError(f"{self.name}.backward returned {len(grads)} gradients for {len(needs)} inputs")
+        if made_here:
+            return [gr.data if isinstance(gr, Tensor) else gr for gr in grads]
+        return list(grads)
+
+
+class Function:
+    """Subclass with ``forward(ctx, *inputs)`` and ``backward(ctx, *grads)`` static methods; call ``.apply``.
+
+    ``forward`` runs on Tensors without recording a graph; ``backward`` gets the upstream gradient as a
+    Tensor and returns one gradient (or None) per input of ``forward``.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _state.Tensor
+        ctx = Context()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        previous = _state.grad_enabled
+        _state.grad_enabled = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _state.grad_enabled = previous
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{cls.__name__}.forward must return one xgrad Tensor, got {type(out).__name__}")
+        if any(ctx.needs_input_grad) and _state.grad_enabled:
+            out = Tensor._wrap(out.data, out._backend)
+            out.requires_grad = True
+            out._op = _FunctionOp(cls, ctx)
+            out._parents = args
+            out._args = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+            out._kw = {"backend": out._backend}
+        return out

@@ -1,0 +1,162 @@
+"""How an op is declared and applied: one forward and one VJP rule per input, written with ``xp``.
+
+    @op
+    def tanh(xp, x):
+        return xp.tanh(x)
+
+    tanh.defvjp(lambda xp, g, out, x: g * (1 - out * out))
+
+A rule gets the namespace ``xp``, the upstream gradient ``g``, the op's output ``out``, the op's inputs
+and its keyword parameters. During a plain backward these are raw arrays and the backend's namespace;
+with ``create_graph=True`` they are xgrad Tensors and xgrad's own namespace, so the same rule builds a
+differentiable graph. Gradients whose shape differs from their input's are summed back by the engine.
+"""
+
+from .. import _state
+from ..errors import BackendMismatchError, DTypeError, ShapeError, XgradError
+
+
+class Op:
+    """A named forward function and its per-input VJP rules."""
+
+    __slots__ = ("name", "forward", "vjps", "check", "__wrapped__")
+
+    def __init__(self, name, forward):
+        self.name = name
+        self.forward = forward
+        self.vjps = None  # None: not differentiable (comparisons, sign, ...)
+        self.check = None  # optional: explains a failed forward from the inputs' shapes
+
+    def defvjp(self, *rules):
+        """One rule per positional input; None for an input that never gets a gradient."""
+        self.vjps = rules
+        return self
+
+    def backward(self, xp, g, out, args, kw, needs):
+        """Gradients for the inputs flagged in ``needs`` (None elsewhere)."""
+        vjps = self.vjps
+        return [vjps[i](xp, g, out, *args, **kw) if need else None for i, need in enumerate(needs)]
+
+    def __call__(self, *args, **kw):
+        return apply(self, args, kw)
+
+    def __repr__(self):
+        return f"<xgrad op {self.name}>"
+
+
+def op(forward=None, *, name=None):
+    """Declare an op from its forward ``forward(xp, *arrays, **params)``."""
+    if forward is None:
+        return lambda f: op(f, name=name)
+    o = Op(name or forward.__name__, forward)
+    o.__wrapped__ = forward
+    return o
+
+
+def apply(o, args, kw):
+    """Run ``o`` on Tensors and constants; record it in the graph when a gradient is needed."""
+    Tensor = _state.Tensor
+    backend = None
+    needs_grad = False
+    raw = []
+    for a in args:
+        if type(a) is Tensor or isinstance(a, Tensor):
+            b = a._backend
+            if backend is None:
+                backend = b
+            elif b is not backend:
+                raise BackendMismatchError(
+                    f"xgrad.{o.name}: inputs live on two backends, {backend.name!r} and {b.name!r} "
+                    f"({_describe(args)}). Move one with .to({backend.name!r}) first.")
+            raw.append(a.data)
+            needs_grad = needs_grad or a.requires_grad
+        else:
+            raw.append(a)
+    if backend is None:
+        from ..backends import current_backend
+
+        backend = current_backend()
+    else:
+        for i, a in enumerate(raw):
+            if not (type(a) in _SCALARS or a is None or backend.is_array(a)):
+                raw[i] = backend.asarray(a)
+    try:
+        out = o.forward(backend.xp, *raw, **kw)
+    except XgradError:
+        raise
+    except Exception as e:
+        raise _explain(o, args, raw, backend, e) from e
+    t = Tensor.__new__(Tensor)
+    t.data = out
+    t._backend = backend
+    t.grad = None
+    if needs_grad and _state.grad_enabled and o.vjps is not None:
+        t.requires_grad = True
+        t._op = o
+        t._parents = args
+        t._args = raw
+        t._kw = kw
+    else:
+        t.requires_grad = False
+        t._op = None
+        t._parents = None
+        t._args = None
+        t._kw = None
+    return t
+
+
+_SCALARS = (int, float, bool, complex)
+
+
+def _describe(args):
+    parts = []
+    for i, a in enumerate(args):
+        if isinstance(a, _state.Tensor):
+            parts.append(f"arg {i}: shape {tuple(a.shape)} {a._backend.dtype_name(a.dtype)} "
+                         f"on {a._backend.name}/{a.device}")
+        elif hasattr(a, "shape"):
+            parts.append(f"arg {i}: {type(a).__name__} shape {tuple(a.shape)} dtype {a.dtype}")
+        else:
+            parts.append(f"arg {i}: {type(a).__name__} {a!r}")
+    return "; ".join(parts)
+
+
+def broadcast_shapes(*shapes):
+    """The broadcast of ``shapes``, or None when they do not broadcast."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(-ndim, 0):
+        size = 1
+        for s in shapes:
+            if len(s) >= -i:
+                d = s[i]
+                if d != 1:
+                    if size not in (1, d):
+                        return None
+                    size = d
+        out.append(size)
+    return tuple(out)
+
+
+def _explain(o, args, raw, backend, error):
+    """Turn an exception from deep inside an array library into an xgrad error that says what to do."""
+    what = _describe(args)
+    devices = {str(backend.device(a)) for a in raw if backend.is_array(a)}
+    if len(devices) > 1:
+        return BackendMismatchError(
+            f"xgrad.{o.name}: inputs live on different devices {sorted(devices)} ({what}). "
+            "Move them to one device with .to(device=...) first.")
+    shapes = [tuple(a.shape) for a in raw if hasattr(a, "shape")]
+    if o.check is not None:
+        problem = o.check(*raw)
+        if problem:
+            return ShapeError(f"xgrad.{o.name}: {problem} ({what}).")
+    elif len(shapes) > 1 and broadcast_shapes(*shapes) is None:
+        return ShapeError(f"xgrad.{o.name}: shapes {' and '.join(map(str, shapes))} do not broadcast "
+                          f"({what}). Reshape or expand one so trailing dimensions match or are 1.")
+    dtypes = {str(a.dtype) for a in raw if hasattr(a, "dtype")}
+    if isinstance(error, TypeError) or len(dtypes) > 1:
+        return DTypeError(f"xgrad.{o.name}: {error} ({what}). Cast with .to(dtype) or xgrad.astype "
+                          "so the inputs share a dtype the op accepts.")
+    return XgradError(f"xgrad.{o.name} failed on backend {backend.name!r}: {type(error).__name__}: "
+                      f"{error} ({what}).")

@@ -1,0 +1,146 @@
+"""Neural-network ops, fused where that is what makes them stable: softmax, log_softmax,
+cross_entropy, binary_cross_entropy_with_logits, mse_loss."""
+
+from ._core import op
+from ..errors import InputError, ShapeError
+
+
+def _log_softmax(xp, z, axis):
+    m = xp.max(z, axis=axis, keepdims=True)
+    shifted = z - m
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+@op
+def softmax(xp, z, axis=-1):
+    e = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+softmax.defvjp(lambda xp, g, out, z, axis=-1: out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
+
+
+@op
+def log_softmax(xp, z, axis=-1):
+    return _log_softmax(xp, z, axis)
+
+
+log_softmax.defvjp(lambda xp, g, out, z, axis=-1: g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(xp, losses, reduction):
+    if reduction == "mean":
+        return xp.mean(losses)
+    if reduction == "sum":
+        return xp.sum(losses)
+    return losses
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _per_sample(xp, g, losses_shape, reduction):
+    """The upstream gradient of each per-sample loss, with a trailing axis for the classes."""
+    if reduction == "none":
+        return xp.expand_dims(g, axis=-1)
+    if reduction == "mean":
+        return g / _size(losses_shape)
+    return g
+
+
+def _check_reduction(name, reduction):
+    if reduction not in _REDUCTIONS:
+        raise InputError(f"xgrad.nn.functional.{name}: reduction must be one of {_REDUCTIONS}, "
+                         f"not {reduction!r}")
+
+
+def _integer_labels(xp, target):
+    return "int" in str(target.dtype)
+
+
+@op
+def cross_entropy(xp, logits, target, reduction="mean"):
+    """Softmax cross-entropy from logits ``(..., C)``; ``target`` holds integer class labels ``(...)``
+    or class probabilities ``(..., C)``."""
+    _check_reduction("cross_entropy", reduction)
+    logp = _log_softmax(xp, logits, -1)
+    if _integer_labels(xp, target):
+        if tuple(target.shape) != tuple(logits.shape[:-1]):
+            raise ShapeError(
+                f"xgrad.cross_entropy: integer labels of shape {tuple(target.shape)} do not match logits "
+                f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis")
+        num_classes = logits.shape[-1]
+        if _size(target.shape) and (int(xp.min(target)) < 0 or int(xp.max(target)) >= num_classes):
+            raise InputError(
+                f"xgrad.cross_entropy: labels must lie in [0, {num_classes}) for {num_classes} classes; "
+                f"got labels from {int(xp.min(target))} to {int(xp.max(target))}")
+        losses = -xp.squeeze(xp.take_along_axis(logp, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
+    else:
+        if tuple(target.shape) != tuple(logits.shape):
+            raise ShapeError(
+                f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
+                f"logits' shape {tuple(logits.shape)}")
+        losses = -xp.sum(target * logp, axis=-1)
+    return _reduce(xp, losses, reduction)
+
+
+def _ce_grad_logits(xp, g, out, logits, target, reduction="mean"):
+    # d/dz of -sum(p log softmax(z)) is softmax(z) sum(p) - p; for labels p is one-hot and sums to 1
+    gs = _per_sample(xp, g, logits.shape[:-1], reduction)
+    probs = xp.exp(_log_softmax(xp, logits, -1))
+    if _integer_labels(xp, target):
+        return (probs - xp.onehot(target, logits.shape[-1], probs.dtype)) * gs
+    return (probs * xp.sum(target, axis=-1, keepdims=True) - target) * gs
+
+
+def _ce_grad_target(xp, g, out, logits, target, reduction="mean"):
+    return -_log_softmax(xp, logits, -1) * _per_sample(xp, g, logits.shape[:-1], reduction)
+
+
+cross_entropy.defvjp(_ce_grad_logits, _ce_grad_target)
+
+
+@op
+def binary_cross_entropy_with_logits(xp, logits, target, reduction="mean"):
+    """Sigmoid + binary cross-entropy in one stable expression: max(z, 0) - z y + log(1 + e^-|z|)."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    losses = xp.where(logits > 0, logits, 0.0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits)))
+    return _reduce(xp, losses, reduction)
+
+
+def _bce_scale(xp, g, shape, reduction):
+    if reduction == "mean":
+        return g / _size(shape)
+    return g
+
+
+def _bce_grad_logits(xp, g, out, logits, target, reduction="mean"):
+    e = xp.exp(-xp.abs(logits))
+    sig = xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))
+    return (sig - target) * _bce_scale(xp, g, logits.shape, reduction)
+
+
+binary_cross_entropy_with_logits.defvjp(
+    _bce_grad_logits,
+    lambda xp, g, out, logits, target, reduction="mean": -logits * _bce_scale(xp, g, logits.shape, reduction))
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or summed) squared error."""
+    from . import elementwise, reduction as red
+
+    _check_reduction("mse_loss", reduction)
+    d = elementwise.subtract(input, target)
+    sq = elementwise.multiply(d, d)
+    if reduction == "mean":
+        return red.mean(sq)
+    if reduction == "sum":
+        return red.sum(sq)
+    return sq
