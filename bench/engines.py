@@ -1,0 +1,388 @@
+"""The engines a benchmark case runs on: a registry, so torch.compile, xgrad.compile or another peer is
+one more entry.
+
+Each engine turns the host NumPy inputs of a case (``cases.make_data``) into its own arrays and returns a
+``Case``: ``call()`` is the timed unit (forward + backward, and the SGD update for a training step; on a
+GPU it ends with a device synchronize) and ``result()`` reads the gradients (or updated parameters) back
+as NumPy arrays so engines can be checked against each other.
+
+Roles: ``xgrad`` (the engine under test), ``torch`` (the peer the crossover is computed against),
+``floor`` (the raw array library with hand-derived gradients, no autograd), ``peer`` (anything else).
+"""
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Case:
+    call: callable
+    result: callable
+
+
+@dataclass
+class Engine:
+    name: str
+    device: str          # "cpu" or "gpu": which suite (marker) it belongs to
+    role: str            # "xgrad", "torch", "floor" or "peer"
+    library: str         # the array library underneath, for the report
+    factory: callable = field(repr=False)  # () -> implementation with build(op, data)
+    ops: tuple = None    # None: every op kind
+    _impl: object = field(default=None, repr=False)
+    _reason: str = field(default=None, repr=False)
+
+    def unavailable(self):
+        """None when the engine can run here, else why not (the skip reason)."""
+        self._load()
+        return self._reason
+
+    def build(self, op, data):
+        self._load()
+        return self._impl.build(op, data)
+
+    def _load(self):
+        if self._impl is None and self._reason is None:
+            try:
+                self._impl = self.factory()
+            except Unavailable as e:
+                self._reason = f"{self.name}: {e}"
+
+
+class Unavailable(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------
+# xgrad
+class XgradEngine:
+    def __init__(self, backend, compiled=False):
+        import xgrad
+        import xgrad.nn.functional  # noqa: F401  (xgrad/__init__ does not import nn)
+
+        try:
+            self.b = xgrad.get_backend(backend)
+        except xgrad.BackendUnavailableError as e:
+            raise Unavailable(str(e).split(". ")[0]) from e
+        if compiled and not hasattr(xgrad, "compile"):
+            raise Unavailable("xgrad.compile does not exist yet (issue 5)")
+        self.xgrad = xgrad
+        self.F = xgrad.nn.functional
+        self.compiled = compiled
+        self.sync = self.b.synchronize
+        self.backend = backend
+
+    def _t(self, a, grad=False):
+        return self.xgrad.tensor(self.b.asarray(a.copy()), requires_grad=grad, backend=self.backend)
+
+    def _np(self, t):
+        return self.b.to_numpy(t.data)
+
+    def build(self, op, d):
+        xg, sync = self.xgrad, self.sync
+        if op == "mlp_step":
+            return self._mlp(d)
+        if op == "tanh":
+            x, g = self._t(d["x"], True), self._t(d["g"])
+            ins, fn = (x,), lambda: xg.tanh(x)
+        elif op == "bias_add":
+            x, b, g = self._t(d["x"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (x, b), lambda: x + b
+        elif op == "matmul":
+            a, b, g = self._t(d["a"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (a, b), lambda: a @ b
+        elif op == "sum_axis":
+            x, g = self._t(d["x"], True), self._t(d["g"])
+            ins, fn = (x,), lambda: xg.sum(x, axis=1)
+        elif op == "cross_entropy":
+            z, y = self._t(d["z"], True), self._t(d["y"])
+            ins, g = (z,), None
+            fn = lambda: self.F.cross_entropy(z, y)  # noqa: E731
+        else:
+            raise KeyError(op)
+
+        def call():
+            for t in ins:
+                t.grad = None
+            fn().backward(g)
+            sync()
+
+        return Case(call, lambda: [self._np(t.grad) for t in ins])
+
+    def _mlp(self, d):
+        xg, F, sync = self.xgrad, self.F, self.sync
+        x, y, lr = self._t(d["x"]), self._t(d["y"]), d["lr"]
+        layers = [(self._t(W, True), self._t(b, True)) for W, b in zip(d["Ws"], d["bs"])]
+        params = [p for layer in layers for p in layer]
+        last = len(layers) - 1
+
+        def step(x, y):
+            for p in params:
+                p.grad = None
+            h = x
+            for i, (W, b) in enumerate(layers):
+                h = h @ W + b
+                if i < last:
+                    h = xg.tanh(h)
+            loss = F.cross_entropy(h, y)
+            loss.backward()
+            with xg.no_grad():
+                for p in params:
+                    p.data -= lr * p.grad.data
+            return loss
+
+        if self.compiled:  # the compiled step of issue 5: trace once, replay on arrays
+            step = xg.compile(step)
+
+        def call():
+            step(x, y)
+            sync()
+
+        return Case(call, lambda: [self._np(p) for p in params])
+
+
+# ---------------------------------------------------------------------------------------------------
+# PyTorch eager
+class TorchEngine:
+    def __init__(self, device):
+        try:
+            import torch
+        except ImportError as e:
+            raise Unavailable("PyTorch is not installed (pip install torch)") from e
+        if device == "cuda" and not torch.cuda.is_available():
+            raise Unavailable("PyTorch has no CUDA device here (CPU-only build or no GPU)")
+        self.torch = torch
+        self.device = device
+        self.sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def _t(self, a, grad=False):
+        t = self.torch.from_numpy(a.copy()).to(self.device)
+        return t.requires_grad_(True) if grad else t
+
+    @staticmethod
+    def _np(t):
+        return t.detach().cpu().numpy()
+
+    def build(self, op, d):
+        torch, sync = self.torch, self.sync
+        if op == "mlp_step":
+            return self._mlp(d)
+        if op == "tanh":
+            x, g = self._t(d["x"], True), self._t(d["g"])
+            ins, fn = (x,), lambda: torch.tanh(x)
+        elif op == "bias_add":
+            x, b, g = self._t(d["x"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (x, b), lambda: x + b
+        elif op == "matmul":
+            a, b, g = self._t(d["a"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (a, b), lambda: a @ b
+        elif op == "sum_axis":
+            x, g = self._t(d["x"], True), self._t(d["g"])
+            ins, fn = (x,), lambda: torch.sum(x, dim=1)
+        elif op == "cross_entropy":
+            z, y = self._t(d["z"], True), self._t(d["y"])
+            ins, g = (z,), None
+            fn = lambda: torch.nn.functional.cross_entropy(z, y)  # noqa: E731
+        else:
+            raise KeyError(op)
+
+        def call():
+            for t in ins:
+                t.grad = None
+            fn().backward(g)
+            sync()
+
+        return Case(call, lambda: [self._np(t.grad) for t in ins])
+
+    def _mlp(self, d):
+        torch, sync = self.torch, self.sync
+        nn = torch.nn
+        x, y = self._t(d["x"]), self._t(d["y"])
+        mods = []
+        for i, (W, b) in enumerate(zip(d["Ws"], d["bs"])):
+            lin = nn.Linear(W.shape[0], W.shape[1], dtype=getattr(torch, str(W.dtype)), device=self.device)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b))
+            mods.append(lin)
+            if i < len(d["Ws"]) - 1:
+                mods.append(nn.Tanh())
+        model = nn.Sequential(*mods)
+        opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
+        loss_fn = nn.functional.cross_entropy
+
+        def call():
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            sync()
+
+        def result():
+            out = []
+            for m in mods:
+                if isinstance(m, nn.Linear):
+                    out += [self._np(m.weight).T, self._np(m.bias)]
+            return out
+
+        return Case(call, result)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The floor: the raw array library, the same math, gradients derived by hand, no autograd
+class FloorEngine:
+    def __init__(self, library):
+        if library == "numpy":
+            import numpy as xp
+
+            self.sync = lambda: None
+            self.to_np = xp.asarray
+        else:
+            try:
+                import cupy as xp
+
+                if xp.cuda.runtime.getDeviceCount() == 0:
+                    raise Unavailable("no NVIDIA GPU is visible to CuPy")
+            except ImportError as e:
+                raise Unavailable("CuPy is not installed (pip install cupy-cuda12x or cupy-cuda13x)") from e
+            except xp.cuda.runtime.CUDARuntimeError as e:
+                raise Unavailable(f"CuPy cannot use CUDA here ({e})") from e
+            self.sync = xp.cuda.get_current_stream().synchronize
+            self.to_np = xp.asnumpy
+        self.xp = xp
+
+    def build(self, op, d):
+        xp, sync = self.xp, self.sync
+        d = {k: (xp.array(v, copy=True) if hasattr(v, "shape") else v) for k, v in d.items()}
+        out = {}
+        if op == "tanh":
+            x, g = d["x"], d["g"]
+
+            def call():
+                y = xp.tanh(x)
+                out["x"] = g * (1 - y * y)
+                sync()
+            names = ("x",)
+        elif op == "bias_add":
+            x, b, g = d["x"], d["b"], d["g"]
+
+            def call():
+                y = x + b  # noqa: F841  (the forward is part of the timed unit)
+                out["x"] = g
+                out["b"] = xp.sum(g, axis=0)
+                sync()
+            names = ("x", "b")
+        elif op == "matmul":
+            a, b, g = d["a"], d["b"], d["g"]
+
+            def call():
+                y = a @ b  # noqa: F841
+                out["a"] = g @ b.T
+                out["b"] = a.T @ g
+                sync()
+            names = ("a", "b")
+        elif op == "sum_axis":
+            x, g = d["x"], d["g"]
+
+            def call():
+                y = xp.sum(x, axis=1)  # noqa: F841
+                out["x"] = xp.broadcast_to(g[:, None], x.shape)
+                sync()
+            names = ("x",)
+        elif op == "cross_entropy":
+            z, y = d["z"], d["y"]
+            n = z.shape[0]
+            rows = xp.arange(n)
+
+            def call():
+                m = xp.max(z, axis=1, keepdims=True)
+                s = z - m
+                e = xp.exp(s)
+                se = xp.sum(e, axis=1, keepdims=True)
+                loss = xp.mean(xp.log(se[:, 0]) - s[rows, y])  # noqa: F841
+                p = e / se
+                p[rows, y] -= 1
+                p /= n
+                out["z"] = p
+                sync()
+            names = ("z",)
+        elif op == "mlp_step":
+            return self._mlp(d)
+        else:
+            raise KeyError(op)
+        return Case(call, lambda: [self.to_np(out[k]) for k in names])
+
+    def _mlp(self, d):
+        xp, sync = self.xp, self.sync
+        x, y, lr = d["x"], d["y"], d["lr"]
+        Ws, bs = [xp.array(W, copy=True) for W in d["Ws"]], [xp.array(b, copy=True) for b in d["bs"]]
+        B = x.shape[0]
+        rows = xp.arange(B)
+        L = len(Ws)
+
+        def call():
+            hs = [x]
+            h = x
+            for i in range(L):
+                z = h @ Ws[i] + bs[i]
+                if i < L - 1:
+                    h = xp.tanh(z)
+                    hs.append(h)
+            m = xp.max(z, axis=1, keepdims=True)
+            s = z - m
+            e = xp.exp(s)
+            se = xp.sum(e, axis=1, keepdims=True)
+            loss = xp.mean(xp.log(se[:, 0]) - s[rows, y])  # noqa: F841
+            dz = e / se
+            dz[rows, y] -= 1
+            dz /= B
+            for i in range(L - 1, -1, -1):
+                gW = hs[i].T @ dz
+                gb = xp.sum(dz, axis=0)
+                if i > 0:
+                    dh = dz @ Ws[i].T
+                    dz = dh * (1 - hs[i] * hs[i])
+                Ws[i] -= lr * gW
+                bs[i] -= lr * gb
+            sync()
+
+        def result():
+            out = []
+            for W, b in zip(Ws, bs):
+                out += [self.to_np(W), self.to_np(b)]
+            return out
+
+        return Case(call, result)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The registry. Add a peer with one entry, e.g.
+#   register(Engine("torch-compile-cpu", "cpu", "peer", "torch", lambda: TorchCompileEngine("cpu")))
+ENGINES = {}
+
+
+def register(engine):
+    ENGINES[engine.name] = engine
+    return engine
+
+
+register(Engine("xgrad-numpy", "cpu", "xgrad", "numpy", lambda: XgradEngine("numpy")))
+register(Engine("torch-cpu", "cpu", "torch", "torch", lambda: TorchEngine("cpu")))
+register(Engine("numpy-floor", "cpu", "floor", "numpy", lambda: FloorEngine("numpy")))
+register(Engine("xgrad-compiled-numpy", "cpu", "xgrad", "numpy",
+                lambda: XgradEngine("numpy", compiled=True), ops=("mlp_step",)))
+register(Engine("xgrad-cupy", "gpu", "xgrad", "cupy", lambda: XgradEngine("cupy")))
+register(Engine("torch-cuda", "gpu", "torch", "torch", lambda: TorchEngine("cuda")))
+register(Engine("cupy-floor", "gpu", "floor", "cupy", lambda: FloorEngine("cupy")))
+register(Engine("xgrad-compiled-cupy", "gpu", "xgrad", "cupy",
+                lambda: XgradEngine("cupy", compiled=True), ops=("mlp_step",)))
+
+
+def selected():
+    """The engines to run: all registered, or the comma-separated names in XGRAD_BENCH_ENGINES."""
+    names = os.environ.get("XGRAD_BENCH_ENGINES", "").strip()
+    if not names:
+        return list(ENGINES.values())
+    unknown = [n for n in names.split(",") if n not in ENGINES]
+    if unknown:
+        raise ValueError(f"XGRAD_BENCH_ENGINES names unknown engines {unknown}; known: {sorted(ENGINES)}")
+    return [ENGINES[n] for n in names.split(",")]

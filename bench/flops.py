@@ -1,0 +1,68 @@
+"""FLOP counts per benchmarked op: the one place they are written down.
+
+Conventions (stated once, used by every engine, table and plot):
+- one multiply, add, subtract, divide, compare/max, exp, log or tanh on one element is 1 FLOP;
+- views, copies, broadcasts and the identity gradient of an add are 0 FLOPs;
+- a timed call is forward + backward (+ the SGD update for a training step), so the x-axis of every
+  table and plot, "FLOPs per op", is ``total = forward + backward``.
+
+| op kind        | shapes                      | forward      | backward                        |
+|----------------|-----------------------------|--------------|---------------------------------|
+| tanh           | x: (n,)                     | n            | 3n   (g * (1 - y*y))            |
+| bias_add       | x: (n, m) + b: (m,)         | nm           | nm   (dx = g; db = sum_0 g)     |
+| matmul         | (m, k) @ (k, n)             | 2mkn         | 4mkn (g B^T and A^T g)          |
+| sum_axis       | x: (n, m), sum over axis 1  | nm           | 0    (broadcast of g)           |
+| cross_entropy  | logits (n, c), int labels   | 5nc + 2n     | 3nc  ((softmax - onehot) / n)   |
+| mlp_step       | d_in-h-h-d_out, batch B     | see mlp_step_flops                             |
+"""
+
+
+def tanh(n):
+    return n, 3 * n
+
+
+def bias_add(n, m):
+    return n * m, n * m
+
+
+def matmul(m, k, n):
+    return 2 * m * k * n, 4 * m * k * n
+
+
+def sum_axis(n, m):
+    return n * m, 0
+
+
+def cross_entropy(n, c):
+    # forward: row max, subtract, exp, row sum, (log per row), subtract, pick label, mean
+    return 5 * n * c + 2 * n, 3 * n * c
+
+
+def mlp_step(batch, widths):
+    """Forward, backward and SGD update of a tanh MLP ``widths = (d_in, h1, ..., d_out)`` on one batch
+    with softmax cross-entropy. Returns (forward, backward + update)."""
+    B = batch
+    fwd = bwd = 0
+    layers = list(zip(widths[:-1], widths[1:]))
+    for i, (a, b) in enumerate(layers):
+        fwd += 2 * B * a * b + B * b            # x W + b
+        bwd += 2 * B * a * b + B * b            # dW = x^T dz, db = sum_0 dz
+        if i > 0:
+            bwd += 2 * B * a * b                # dx = dz W^T (not needed for the input layer)
+        if i < len(layers) - 1:
+            fwd += B * b                        # tanh
+            bwd += 3 * B * b                    # dz = dh * (1 - h*h)
+        bwd += 2 * (a * b + b)                  # SGD: p -= lr * g
+    c = widths[-1]
+    f_ce, b_ce = cross_entropy(B, c)
+    return fwd + f_ce, bwd + b_ce
+
+
+_TABLE = {"tanh": tanh, "bias_add": bias_add, "matmul": matmul, "sum_axis": sum_axis,
+          "cross_entropy": cross_entropy, "mlp_step": mlp_step}
+
+
+def flops(op, **params):
+    """``{"forward": F, "backward": B, "total": F + B}`` for one timed call of ``op``."""
+    f, b = _TABLE[op](**params)
+    return {"forward": int(f), "backward": int(b), "total": int(f + b)}
