@@ -1,7 +1,59 @@
-"""Neural-network functions: activations and losses (the ops live in xgrad.ops)."""
+"""Neural-network functions: activations and losses (the ops live in xgrad.ops), plus ``linear`` (one
+fused op: x @ W.T + b) and ``dropout``."""
 
 from ..ops import (binary_cross_entropy_with_logits, cross_entropy, gelu, leaky_relu, log_softmax, mse_loss,
                    relu, sigmoid, softmax, softplus, tanh)
+from ..ops import multiply as _multiply
+from ..ops._core import op as _op
 
-__all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "gelu", "leaky_relu", "log_softmax", "mse_loss",
-           "relu", "sigmoid", "softmax", "softplus", "tanh"]
+__all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu", "leaky_relu", "linear",
+           "log_softmax", "mse_loss", "relu", "sigmoid", "softmax", "softplus", "tanh"]
+
+
+@_op(name="linear")
+def _linear(xp, x, weight, bias):
+    y = xp.matmul(x, xp.matrix_transpose(weight))
+    return y if bias is None else y + bias
+
+
+def _linear_grad_x(xp, g, out, x, weight, bias):
+    return xp.matmul(g, weight)
+
+
+def _linear_grad_w(xp, g, out, x, weight, bias):
+    if x.ndim == 2:
+        return xp.matmul(xp.matrix_transpose(g), x)
+    if x.ndim == 1:
+        return xp.reshape(g, (-1, 1)) * xp.reshape(x, (1, -1))
+    g2 = xp.reshape(g, (-1, g.shape[-1]))
+    return xp.matmul(xp.matrix_transpose(g2), xp.reshape(x, (-1, x.shape[-1])))
+
+
+def _linear_grad_b(xp, g, out, x, weight, bias):
+    if g.ndim == 1:
+        return g
+    return xp.sum(g, axis=tuple(range(g.ndim - 1)))
+
+
+_linear.defvjp(_linear_grad_x, _linear_grad_w, _linear_grad_b)
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` as one op (one graph node, three matmul-sized kernels in backward).
+    ``weight`` has shape (out_features, in_features), as in PyTorch."""
+    return _linear(x, weight, bias)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not training).
+    The mask comes from the backend's seeded generator (``xgrad.manual_seed``)."""
+    if not training or p == 0.0:
+        return x
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+    b = x._backend
+    if p == 1.0:
+        return _multiply(x, 0.0)
+    u = b.uniform(x.shape, 0.0, 1.0, dtype=x.dtype, device=b.device(x.data))
+    mask = b.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
+    return _multiply(x, mask)

@@ -1,0 +1,424 @@
+"""Optimizers (SGD, Adam, AdamW), gradient clipping and learning-rate schedulers.
+
+The update rules follow ``torch.optim`` (single-tensor code path) operation for operation, so a run
+matches PyTorch step for step in float64. Updates are written into the parameter's array in place
+(in-place operators) where the backend's arrays are mutable, and replace the array otherwise.
+"""
+
+import math
+
+from . import _state
+from .errors import XgradError
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "LRScheduler",
+           "StepLR", "CosineAnnealingLR", "CyclicLR", "OPTIMIZERS"]
+
+
+class Optimizer:
+    """Holds ``param_groups`` (dicts with ``params`` and hyper-parameters) and per-parameter ``state``."""
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = []
+        self.state = {}
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group):
+        group = dict(group)
+        ps = group["params"]
+        group["params"] = [ps] if isinstance(ps, _state.Tensor) else list(ps)
+        for p in group["params"]:
+            if not p.requires_grad or p._op is not None:
+                raise ValueError(f"{type(self).__name__}: can only optimize leaf tensors that require grad "
+                                 f"(got one of shape {p.shape})")
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self._check(group)
+        self.param_groups.append(group)
+
+    def _check(self, group):
+        if group.get("lr", 0.0) < 0:
+            raise ValueError(f"invalid learning rate {group['lr']}")
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif p._backend.mutable:
+                    g.data[...] = 0
+                else:
+                    g.data = p._backend.xp.zeros_like(g.data)
+
+    def step(self):
+        raise NotImplementedError
+
+    # ---- state -------------------------------------------------------------------------------
+    def _params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def state_dict(self):
+        """``{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters, "params": [index]}]}``
+        (the layout of torch.optim's state_dict)."""
+        index = {id(p): i for i, p in enumerate(self._params())}
+        state = {index[id(p)]: dict(s) for p, s in ((p, self.state.get(p)) for p in self._params()) if s}
+        groups = []
+        for g in self.param_groups:
+            d = {k: v for k, v in g.items() if k != "params"}
+            d["params"] = [index[id(p)] for p in g["params"]]
+            groups.append(d)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        params = self._params()
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved optimizer has "
+                             f"{[len(g['params']) for g in groups]} parameters per group, this one "
+                             f"{[len(g['params']) for g in self.param_groups]}")
+        for saved, group in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = v
+        self.state = {}
+        for i, s in state_dict["state"].items():
+            p = params[int(i)]
+            b = p._backend
+            new = {}
+            for k, v in s.items():
+                if hasattr(v, "shape") and tuple(v.shape) != ():
+                    if tuple(v.shape) != p.shape:
+                        raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {i} "
+                                         f"has shape {tuple(v.shape)}, the parameter {p.shape}")
+                    if not b.is_array(v):
+                        v = _host(v)
+                    new[k] = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
+                    if new[k] is v:
+                        new[k] = b.xp.asarray(v, copy=True)
+                else:
+                    new[k] = float(v) if "step" not in k else int(float(v))
+            self.state[p] = new
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k != "params":
+                    lines.append(f"    {k}: {g[k]}")
+        return "\n".join(lines) + "\n)"
+
+
+def _host(v):
+    if hasattr(v, "detach"):
+        return v.detach().cpu().numpy()
+    import numpy as np  # staging arrays of another library through the host
+
+    return np.asarray(v)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (heavy-ball or Nesterov), dampening and L2
+    weight decay, as ``torch.optim.SGD``."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 maximize=False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _check(self, group):
+        super()._check(group)
+        if group["momentum"] < 0 or group["weight_decay"] < 0:
+            raise ValueError(f"invalid momentum {group['momentum']} or weight_decay {group['weight_decay']}")
+
+    def step(self):
+        state = self.state
+        for group in self.param_groups:
+            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
+            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                d = g.data
+                if maximize:
+                    d = -d
+                if wd != 0:
+                    d = d + wd * p.data
+                inplace = p._backend.mutable
+                if mom != 0:
+                    st = state.get(p)
+                    if st is None:
+                        buf = p._backend.xp.asarray(d, copy=True)
+                        state[p] = {"momentum_buffer": buf}
+                    else:
+                        buf = st["momentum_buffer"]
+                        if inplace:
+                            buf *= mom
+                            buf += (1 - damp) * d if damp else d
+                        else:
+                            buf = buf * mom + ((1 - damp) * d if damp else d)
+                            st["momentum_buffer"] = buf
+                    d = d + mom * buf if nesterov else buf
+                if inplace:
+                    p.data -= lr * d
+                else:
+                    p.data = p.data - lr * d
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction and optional L2 weight decay, as ``torch.optim.Adam``."""
+
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _check(self, group):
+        super()._check(group)
+        b1, b2 = group["betas"]
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0) or group["eps"] < 0:
+            raise ValueError(f"invalid betas {group['betas']} or eps {group['eps']}")
+
+    def step(self):
+        state = self.state
+        decoupled = self._decoupled
+        for group in self.param_groups:
+            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+            wd, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                b = p._backend
+                xp = b.xp
+                inplace = b.mutable
+                d = g.data
+                if maximize:
+                    d = -d
+                if wd != 0:
+                    if decoupled:
+                        if inplace:
+                            p.data *= 1 - lr * wd
+                        else:
+                            p.data = p.data * (1 - lr * wd)
+                    else:
+                        d = d + wd * p.data
+                st = state.get(p)
+                if st is None:
+                    st = state[p] = {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_avg_sq": xp.zeros_like(p.data)}
+                st["step"] += 1
+                t = st["step"]
+                m, v = st["exp_avg"], st["exp_avg_sq"]
+                if inplace:
+                    m += (d - m) * (1 - b1)
+                    v *= b2
+                    v += (1 - b2) * (d * d)
+                else:
+                    m = st["exp_avg"] = m + (d - m) * (1 - b1)
+                    v = st["exp_avg_sq"] = v * b2 + (1 - b2) * (d * d)
+                step_size = lr / (1 - b1 ** t)
+                denom = xp.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
+                if inplace:
+                    p.data -= step_size * (m / denom)
+                else:
+                    p.data = p.data - step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+# ---- gradient clipping ---------------------------------------------------------------------------
+def _grads(parameters):
+    if isinstance(parameters, _state.Tensor):
+        parameters = [parameters]
+    return [p for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so that their joint ``norm_type`` norm is at most ``max_norm``
+    (coefficient ``max_norm / (norm + 1e-6)``, clamped to 1, as PyTorch). Returns the norm before clipping
+    as a 0-d Tensor."""
+    ps = _grads(parameters)
+    Tensor = _state.Tensor
+    if not ps:
+        from .creation import tensor
+
+        return tensor(0.0)
+    b = ps[0]._backend
+    xp = b.xp
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        norms = [xp.max(xp.abs(p.grad.data)) for p in ps]
+        total = norms[0]
+        for n in norms[1:]:
+            total = xp.maximum(total, n)
+    else:
+        total = None
+        for p in ps:
+            part = xp.sum(xp.abs(p.grad.data) ** norm_type) if norm_type != 2.0 else \
+                xp.sum(p.grad.data * p.grad.data)
+            total = part if total is None else total + part
+        total = total ** (1.0 / norm_type) if norm_type != 2.0 else xp.sqrt(total)
+    if error_if_nonfinite and not bool(xp.all(xp.isfinite(total))):
+        raise XgradError(f"clip_grad_norm_: the total gradient norm is {float(total)}; pass "
+                         "error_if_nonfinite=False to clip anyway")
+    coef = xp.clip(max_norm / (total + 1e-6), max=1.0)
+    for p in ps:
+        g = p.grad
+        if b.mutable:
+            g.data *= xp.astype(coef, g.data.dtype)
+        else:
+            g.data = g.data * xp.astype(coef, g.data.dtype)
+    return Tensor._wrap(total, b)
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clip every gradient element to [-clip_value, clip_value]."""
+    v = float(clip_value)
+    for p in _grads(parameters):
+        p.grad.data = p._backend.xp.clip(p.grad.data, min=-v, max=v)
+
+
+# ---- learning-rate schedulers ----------------------------------------------------------------------
+class LRScheduler:
+    """Sets each group's ``lr`` from the epoch counter; call ``step()`` after ``optimizer.step()``."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()
+
+    def get_lr(self):
+        raise NotImplementedError
+
+    def step(self):
+        self._step_count += 1
+        self.last_epoch += 1
+        lrs = self.get_lr()
+        for g, lr in zip(self.optimizer.param_groups, lrs):
+            g["lr"] = lr
+        self._last_lr = list(lrs)
+
+    def get_last_lr(self):
+        return self._last_lr
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state):
+        self.__dict__.update(state)
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if int(step_size) <= 0:
+            raise ValueError(f"StepLR step_size must be a positive integer, got {step_size}")
+        self.step_size, self.gamma = int(step_size), float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return [g["lr"] for g in groups]
+        return [g["lr"] * self.gamma for g in groups]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the base rate to ``eta_min`` over ``T_max`` epochs (SGDR without restarts),
+    in PyTorch's recursive form so that runs match it step for step."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        if self.T_max <= 0:
+            raise ValueError(f"CosineAnnealingLR T_max must be positive, got {T_max}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        groups = self.optimizer.param_groups
+        if e == 0:
+            return [g["lr"] for g in groups]
+        if self._step_count == 1 and e > 0:
+            return [lo + (base - lo) * (1 + math.cos(e * math.pi / T)) / 2 for base in self.base_lrs]
+        if (e - 1 - T) % (2 * T) == 0:
+            return [g["lr"] + (base - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for base, g in zip(self.base_lrs, groups)]
+        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - lo) + lo
+                for g in groups]
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith 2015): the rate moves linearly from ``base_lr`` up to ``max_lr`` over
+    ``step_size_up`` steps and back down over ``step_size_down``. ``mode`` "triangular" (constant
+    amplitude), "triangular2" (amplitude halved every cycle) or "exp_range" (scaled by gamma**step).
+    Call ``step()`` after every batch. Momentum is not cycled."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        base = list(base_lr) if isinstance(base_lr, (list, tuple)) else [base_lr] * n
+        self.max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * n
+        if mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"CyclicLR mode must be triangular, triangular2 or exp_range, not {mode!r}")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if up <= 0 or down <= 0:
+            raise ValueError("CyclicLR step sizes must be positive")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode, self.gamma = mode, float(gamma)
+        if last_epoch == -1:
+            for lr, g in zip(base, optimizer.param_groups):
+                g["lr"] = lr
+                g["initial_lr"] = lr
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base
+
+    def _scale(self, cycle):
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (cycle - 1))
+        return self.gamma ** self.last_epoch
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale = x / self.step_ratio
+        else:
+            scale = (x - 1) / (self.step_ratio - 1)
+        s = self._scale(cycle)
+        return [b + (m - b) * scale * s for b, m in zip(self.base_lrs, self.max_lrs)]
+
+
+SCHEDULERS = {"step": StepLR, "cosine": CosineAnnealingLR, "cyclic": CyclicLR}

@@ -1,0 +1,104 @@
+"""A lean training loop for classifiers (used by ``xgrad train``, ``xgrad verify`` and the tests)."""
+
+import time
+
+from .autograd import no_grad
+from .data import DataLoader
+from .nn import functional as F
+
+__all__ = ["fit", "evaluate", "predict", "TrainResult"]
+
+
+class TrainResult:
+    """What :func:`fit` measured: per-epoch mean loss and accuracy, final full-data accuracy and loss,
+    wall-clock seconds of the training loop and optimizer steps taken."""
+
+    def __init__(self, losses, accuracies, accuracy, loss, seconds, steps):
+        self.losses, self.accuracies = losses, accuracies
+        self.accuracy, self.loss, self.seconds, self.steps = accuracy, loss, seconds, steps
+
+    @property
+    def steps_per_second(self):
+        return self.steps / self.seconds if self.seconds > 0 else float("inf")
+
+    def __repr__(self):
+        return (f"TrainResult(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, seconds={self.seconds:.3f}, "
+                f"steps={self.steps}, steps_per_second={self.steps_per_second:.0f})")
+
+
+def evaluate(model, X, y, loss_fn=F.cross_entropy):
+    """(accuracy in [0, 1], mean loss) of ``model`` on the whole of ``X, y``, without a graph."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            logits = model(X)
+            loss = float(loss_fn(logits, y))
+            xp = logits._backend.xp
+            correct = int(xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == y.data, xp.int64)))
+    finally:
+        model.train(was_training)
+    return correct / y.shape[0], loss
+
+
+def predict(model, X):
+    """Class predictions (a raw backend integer array)."""
+    with no_grad():
+        logits = model(X)
+    return logits._backend.xp.argmax(logits.data, axis=-1)
+
+
+def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True, drop_last=False,
+        loss_fn=F.cross_entropy, scheduler=None, progress=False, on_epoch=None, loader=None):
+    """Train ``model`` on ``X, y`` with mini-batches; returns a :class:`TrainResult`.
+
+    The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
+    to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
+    the epoch's loss and accuracy. Per-epoch loss and accuracy are accumulated on the device and read
+    back once per epoch.
+    """
+    if loader is None:
+        loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
+    b = X._backend
+    xp = b.xp
+    n_seen = sum(len(i) for i in loader.epoch_indices()) if drop_last else X.shape[0]
+    epochs_iter = range(int(epochs))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(epochs_iter, desc="train", unit="epoch", leave=True, dynamic_ncols=True)
+        epochs_iter = bar
+    losses, accs = [], []
+    steps = 0
+    model.train()
+    b.synchronize()
+    start = time.perf_counter()
+    for epoch in epochs_iter:
+        loss_sum = None
+        correct = None
+        for xb, yb in loader:
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            part = loss.data * yb.shape[0]
+            hits = xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == yb.data, xp.int64))
+            loss_sum = part if loss_sum is None else loss_sum + part
+            correct = hits if correct is None else correct + hits
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(float(loss_sum) / n_seen)
+        accs.append(int(correct) / n_seen)
+        if bar is not None:
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", acc=f"{100 * accs[-1]:.1f}%", refresh=False)
+        if on_epoch is not None:
+            on_epoch(epoch, losses[-1], accs[-1])
+    b.synchronize()
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+    acc, loss = evaluate(model, X, y, loss_fn)
+    return TrainResult(losses, accs, acc, loss, seconds, steps)
