@@ -1,6 +1,7 @@
 """Reverse mode: ordering the graph, calling the VJP rules, accumulating gradients, freeing the graph."""
 
 import functools
+from heapq import heappop, heappush
 
 from . import _state
 from .errors import GraphError, ShapeError
@@ -47,8 +48,10 @@ class _FreedOp:
     """Stands in for the op of a tensor whose graph was freed by a backward without retain_graph."""
 
     name = "freed"
+    vjps = None
+    custom = True
 
-    def backward(self, *args):
+    def rules(self, *args):
         raise GraphError(
             "Trying to backward through the graph a second time (or to read gradients through it after "
             "it was freed). The first backward freed it; pass retain_graph=True to the first .backward() "
@@ -58,37 +61,14 @@ class _FreedOp:
 _FREED = _FreedOp()
 
 
-def _order(roots):
-    """Tensors that need a gradient, reachable from ``roots``, outputs before inputs (no recursion)."""
-    Tensor = _state.Tensor
-    order = []
-    seen = set()
-    stack = [(r, False) for r in roots if r.requires_grad]
-    while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t._parents is not None:
-            for p in t._parents:
-                if type(p) is Tensor and p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
-    order.reverse()
-    return order
-
-
 def _unbroadcast(xp, g, shape):
     """Sum ``g`` over the axes broadcasting added or stretched, back to ``shape``."""
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
-    if axes:
-        g = xp.sum(g, axis=axes, keepdims=True)
-    if lead or tuple(g.shape) != tuple(shape):
-        g = xp.reshape(g, shape)
+    if lead:
+        g = xp.sum(g, axis=tuple(range(lead)) if lead > 1 else 0)
+    stretched = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if stretched:
+        g = xp.sum(g, axis=stretched, keepdims=True)
     return g
 
 
@@ -114,57 +94,87 @@ def _seed(t, gradient, create_graph):
 def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=None):
     """Propagate ``seeds`` (one per root) back through the graph.
 
-    With ``capture`` (a list of tensors) the gradients of those tensors are returned and no ``.grad``
-    is touched; without it, leaf gradients are accumulated into ``.grad``.
+    Tensors are visited newest first (by their op's sequence number), which is a topological order,
+    so each rule runs once with its fully accumulated gradient; a heap holds the frontier, and no
+    recursion is involved. With ``capture`` (a list of tensors) the gradients of those tensors are
+    returned and no ``.grad`` is touched; otherwise leaf gradients accumulate into ``.grad``.
     """
     Tensor = _state.Tensor
-    grads = {}
+    grads = {}  # tensor -> gradient so far
+    heap = []  # (-seq, tensor) of non-leaf tensors holding a gradient
+    leaves = []
     for r, s in zip(roots, seeds):
-        if r.requires_grad:
-            grads[r] = grads[r] + s if r in grads else s
-    wanted = None if capture is None else {id(c): i for i, c in enumerate(capture)}
+        if not r.requires_grad:
+            continue
+        if r in grads:
+            grads[r] = grads[r] + s
+            continue
+        grads[r] = s
+        if r._op is None:
+            leaves.append(r)
+        else:
+            heappush(heap, (-r._seq, r))
+    wanted = None if capture is None else {c: i for i, c in enumerate(capture)}
     captured = [None] * (0 if capture is None else len(capture))
-    order = _order(roots)
     previous_mode = _state.grad_enabled
     _state.grad_enabled = bool(create_graph)
     if create_graph:
         from .ops import grad_namespace as xp_graph
     try:
-        for t in order:
-            g = grads.pop(t, None)
-            if g is None:
-                continue
-            if wanted is not None and id(t) in wanted:
-                captured[wanted[id(t)]] = g
+        while heap:
+            t = heappop(heap)[1]
+            g = grads.pop(t)
+            if wanted is not None and t in wanted:
+                captured[wanted[t]] = g
             o = t._op
-            if o is None:  # a leaf
-                if wanted is None:
-                    if create_graph:
-                        t.grad = g if t.grad is None else t.grad + g
-                    else:
-                        t.grad = Tensor._wrap(g, t._backend) if t.grad is None else \
-                            Tensor._wrap(t.grad.data + g, t._backend)
-                continue
             parents = t._parents
-            needs = [type(p) is Tensor and p.requires_grad for p in parents]
             if create_graph:
                 xp = xp_graph
+                out = t
                 args = [p if type(p) is Tensor else r for p, r in zip(parents, t._args)]
-                in_grads = o.backward(xp, g, t, args, t._kw, needs)
+                kw = t._kw
+                if "saved" in kw:  # residuals are raw arrays: recompute from differentiable inputs
+                    kw = {k: v for k, v in kw.items() if k != "saved"}
             else:
                 xp = t._backend.xp
-                in_grads = o.backward(xp, g, t.data, t._args, t._kw, needs)
-            for p, need, gp in zip(parents, needs, in_grads):
-                if not need or gp is None:
-                    continue
-                if gp.shape != p.data.shape:
-                    gp = _unbroadcast(xp, gp, p.data.shape)
-                prev = grads.get(p)
-                grads[p] = gp if prev is None else prev + gp
+                out = t.data
+                args = t._args
+                kw = t._kw
             if not retain_graph:
                 t._op = _FREED
                 t._parents = ()
                 t._args = t._kw = None
+            vjps = o.vjps
+            computed = None
+            if o.custom:
+                computed = o.rules(xp, g, out, args, kw, [type(p) is Tensor and p.requires_grad for p in parents])
+            for i, p in enumerate(parents):
+                if type(p) is not Tensor or not p.requires_grad:
+                    continue
+                gp = vjps[i](xp, g, out, *args, **kw) if computed is None else computed[i]
+                if gp is None:
+                    continue
+                if gp.shape != p.data.shape:
+                    gp = _unbroadcast(xp, gp, p.data.shape)
+                prev = grads.get(p)
+                if prev is not None:
+                    grads[p] = prev + gp
+                    continue
+                grads[p] = gp
+                if p._op is None:
+                    leaves.append(p)
+                else:
+                    heappush(heap, (-p._seq, p))
+        for t in leaves:
+            g = grads.pop(t)
+            if wanted is not None:
+                if t in wanted:
+                    captured[wanted[t]] = g
+            elif create_graph:
+                t.grad = g if t.grad is None else t.grad + g
+            else:
+                t.grad = Tensor._wrap(g, t._backend) if t.grad is None else \
+                    Tensor._wrap(t.grad.data + g, t._backend)
     finally:
         _state.grad_enabled = previous_mode
     return captured
@@ -177,7 +187,7 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
             f"backward() of a tensor that does not require grad (shape {tensor.shape}): none of its inputs "
             "has requires_grad=True, or it was made under xgrad.no_grad()")
     if tensor._op is _FREED:
-        _FREED.backward()
+        _FREED.rules()
     retain_graph = retain_graph or create_graph
     run_backward([tensor], [_seed(tensor, gradient, create_graph)], retain_graph, create_graph)
 
@@ -200,7 +210,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise GraphError(f"xgrad.grad: an output (shape {o.shape}) does not require grad; "
                              "nothing connects it to the inputs")
         if o._op is _FREED:
-            _FREED.backward()
+            _FREED.rules()
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]

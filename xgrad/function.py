@@ -24,7 +24,9 @@ class _FunctionOp(Op):
         self.fn = fn
         self.ctx = ctx
 
-    def backward(self, xp, g, out, args, kw, needs):
+    custom = True
+
+    def rules(self, xp, g, out, args, kw, needs):
         Tensor = _state.Tensor
         made_here = not isinstance(g, Tensor)
         backend = kw["backend"]
@@ -70,6 +72,7 @@ class Function:
             out = Tensor._wrap(out.data, out._backend)
             out.requires_grad = True
             out._op = _FunctionOp(cls, ctx)
+            out._seq = _state.next_seq()
             out._parents = args
             out._args = tuple(a.data if isinstance(a, Tensor) else a for a in args)
             out._kw = {"backend": out._backend}

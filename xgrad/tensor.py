@@ -12,7 +12,8 @@ class Tensor:
     Tensors or constants), the raw arrays the op saw (``_args``) and the op's parameters (``_kw``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_backend", "_op", "_parents", "_args", "_kw", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_backend", "_op", "_parents", "_args", "_kw", "_seq",
+                 "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray op Tensor` to the Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, backend=None):

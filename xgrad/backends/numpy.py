@@ -11,10 +11,21 @@ class NumpyBackend(Backend):
 
     def __init__(self, device=None):
         super().__init__(_xp, default_device=None)
-        # Fast paths: NumPy's own functions where array-api-compat wraps them in Python only to
-        # smooth over integer dtypes or copy flags that float math never meets.
-        self.xp.permute_dims = np.transpose
-        self.xp.matrix_transpose = lambda a: np.swapaxes(a, -1, -2)
+        # Fast paths: NumPy's own functions (or the ufunc reductions beneath np.sum/np.max, which
+        # skip a Python layer) where array-api-compat wraps them in Python for cases float math never
+        # meets. Each returns bit-for-bit what the standard's function returns.
+        self._eyes = {}
+        ns = self.xp
+        ns.permute_dims = np.transpose
+        ns.matrix_transpose = lambda a: np.swapaxes(a, -1, -2)
+        ns.matmul = np.matmul
+        ns.sign = np.sign
+        ns.zeros_like = np.zeros_like
+        ns.ones_like = np.ones_like
+        ns.sum = _sum
+        ns.max = _max
+        ns.min = _min
+        ns.mean = _mean
 
     def is_array(self, obj):
         return isinstance(obj, np.ndarray)
@@ -36,9 +47,51 @@ class NumpyBackend(Backend):
         return out
 
     def onehot(self, labels, num_classes, dtype):
+        if num_classes <= 1024:  # rows of a cached identity: one fancy-index, no Python loop
+            key = (num_classes, dtype)
+            eye = self._eyes.get(key)
+            if eye is None:
+                eye = self._eyes[key] = np.eye(num_classes, dtype=dtype)
+            return eye[labels]
         out = np.zeros(labels.shape + (num_classes,), dtype=dtype)
         np.put_along_axis(out, labels[..., None], 1, axis=-1)
         return out
+
+
+_add_reduce = np.add.reduce
+_max_reduce = np.maximum.reduce
+_min_reduce = np.minimum.reduce
+
+
+def _sum(a, /, *, axis=None, dtype=None, keepdims=False):
+    if dtype is not None or a.dtype.kind in "biu":
+        return _xp.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return _add_reduce(a, axis=axis, keepdims=keepdims)
+
+
+def _max(a, /, *, axis=None, keepdims=False):
+    return _max_reduce(a, axis=axis, keepdims=keepdims)
+
+
+def _min(a, /, *, axis=None, keepdims=False):
+    return _min_reduce(a, axis=axis, keepdims=keepdims)
+
+
+def _mean(a, /, *, axis=None, keepdims=False):
+    if a.dtype.kind not in "fc" or a.dtype.itemsize < 4:
+        return np.mean(a, axis=axis, keepdims=keepdims)
+    total = _add_reduce(a, axis=axis, keepdims=keepdims)
+    count = a.size if axis is None else _count(a.shape, axis)
+    return total / count
+
+
+def _count(shape, axis):
+    if isinstance(axis, int):
+        return shape[axis]
+    n = 1
+    for ax in axis:
+        n *= shape[ax]
+    return n
 
 
 def load(device=None):

@@ -19,23 +19,26 @@ from ..errors import BackendMismatchError, DTypeError, ShapeError, XgradError
 class Op:
     """A named forward function and its per-input VJP rules."""
 
-    __slots__ = ("name", "forward", "vjps", "check", "__wrapped__")
+    __slots__ = ("name", "forward", "vjps", "check", "saves", "__wrapped__")
+    custom = False  # True for ops whose backward computes all input gradients at once (see rules)
 
-    def __init__(self, name, forward):
+    def __init__(self, name, forward, saves=False):
         self.name = name
         self.forward = forward
         self.vjps = None  # None: not differentiable (comparisons, sign, ...)
         self.check = None  # optional: explains a failed forward from the inputs' shapes
+        # saves=True: forward returns (out, residual); the rules get the residual as `saved=` in a
+        # plain backward (it is dropped under create_graph, where rules recompute it differentiably)
+        self.saves = saves
 
     def defvjp(self, *rules):
         """One rule per positional input; None for an input that never gets a gradient."""
         self.vjps = rules
         return self
 
-    def backward(self, xp, g, out, args, kw, needs):
-        """Gradients for the inputs flagged in ``needs`` (None elsewhere)."""
-        vjps = self.vjps
-        return [vjps[i](xp, g, out, *args, **kw) if need else None for i, need in enumerate(needs)]
+    def rules(self, xp, g, out, args, kw, needs):
+        """For ``custom`` ops: every needed input gradient at once, a list with None where not needed."""
+        raise NotImplementedError
 
     def __call__(self, *args, **kw):
         return apply(self, args, kw)
@@ -44,11 +47,11 @@ class Op:
         return f"<xgrad op {self.name}>"
 
 
-def op(forward=None, *, name=None):
+def op(forward=None, *, name=None, saves=False):
     """Declare an op from its forward ``forward(xp, *arrays, **params)``."""
     if forward is None:
-        return lambda f: op(f, name=name)
-    o = Op(name or forward.__name__, forward)
+        return lambda f: op(f, name=name, saves=saves)
+    o = Op(name or forward.__name__, forward, saves)
     o.__wrapped__ = forward
     return o
 
@@ -59,6 +62,7 @@ def apply(o, args, kw):
     backend = None
     needs_grad = False
     raw = []
+    foreign = False  # a constant that may be an array of another library, or a list
     for a in args:
         if type(a) is Tensor or isinstance(a, Tensor):
             b = a._backend
@@ -72,13 +76,16 @@ def apply(o, args, kw):
             needs_grad = needs_grad or a.requires_grad
         else:
             raw.append(a)
+            foreign = foreign or type(a) not in _CONSTANTS
     if backend is None:
         from ..backends import current_backend
 
         backend = current_backend()
-    else:
+    elif foreign:
+        # lists and other libraries' arrays become arrays of this backend; parameters (shapes, axes,
+        # dtypes, strings) stay as they are
         for i, a in enumerate(raw):
-            if not (type(a) in _SCALARS or a is None or backend.is_array(a)):
+            if type(a) is list or (hasattr(a, "__array__") and not backend.is_array(a)):
                 raw[i] = backend.asarray(a)
     try:
         out = o.forward(backend.xp, *raw, **kw)
@@ -86,6 +93,9 @@ def apply(o, args, kw):
         raise
     except Exception as e:
         raise _explain(o, args, raw, backend, e) from e
+    if o.saves:
+        out, saved = out
+        kw = dict(kw, saved=saved)
     t = Tensor.__new__(Tensor)
     t.data = out
     t._backend = backend
@@ -93,6 +103,7 @@ def apply(o, args, kw):
     if needs_grad and _state.grad_enabled and o.vjps is not None:
         t.requires_grad = True
         t._op = o
+        t._seq = _state.next_seq()
         t._parents = args
         t._args = raw
         t._kw = kw
@@ -105,7 +116,7 @@ def apply(o, args, kw):
     return t
 
 
-_SCALARS = (int, float, bool, complex)
+_CONSTANTS = (int, float, bool, complex, type(None), tuple, str)
 
 
 def _describe(args):

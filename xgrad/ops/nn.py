@@ -61,16 +61,26 @@ def _check_reduction(name, reduction):
                          f"not {reduction!r}")
 
 
+_INTEGER_DTYPES = {}  # dtype -> whether it is an integer dtype (asked on every cross_entropy)
+
+
 def _integer_labels(xp, target):
-    return "int" in str(target.dtype)
+    dtype = target.dtype
+    found = _INTEGER_DTYPES.get(dtype)
+    if found is None:
+        found = _INTEGER_DTYPES[dtype] = "int" in str(dtype)
+    return found
 
 
-@op
+@op(saves=True)
 def cross_entropy(xp, logits, target, reduction="mean"):
     """Softmax cross-entropy from logits ``(..., C)``; ``target`` holds integer class labels ``(...)``
-    or class probabilities ``(..., C)``."""
+    or class probabilities ``(..., C)``. Saves softmax(z) - p for the backward pass."""
     _check_reduction("cross_entropy", reduction)
-    logp = _log_softmax(xp, logits, -1)
+    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    e = xp.exp(shifted)
+    total = xp.sum(e, axis=-1, keepdims=True)
+    logp = shifted - xp.log(total)
     if _integer_labels(xp, target):
         if tuple(target.shape) != tuple(logits.shape[:-1]):
             raise ShapeError(
@@ -81,27 +91,34 @@ def cross_entropy(xp, logits, target, reduction="mean"):
             raise InputError(
                 f"xgrad.cross_entropy: labels must lie in [0, {num_classes}) for {num_classes} classes; "
                 f"got labels from {int(xp.min(target))} to {int(xp.max(target))}")
-        losses = -xp.squeeze(xp.take_along_axis(logp, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
+        p = xp.onehot(target, num_classes, logits.dtype)
+        residual = e / total - p
     else:
         if tuple(target.shape) != tuple(logits.shape):
             raise ShapeError(
                 f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
                 f"logits' shape {tuple(logits.shape)}")
-        losses = -xp.sum(target * logp, axis=-1)
-    return _reduce(xp, losses, reduction)
+        p = target
+        residual = logp
+    losses = -xp.sum(p * logp, axis=-1)
+    return _reduce(xp, losses, reduction), residual
 
 
-def _ce_grad_logits(xp, g, out, logits, target, reduction="mean"):
+def _ce_grad_logits(xp, g, out, logits, target, reduction="mean", saved=None):
     # d/dz of -sum(p log softmax(z)) is softmax(z) sum(p) - p; for labels p is one-hot and sums to 1
     gs = _per_sample(xp, g, logits.shape[:-1], reduction)
-    probs = xp.exp(_log_softmax(xp, logits, -1))
     if _integer_labels(xp, target):
+        if saved is not None:
+            return saved * gs
+        probs = xp.exp(_log_softmax(xp, logits, -1))
         return (probs - xp.onehot(target, logits.shape[-1], probs.dtype)) * gs
+    probs = xp.exp(saved if saved is not None else _log_softmax(xp, logits, -1))
     return (probs * xp.sum(target, axis=-1, keepdims=True) - target) * gs
 
 
-def _ce_grad_target(xp, g, out, logits, target, reduction="mean"):
-    return -_log_softmax(xp, logits, -1) * _per_sample(xp, g, logits.shape[:-1], reduction)
+def _ce_grad_target(xp, g, out, logits, target, reduction="mean", saved=None):
+    logp = saved if saved is not None else _log_softmax(xp, logits, -1)
+    return -logp * _per_sample(xp, g, logits.shape[:-1], reduction)
 
 
 cross_entropy.defvjp(_ce_grad_logits, _ce_grad_target)

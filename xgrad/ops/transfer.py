@@ -15,7 +15,9 @@ class _Transfer(Op):
         self.source = source
         self.source_device = source_device
 
-    def backward(self, xp, g, out, args, kw, needs):
+    custom = True
+
+    def rules(self, xp, g, out, args, kw, needs):
         if isinstance(g, _state.Tensor):
             return [to(g, backend=self.source, device=self.source_device)]
         return [_move(g, out_backend_of(g, kw), self.source, self.source_device)]
@@ -44,6 +46,7 @@ def to(x, backend=None, device=None, dtype=None):
         if x.requires_grad and _state.grad_enabled:
             t.requires_grad = True
             t._op = _Transfer(src, src.device(x.data))
+            t._seq = _state.next_seq()
             t._parents = (x,)
             t._args = (x.data,)
             t._kw = {"backend": dst}
