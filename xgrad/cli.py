@@ -1,0 +1,383 @@
+"""The ``xgrad`` command: ``xgrad train``, ``xgrad verify``, ``xgrad info`` (and ``xgrad bench``, a hook
+that hands over to the benchmark package when it is present)."""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+EXIT_USAGE = 2  # bad option values, unknown data set, unwritable output path, missing dependency
+EXIT_CHECK_FAILED = 1  # `xgrad verify`: a gradient check failed
+
+# tolerances of `xgrad verify` (float64)
+TORCH_TOL = 1e-10
+FD_TOL = 1e-6
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# ---- option parsing ----------------------------------------------------------------------------------
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _sizes(text):
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 2,32,32,2, got {text!r}") \
+            from None
+    if len(sizes) < 2 or any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError(f"expected at least two positive layer sizes like 2,32,32,2, got {text!r}")
+    return sizes
+
+
+def _default_backend():
+    return os.environ.get("XGRAD_BACKEND", "").strip() or "numpy"
+
+
+def _add_placement(p):
+    p.add_argument("--backend", default=None,
+                   help="numpy, torch, cupy or array_api_strict (default: $XGRAD_BACKEND, else numpy)")
+    p.add_argument("--device", default=None, help="device for the backend, e.g. cuda:0 (default: the backend's)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the data, the initial weights and the batches")
+
+
+def build_parser():
+    from .data import DATASETS
+    from .nn import ACTIVATIONS
+    from .optim import OPTIMIZERS
+
+    parser = _Parser(prog="xgrad", description="xgrad: reverse-mode autograd on the Python array-API standard.")
+    parser.add_argument("--version", action="version", version=f"xgrad {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,verify,info}", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train an MLP on a built-in data set",
+                       description="Train an MLP classifier on a built-in 2-D data set. The defaults are the "
+                                   "reference run: two moons (1000 points, noise 0.2), 2-32-32-2 tanh, SGD lr "
+                                   "0.05, batch 64, 200 epochs, float64.")
+    t.add_argument("--dataset", default="moons", choices=sorted(set(DATASETS) - {"two_moons", "gaussian_blobs"}),
+                   help="data set (default: moons)")
+    t.add_argument("--samples", type=_positive_int, default=None, help="number of points (default: 1000; xor 200)")
+    t.add_argument("--noise", type=float, default=None, help="noise level (default: the data set's, moons 0.2)")
+    t.add_argument("--sizes", type=_sizes, default=(2, 32, 32, 2), help="layer sizes (default: 2,32,32,2)")
+    t.add_argument("--activation", default="tanh", choices=sorted(set(ACTIVATIONS) - {"leakyrelu"}),
+                   help="activation between layers (default: tanh)")
+    t.add_argument("--optimizer", default="sgd", choices=sorted(OPTIMIZERS), help="optimizer (default: sgd)")
+    t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate (default: 0.05)")
+    t.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    t.add_argument("--batch-size", type=_positive_int, default=64, help="mini-batch size (default: 64)")
+    t.add_argument("--epochs", type=_positive_int, default=200, help="epochs (default: 200)")
+    t.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16"),
+                   help="floating dtype (default: float64)")
+    _add_placement(t)
+    t.add_argument("--plot", metavar="FILE.png", default=None, help="write the decision boundary and loss curve")
+    t.add_argument("--save", metavar="CKPT", default=None, help="save model and optimizer state (.npz)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    v = sub.add_parser("verify", help="reproduce the reference experiments against PyTorch",
+                       description="Experiment 1: per-parameter gradients of the 2-32-32-2 tanh MLP against "
+                                   "torch.autograd and central finite differences (float64, one mini-batch). "
+                                   "Experiment 2: training from identical weights and mini-batches with both "
+                                   "engines. Experiment 3: both decision boundaries side by side (PNG). Exits 1 "
+                                   "if a gradient check fails.")
+    v.add_argument("--out-dir", default=".", help="folder for verify_boundaries.png (default: .)")
+    v.add_argument("--epochs", type=_positive_int, default=200, help="training epochs (default: 200)")
+    v.add_argument("--torch-threads", type=_positive_int, default=1,
+                   help="PyTorch CPU threads during the timed run (default: 1)")
+    v.add_argument("--no-train", action="store_true", help="skip Experiments 2 and 3")
+    _add_placement(v)
+
+    sub.add_parser("info", help="versions, backends that load here (and why others don't), devices")
+
+    b = sub.add_parser("bench", help="benchmarks (hands over to `python -m bench.report`)", add_help=False)
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+# ---- helpers -------------------------------------------------------------------------------------------
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def _dist_version(name):
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _check_writable(path, what):
+    """Fail early (before any training) if ``path`` cannot be written."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise UsageError(f"{what} {path!r} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {what} {path!r}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write {what} {path!r}: folder {folder!r} is not writable")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write {what} {path!r}: the file is not writable")
+
+
+def _backend(args):
+    from . import get_backend
+    from .errors import BackendUnavailableError
+
+    name = args.backend or _default_backend()
+    try:
+        b = get_backend(name)
+        if args.device is not None:  # fail now if the device does not exist
+            b.asarray([0.0], device=args.device)
+    except BackendUnavailableError as e:
+        raise UsageError(str(e).splitlines()[0]) from None
+    except Exception as e:
+        raise UsageError(f"device {args.device!r} is not usable with backend {name!r}: {e}") from None
+    return b
+
+
+def _where(b, device):
+    if device is not None:
+        return f"{b.name}/{device}"
+    dev = b.default_device
+    if dev is None:
+        try:
+            dev = b.device(b.asarray([0.0]))
+        except Exception:
+            dev = "default"
+    return f"{b.name}/{dev}"
+
+
+def _out(*lines):
+    for line in lines:
+        print(line, flush=True)
+
+
+# ---- xgrad train ---------------------------------------------------------------------------------------
+def cmd_train(args):
+    from . import creation
+    from .checkpoint import save
+    from .data import load_dataset
+    from .nn import MLP
+    from .optim import OPTIMIZERS
+    from .training import fit
+
+    for path, what in ((args.plot, "plot"), (args.save, "checkpoint")):
+        if path is not None:
+            _check_writable(path, what)
+    if args.plot is not None and not args.plot.lower().endswith(".png"):
+        raise UsageError(f"--plot writes a PNG; give a file name ending in .png, not {args.plot!r}")
+    b = _backend(args)
+    n_classes = {"moons": 2, "xor": 2, "spirals": 2, "blobs": 3}[args.dataset]
+    if args.sizes[0] != 2:
+        raise UsageError(f"--sizes must start with 2 (the data sets are 2-D), got {','.join(map(str, args.sizes))}")
+    if args.sizes[-1] < n_classes:
+        raise UsageError(f"--sizes must end with at least {n_classes} outputs for {args.dataset} "
+                         f"({n_classes} classes), got {args.sizes[-1]}")
+    if args.noise is not None and args.noise < 0:
+        raise UsageError(f"--noise must be >= 0, got {args.noise}")
+    samples = args.samples or (200 if args.dataset == "xor" else 1000)
+    X, y = load_dataset(args.dataset, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
+                        device=args.device, dtype=args.dtype)
+    creation.manual_seed(args.seed)
+    model = MLP(args.sizes, activation=args.activation, backend=b, device=args.device, dtype=args.dtype)
+    kw = {"lr": args.lr}
+    if args.optimizer == "sgd" and args.momentum:
+        kw["momentum"] = args.momentum
+    opt = OPTIMIZERS[args.optimizer](model.parameters(), **kw)
+    noise = f", noise {args.noise}" if args.noise is not None else (", noise 0.2" if args.dataset == "moons" else "")
+    _out(f"xgrad {_version()} train: {args.dataset} ({samples} points{noise}), MLP "
+         f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
+         f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
+    r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+            progress=not args.no_progress)
+    _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
+         f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
+    if args.plot:
+        from .experiments import plot_training
+
+        plot_training(args.plot, model, X, y, r.losses, r.accuracies,
+                      title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%")
+        _out(f"plot: {args.plot}")
+    if args.save:
+        save(args.save, model, opt, extra={"sizes": list(args.sizes), "activation": args.activation,
+                                           "dataset": args.dataset, "epochs": args.epochs, "seed": args.seed,
+                                           "accuracy": r.accuracy, "loss": r.loss})
+        _out(f"checkpoint: {args.save}")
+    return 0
+
+
+# ---- xgrad verify --------------------------------------------------------------------------------------
+def _table(title, header, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    line = "  ".join(str(h).ljust(w) for h, w in zip(header, widths))
+    out = [title, line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return out
+
+
+def cmd_verify(args):
+    try:
+        import torch
+    except ImportError:
+        raise UsageError("xgrad verify compares against PyTorch, which is not installed; "
+                         "pip install \"xgrad[torch]\"") from None
+    from . import experiments as E
+
+    out_dir = os.path.abspath(args.out_dir)
+    png = os.path.join(out_dir, "verify_boundaries.png")
+    if not args.no_train:
+        if not os.path.isdir(out_dir):
+            raise UsageError(f"--out-dir {out_dir!r} does not exist")
+        _check_writable(png, "figure")
+    b = _backend(args)
+    ref = E.REFERENCE
+    X, y = E.reference_data(seed=args.seed, backend=b, device=args.device)
+    _out(f"xgrad {_version()} verify on {_where(b, args.device)}, float64, torch {torch.__version__}, "
+         f"seed {args.seed}", "")
+    model = E.reference_model(seed=args.seed, backend=b, device=args.device)
+    failed = False
+
+    rows = E.gradient_table(model, X, y, batch_size=ref["batch_size"], seed=args.seed)
+    worst = max(r[2] for r in rows)
+    failed |= worst > TORCH_TOL
+    _out(*_table("Experiment 1a: gradients vs torch.autograd (2-32-32-2 tanh MLP, cross-entropy, one batch of 64)",
+                 ("parameter", "shape", "max |xgrad - torch|"),
+                 [(n, "x".join(map(str, s)), f"{d:.1e}") for n, s, d in rows]))
+    _out(f"max {worst:.1e} (tolerance {TORCH_TOL:.0e}): {'OK' if worst <= TORCH_TOL else 'FAILED'}", "")
+
+    rows = E.finite_difference_table(model, X, y, batch_size=ref["batch_size"], seed=args.seed)
+    worst_fd = max(r[2] for r in rows)
+    failed |= worst_fd > FD_TOL
+    _out(*_table("Experiment 1b: gradients vs central finite differences (eps 1e-6)",
+                 ("parameter", "shape", "max |analytic - numeric|"),
+                 [(n, "x".join(map(str, s)), f"{d:.1e}") for n, s, d in rows]))
+    _out(f"max {worst_fd:.1e} (tolerance {FD_TOL:.0e}): {'OK' if worst_fd <= FD_TOL else 'FAILED'}", "")
+
+    if not args.no_train:
+        gpu = b.name in ("cupy",) or (args.device is not None and "cuda" in str(args.device))
+        tdev = "cuda" if gpu and torch.cuda.is_available() else "cpu"
+        model, r, tmodel, (tacc, tloss, tsec, tsteps, _) = E.compare_training(
+            X, y, sizes=ref["sizes"], epochs=args.epochs, batch_size=ref["batch_size"], lr=ref["lr"], seed=args.seed,
+            backend=b, device=args.device, torch_device=tdev)
+        threads = f", {args.torch_threads} thread(s)" if tdev == "cpu" else ""
+        _out(*_table(f"Experiment 2: training from identical weights and mini-batches (two moons 1000 points noise "
+                     f"0.2, SGD lr 0.05, batch 64, {args.epochs} epochs)",
+                     ("engine", "accuracy", "loss", "wall-clock", "steps/s"),
+                     [(f"xgrad ({_where(b, args.device)})", f"{100 * r.accuracy:.2f}%", f"{r.loss:.4f}",
+                       f"{r.seconds:.2f} s", f"{r.steps_per_second:,.0f}"),
+                      (f"torch {torch.__version__} ({tdev}{threads})", f"{100 * tacc:.2f}%", f"{tloss:.4f}",
+                       f"{tsec:.2f} s", f"{tsteps / tsec:,.0f}")]))
+        _out(f"speed-up {tsec / r.seconds:.2f}x; |accuracy difference| {100 * abs(r.accuracy - tacc):.2f} points, "
+             f"|loss difference| {abs(r.loss - tloss):.1e}", "")
+        E.plot_boundaries(png, model, tmodel, X, y, titles=(f"xgrad ({b.name}) {100 * r.accuracy:.1f}%",
+                                                            f"PyTorch {100 * tacc:.1f}%"))
+        _out(f"Experiment 3: decision boundaries side by side: {png}")
+    _out("verify: " + ("FAILED (a gradient check is over its tolerance)" if failed else "all gradient checks passed"))
+    return EXIT_CHECK_FAILED if failed else 0
+
+
+# ---- xgrad info ----------------------------------------------------------------------------------------
+def cmd_info(args):
+    from . import available_backends
+
+    _out(f"xgrad {_version()}  (python {platform.python_version()}, {platform.system()} {platform.machine()})")
+    for dist in ("numpy", "array-api-compat", "array-api-strict", "torch", "cupy-cuda12x", "cupy-cuda13x", "cupy",
+                 "tqdm", "matplotlib"):
+        v = _dist_version(dist)
+        if v is not None:
+            _out(f"  {dist:17s} {v}")
+    _out("", "backends:")
+    current = _default_backend()
+    for name, why in available_backends().items():
+        mark = " (XGRAD_BACKEND)" if name == current else ""
+        _out(f"  {name:17s} " + ("ok" + mark if why is None else "unavailable: " + why.splitlines()[0]))
+    _out("", "devices:")
+    _out("  cpu")
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            for i in range(torch.cuda.device_count()):
+                _out(f"  cuda:{i} (torch) {torch.cuda.get_device_name(i)}")
+        else:
+            _out("  torch: no CUDA device" + (" (CPU-only build)" if torch.version.cuda is None else ""))
+    except ImportError:
+        pass
+    try:
+        import cupy
+
+        n = cupy.cuda.runtime.getDeviceCount()
+        for i in range(n):
+            name = cupy.cuda.runtime.getDeviceProperties(i)["name"]
+            name = name.decode() if isinstance(name, bytes) else name
+            _out(f"  cuda:{i} (cupy) {name}")
+    except Exception as e:
+        if type(e).__name__ != "ModuleNotFoundError":
+            _out(f"  cupy: no usable GPU ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+    return 0
+
+
+# ---- xgrad bench (hook) --------------------------------------------------------------------------------
+def cmd_bench(args):
+    try:
+        from bench.report import main as report_main
+    except ImportError:
+        raise UsageError("benchmarks live in the repository's bench/ package; run `python -m bench.report` "
+                         "from a checkout") from None
+    return report_main(args.rest) or 0
+
+
+COMMANDS = {"train": cmd_train, "verify": cmd_verify, "info": cmd_info, "bench": cmd_bench}
+
+
+def main(argv=None):
+    """Entry point of the ``xgrad`` command; returns the exit status."""
+    from .errors import XgradError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"xgrad: error: {e}" if not str(e).startswith("xgrad") else f"{e}".replace(": ", ": error: ", 1),
+              file=sys.stderr)
+        return EXIT_USAGE
+    except (XgradError, OSError) as e:
+        print(f"xgrad: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("xgrad: interrupted", file=sys.stderr)
+        return 130
