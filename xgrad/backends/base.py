@@ -7,6 +7,7 @@ through ``xp`` and is plain array-API code.
 
 import types
 
+import array_api_compat as _compat
 import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
 
 
@@ -20,6 +21,7 @@ class Backend:
         self.default_device = default_device
         ns = types.SimpleNamespace(**{k: getattr(namespace, k) for k in dir(namespace) if not k.startswith("__")})
         ns.index_add = self.index_add
+        ns.getitem = self.getitem
         ns.onehot = self.onehot
         self.xp = ns
         self._rng = _np.random.default_rng(0)
@@ -47,7 +49,7 @@ class Backend:
 
     def device(self, a):
         """The device ``a`` lives on."""
-        return self.xp.device(a)
+        return _compat.device(a)
 
     def synchronize(self):
         """Wait for queued device work to finish; a no-op on the CPU."""
@@ -83,10 +85,17 @@ class Backend:
         return self.asarray(self._rng.permutation(n), dtype=self.xp.int64, device=device)
 
     # ---- what the standard lacks -----------------------------------------------------------
+    def getitem(self, a, index):
+        """``a[index]``; a backend whose arrays lack some indexing form overrides this."""
+        return a[index]
+
     def index_add(self, like, index, values):
         """Zeros shaped like ``like`` with ``values`` added at ``like[index]``; repeated indices accumulate."""
         if is_basic_index(index):  # no position repeats: a plain write does it
             out = self.xp.zeros_like(like, dtype=values.dtype)
+            if isinstance(index, tuple) and any(i is None for i in index):  # new axes: size 1, drop them
+                index = tuple(i for i in index if i is not None)
+                values = self.xp.reshape(values, out[index].shape)
             out[index] = values
             return out
         return self.scatter_add(like, index, values)
@@ -101,15 +110,16 @@ class Backend:
         size = 1
         for s in like.shape:
             size *= s
-        positions = xp.reshape(xp.reshape(xp.arange(size, device=xp.device(like)), like.shape)[index], (-1,))
-        hits = xp.astype(positions[:, None] == xp.arange(size, device=xp.device(like))[None, :], values.dtype)
+        positions = xp.reshape(self.getitem(xp.reshape(xp.arange(size, device=self.device(like)), like.shape), index),
+                               (-1,))
+        hits = xp.astype(positions[:, None] == xp.arange(size, device=self.device(like))[None, :], values.dtype)
         flat = xp.reshape(values, (1, -1)) @ hits
         return xp.reshape(flat, like.shape)
 
     def onehot(self, labels, num_classes, dtype):
         """``(N, C)`` one-hot rows of integer ``labels``."""
         xp = self.xp
-        classes = xp.arange(num_classes, device=xp.device(labels))
+        classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
 
     def __repr__(self):

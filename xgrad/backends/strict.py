@@ -10,17 +10,47 @@ class StrictBackend(Backend):
 
     def __init__(self, device=None):
         import array_api_strict
+        from array_api_strict._array_object import Array
 
         self._mod = array_api_strict
+        self._array_type = Array
         super().__init__(array_api_strict, default_device=device)
 
     def is_array(self, obj):
-        return isinstance(obj, self._mod.Array)
+        return isinstance(obj, self._array_type)
 
     def to_numpy(self, a):
         import numpy as np
 
         return np.asarray(a._array) if hasattr(a, "_array") else np.asarray(a)
+
+    def getitem(self, a, index):
+        try:
+            return a[index]
+        except IndexError:
+            full = self._integer_index(a.shape, index)
+            if full is None:
+                raise
+            return a[full]
+
+    def _integer_index(self, shape, index):
+        """``index`` (leading integer arrays, then only Ellipsis or full slices) rewritten as one integer
+        array per axis, the one integer-array form array-api-strict accepts; None for other forms."""
+        xp = self.xp
+        parts = index if isinstance(index, tuple) else (index,)
+        k = 0
+        while k < len(parts) and self.is_array(parts[k]) and xp.isdtype(parts[k].dtype, "integral"):
+            k += 1
+        if k == 0 or not all(p is Ellipsis or (isinstance(p, slice) and p == slice(None)) for p in parts[k:]):
+            return None
+        arrays, rest = parts[:k], len(shape) - k
+        b = max(a.ndim for a in arrays)
+        full = [xp.reshape(a, (1,) * (b - a.ndim) + tuple(a.shape) + (1,) * rest) for a in arrays]
+        for j in range(rest):
+            d = shape[k + j]
+            axis = xp.arange(d, device=self.device(arrays[0]))
+            full.append(xp.reshape(axis, (1,) * (b + j) + (d,) + (1,) * (rest - j - 1)))
+        return tuple(full)
 
     def dtype_name(self, dtype):
         return str(dtype).rsplit(".", 1)[-1]

@@ -1,5 +1,7 @@
 """Elementwise ops: arithmetic, transcendental functions, activations, comparisons, where."""
 
+import math as _math
+
 from ._core import op
 
 # ---- arithmetic ------------------------------------------------------------------------------
@@ -56,7 +58,7 @@ def pow(xp, a, b):
 
 # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a (the rule for b is only asked when b needs a gradient)
 pow.defvjp(lambda xp, g, out, a, b: g * b * a ** (b - 1),
-           lambda xp, g, out, a, b: g * out * xp.log(a))
+           lambda xp, g, out, a, b: g * out * (_math.log(a) if type(a) in (int, float) else xp.log(a)))
 
 
 @op

@@ -61,7 +61,7 @@ flip.defvjp(lambda xp, g, out, a, axis=None: xp.flip(g, axis=axis))
 
 
 def _slice_of(ndim, axis, start, stop):
-    return (slice(None),) * (axis % ndim) + (slice(start, stop),)
+    return (slice(None),) * (axis % ndim) + (slice(start, stop), Ellipsis)
 
 
 @op
@@ -102,7 +102,7 @@ def _stack(xp, *arrays, axis=0):
 
 def _stack_vjp(i):
     def rule(xp, g, out, *arrays, axis=0):
-        return g[(slice(None),) * (axis % g.ndim) + (i,)]
+        return g[(slice(None),) * (axis % g.ndim) + (i, Ellipsis)]
     return rule
 
 
