@@ -59,15 +59,18 @@ def two_moons(n_samples=1000, noise=0.2, seed=0, shuffle=True, backend=None, dev
 make_moons = two_moons
 
 
-def xor(n_samples=200, noise=0.1, seed=0, backend=None, device=None, dtype=None):
-    """Four Gaussian clusters at (+-1, +-1); class 1 where the signs differ (XOR of the quadrants)."""
+def xor(n_samples=200, noise=0.05, seed=0, backend=None, device=None, dtype=None):
+    """Points uniform in the square [-1, 1]^2, class 1 where the two coordinates have different signs
+    (the XOR of the quadrants); Gaussian noise of std ``noise`` is then added to the points, so a few
+    near the axes land on the other side."""
     n = _check_n(n_samples, 4)
+    if noise is not None and noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
     rng = np.random.default_rng(seed)
-    corners = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
-    which = np.arange(n) % 4
-    rng.shuffle(which)
-    X = corners[which] * 0.5 + rng.normal(scale=noise, size=(n, 2))
-    y = (which >= 2).astype(np.int64)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))
+    y = ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(np.int64)
+    if noise:
+        X = X + rng.normal(scale=noise, size=X.shape)
     return _place(X, y, backend, device, dtype)
 
 
