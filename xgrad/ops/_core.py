@@ -85,7 +85,7 @@ def apply(o, args, kw):
         # lists and other libraries' arrays become arrays of this backend; parameters (shapes, axes,
         # dtypes, strings) stay as they are
         for i, a in enumerate(raw):
-            if type(a) is list or (hasattr(a, "__array__") and not backend.is_array(a)):
+            if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)):
                 raw[i] = backend.asarray(a)
     try:
         out = o.forward(backend.xp, *raw, **kw)
