@@ -36,6 +36,8 @@ def _np(a):
 
 
 def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (tuple, list)):
         return [_jsonable(x) for x in v]
     if isinstance(v, (bool, int, float, str)) or v is None:
