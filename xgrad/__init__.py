@@ -17,6 +17,8 @@ from .ops import (abs, add, argmax, argmin, astype, broadcast_to, clip, concat, 
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
                   sum, tanh, to, var, where)
 
+from . import checkpoint, data, nn, optim, training  # noqa: E402  (training layer, on top of the core)
+
 float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"
 

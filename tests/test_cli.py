@@ -1,0 +1,134 @@
+"""The `xgrad` command, end to end in subprocesses (numpy backend), and its error handling."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args, env=None, cwd=None):
+    e = dict(os.environ)
+    e.pop("XGRAD_BACKEND", None)
+    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+    e["MPLBACKEND"] = "Agg"
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "xgrad", *args], capture_output=True, text=True, env=e,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+def test_train_end_to_end(tmp_path):
+    png, ck = tmp_path / "out.png", tmp_path / "model.npz"
+    r = run("train", "--epochs", "5", "--plot", str(png), "--save", str(ck))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "moons (1000 points, noise 0.2), MLP 2-32-32-2 tanh, sgd lr 0.05, batch 64, 5 epochs, float64 on numpy" \
+        in out
+    assert "final: accuracy" in out and "loss" in out and "wall-clock" in out and "steps 80" in out
+    assert "steps/s" in out
+    assert "train" in r.stderr and "epoch" in r.stderr  # the tqdm bar
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    with np.load(ck) as z:
+        assert z["model/0.weight"].shape == (32, 2)
+    import xgrad
+    from xgrad import checkpoint, nn
+
+    m = nn.MLP((2, 32, 32, 2), dtype="float64")
+    extra = checkpoint.load(ck, m)
+    assert extra["sizes"] == [2, 32, 32, 2] and extra["epochs"] == 5
+    assert abs(xgrad.training.evaluate(m, *xgrad.data.two_moons(seed=42, dtype="float64"))[0]
+               - extra["accuracy"]) < 1e-12
+
+
+def test_train_options_and_backend_from_environment():
+    r = run("train", "--dataset", "xor", "--sizes", "2,8,2", "--activation", "relu", "--optimizer", "adam",
+            "--lr", "0.01", "--batch-size", "50", "--epochs", "3", "--dtype", "float32", "--seed", "1",
+            "--no-progress", env={"XGRAD_BACKEND": "array_api_strict"})
+    assert r.returncode == 0, r.stderr
+    assert "xor (200 points), MLP 2-8-2 relu, adam lr 0.01, batch 50, 3 epochs, float32 on array_api_strict" \
+        in r.stdout
+    assert "steps 12" in r.stdout and r.stderr == ""
+
+
+def test_verify_end_to_end(tmp_path):
+    r = run("verify", "--epochs", "5", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    for title in ("Experiment 1a: gradients vs torch.autograd", "Experiment 1b: gradients vs central finite",
+                  "Experiment 2: training from identical weights", "Experiment 3: decision boundaries"):
+        assert title in out
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"):
+        assert out.count(f"\n{name} ") == 2
+    assert "xgrad (numpy/cpu)" in out and "torch 2." in out
+    assert "verify: all gradient checks passed" in out
+    assert (tmp_path / "verify_boundaries.png").stat().st_size > 20_000
+
+
+def test_verify_exits_nonzero_when_a_gradient_check_fails(tmp_path, monkeypatch, capsys):
+    from xgrad import cli, experiments
+
+    real = experiments.gradient_table
+
+    def off(*a, **k):
+        rows = real(*a, **k)
+        return [(n, s, d + 1e-6 * (i == 2)) for i, (n, s, d) in enumerate(rows)]
+
+    monkeypatch.setattr(experiments, "gradient_table", off)
+    assert cli.main(["verify", "--no-train", "--out-dir", str(tmp_path)]) == cli.EXIT_CHECK_FAILED
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_info():
+    r = run("info")
+    assert r.returncode == 0, r.stderr
+    assert "xgrad 0.1.0" in r.stdout and "numpy" in r.stdout
+    assert "array_api_strict  ok" in r.stdout
+    assert "cupy" in r.stdout  # loads, or says why not
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--dataset", "circles"], "invalid choice: 'circles'"),
+    (["train", "--lr", "-0.1"], "--lr: expected a positive number"),
+    (["train", "--epochs", "0"], "--epochs: expected a positive integer"),
+    (["train", "--sizes", "2,a,2"], "--sizes: expected comma-separated layer sizes"),
+    (["train", "--sizes", "3,8,2"], "--sizes must start with 2"),
+    (["train", "--dtype", "int8"], "invalid choice: 'int8'"),
+    (["train", "--backend", "nosuch"], "unknown xgrad backend 'nosuch'"),
+    (["train", "--plot", "/nonexistent-dir/x.png"], "folder '/nonexistent-dir' does not exist"),
+    (["train", "--plot", "plot.jpg"], "ends in .png"),
+    (["train", "--save", "/nonexistent-dir/c.npz"], "cannot write checkpoint"),
+    (["verify", "--out-dir", "/nonexistent-dir"], "--out-dir '/nonexistent-dir' does not exist"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_errors_are_one_line_exit_2(args, needle, capsys):
+    from xgrad import cli
+
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("xgrad") and "error" in err, err
+    assert needle.replace("ends in", "ending in") in err or needle in err, err
+
+
+def test_unwritable_folder(tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    from xgrad import cli
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    assert cli.main(["train", "--plot", str(ro / "x.png")]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_console_script_and_bad_backend_env():
+    r = run("train", "--epochs", "1", env={"XGRAD_BACKEND": "nosuch"})
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown xgrad backend 'nosuch'" in r.stderr
+    exe = os.path.join(os.path.dirname(sys.executable), "xgrad")
+    if not os.path.exists(exe):
+        pytest.skip("the xgrad console script is not installed in this environment")
+    r = subprocess.run([exe, "info"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "backends:" in r.stdout
