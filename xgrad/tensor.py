@@ -20,8 +20,8 @@ class Tensor:
         from .backends import get_backend
 
         backend = get_backend(backend)
+        self._backend = backend  # set first: xgrad.compile's tracer reads it as "made now"
         self.data = data if backend.is_array(data) else backend.asarray(data)
-        self._backend = backend
         self.grad = None
         self._op = self._parents = self._args = self._kw = None
         self.requires_grad = False
@@ -109,8 +109,8 @@ class Tensor:
     @staticmethod
     def _wrap(data, backend, requires_grad=False):
         t = Tensor.__new__(Tensor)
-        t.data = data
         t._backend = backend
+        t.data = data
         t.grad = None
         t.requires_grad = requires_grad
         t._op = t._parents = t._args = t._kw = None

@@ -16,6 +16,11 @@ class Backend:
 
     name = "?"
     mutable = True  # arrays accept in-place writes (optimizer updates, out= buffers)
+    out_ufuncs = None  # {operator.add: ufunc with out=, ...} where the library has them (xgrad.compile)
+
+    def writable(self, a):
+        """Whether results may be written into ``a`` in place."""
+        return self.mutable
 
     def __init__(self, namespace, default_device=None):
         self.default_device = default_device
@@ -117,8 +122,10 @@ class Backend:
         return xp.reshape(flat, like.shape)
 
     def onehot(self, labels, num_classes, dtype):
-        """``(N, C)`` one-hot rows of integer ``labels``."""
+        """``(..., C)`` one-hot rows of integer ``labels``; labels outside [0, C) are an InputError."""
         xp = self.xp
+        if bool(xp.any(labels < 0)) or bool(xp.any(labels >= num_classes)):
+            raise_bad_labels(self.to_numpy(labels), num_classes)
         classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
 
@@ -130,3 +137,11 @@ def is_basic_index(index):
     """Whether ``index`` holds only ints, slices, None and Ellipsis (no arrays)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in parts)
+
+
+def raise_bad_labels(labels, num_classes):
+    """The error for class labels outside [0, num_classes) (``labels`` a NumPy array)."""
+    from ..errors import InputError
+
+    raise InputError(f"xgrad.cross_entropy: class labels must lie in [0, {num_classes}) for {num_classes} "
+                     f"classes; got labels from {labels.min()} to {labels.max()}")

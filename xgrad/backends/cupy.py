@@ -1,6 +1,8 @@
 """CuPy on an NVIDIA GPU."""
 
-from .base import Backend
+import operator
+
+from .base import Backend, raise_bad_labels
 
 
 class CupyBackend(Backend):
@@ -20,6 +22,8 @@ class CupyBackend(Backend):
         # Fast paths, as on NumPy: CuPy's own functions where the compat layer only adds Python.
         self.xp.permute_dims = cupy.transpose
         self.xp.matrix_transpose = lambda a: cupy.swapaxes(a, -1, -2)
+        self.out_ufuncs = {operator.add: cupy.add, operator.sub: cupy.subtract, operator.mul: cupy.multiply,
+                           operator.truediv: cupy.true_divide}
 
     def is_array(self, obj):
         return isinstance(obj, self._cp.ndarray)
@@ -79,6 +83,8 @@ class CupyBackend(Backend):
 
     def onehot(self, labels, num_classes, dtype):
         cp = self._cp
+        if bool(((labels < 0) | (labels >= num_classes)).any()):
+            raise_bad_labels(self.to_numpy(labels), num_classes)
         out = cp.zeros(labels.shape + (num_classes,), dtype=dtype)
         cp.put_along_axis(out, labels[..., None], 1, axis=-1)
         return out

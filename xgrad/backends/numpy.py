@@ -1,9 +1,11 @@
 """NumPy on the CPU: the default backend."""
 
+import operator
+
 import array_api_compat.numpy as _xp
 import numpy as np
 
-from .base import Backend
+from .base import Backend, raise_bad_labels
 
 
 class NumpyBackend(Backend):
@@ -15,9 +17,11 @@ class NumpyBackend(Backend):
         # skip a Python layer) where array-api-compat wraps them in Python for cases float math never
         # meets. Each returns bit-for-bit what the standard's function returns.
         self._eyes = {}
+        self.out_ufuncs = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+                           operator.truediv: np.true_divide}
         ns = self.xp
         ns.permute_dims = np.transpose
-        ns.matrix_transpose = lambda a: np.swapaxes(a, -1, -2)
+        ns.matrix_transpose = operator.attrgetter("mT")
         ns.matmul = np.matmul
         ns.sign = np.sign
         ns.zeros_like = np.zeros_like
@@ -26,6 +30,9 @@ class NumpyBackend(Backend):
         ns.max = _max
         ns.min = _min
         ns.mean = _mean
+
+    def writable(self, a):
+        return isinstance(a, np.ndarray) and a.flags.writeable
 
     def is_array(self, obj):
         return isinstance(obj, np.ndarray)
@@ -47,15 +54,21 @@ class NumpyBackend(Backend):
         return out
 
     def onehot(self, labels, num_classes, dtype):
-        if num_classes <= 1024:  # rows of a cached identity: one fancy-index, no Python loop
-            key = (num_classes, dtype)
-            eye = self._eyes.get(key)
-            if eye is None:
-                eye = self._eyes[key] = np.eye(num_classes, dtype=dtype)
-            return eye[labels]
-        out = np.zeros(labels.shape + (num_classes,), dtype=dtype)
-        np.put_along_axis(out, labels[..., None], 1, axis=-1)
-        return out
+        # indexing raises for labels >= C but wraps negative ones: those are checked here
+        if labels.size and _min_reduce(labels, axis=None) < 0:
+            raise_bad_labels(labels, num_classes)
+        try:
+            if num_classes <= 1024:  # rows of a cached identity: one fancy-index, no Python loop
+                key = (num_classes, dtype)
+                eye = self._eyes.get(key)
+                if eye is None:
+                    eye = self._eyes[key] = np.eye(num_classes, dtype=dtype)
+                return eye[labels]
+            out = np.zeros(labels.shape + (num_classes,), dtype=dtype)
+            np.put_along_axis(out, labels[..., None], 1, axis=-1)
+            return out
+        except IndexError:
+            raise_bad_labels(labels, num_classes)
 
 
 _add_reduce = np.add.reduce
@@ -64,9 +77,7 @@ _min_reduce = np.minimum.reduce
 
 
 def _sum(a, /, *, axis=None, dtype=None, keepdims=False):
-    if dtype is not None or a.dtype.kind in "biu":
-        return _xp.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    return _add_reduce(a, axis=axis, keepdims=keepdims)
+    return _add_reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)  # what np.sum calls
 
 
 def _max(a, /, *, axis=None, keepdims=False):

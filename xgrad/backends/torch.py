@@ -1,6 +1,6 @@
 """PyTorch tensors used as plain arrays (no torch autograd), on the CPU or a CUDA device."""
 
-from .base import Backend
+from .base import Backend, raise_bad_labels
 
 
 class TorchBackend(Backend):
@@ -37,6 +37,8 @@ class TorchBackend(Backend):
         return super().scatter_add(like, index, values)
 
     def onehot(self, labels, num_classes, dtype):
+        if bool(((labels < 0) | (labels >= num_classes)).any()):
+            raise_bad_labels(self.to_numpy(labels), num_classes)
         out = self._torch.zeros(labels.shape + (num_classes,), dtype=dtype, device=labels.device)
         return out.scatter_(-1, labels[..., None].long(), 1)
 

@@ -92,13 +92,13 @@ def apply(o, args, kw):
     except XgradError:
         raise
     except Exception as e:
-        raise _explain(o, args, raw, backend, e) from e
+        raise _explain(o, args, raw, kw, backend, e) from e
     if o.saves:
         out, saved = out
         kw = dict(kw, saved=saved)
     t = Tensor.__new__(Tensor)
-    t.data = out
     t._backend = backend
+    t.data = out
     t.grad = None
     if needs_grad and _state.grad_enabled and o.vjps is not None:
         t.requires_grad = True
@@ -149,7 +149,7 @@ def broadcast_shapes(*shapes):
     return tuple(out)
 
 
-def _explain(o, args, raw, backend, error):
+def _explain(o, args, raw, kw, backend, error):
     """Turn an exception from deep inside an array library into an xgrad error that says what to do."""
     what = _describe(args)
     devices = {str(backend.device(a)) for a in raw if backend.is_array(a)}
@@ -159,7 +159,7 @@ def _explain(o, args, raw, backend, error):
             "Move them to one device with .to(device=...) first.")
     shapes = [tuple(a.shape) for a in raw if hasattr(a, "shape")]
     if o.check is not None:
-        problem = o.check(*raw)
+        problem = o.check(*raw, **kw)
         if problem:
             return ShapeError(f"xgrad.{o.name}: {problem} ({what}).")
     elif len(shapes) > 1 and broadcast_shapes(*shapes) is None:

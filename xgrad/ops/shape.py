@@ -95,6 +95,19 @@ class _Variadic:
 _concat.vjps = _Variadic(_concat_vjp)
 
 
+def _check_concat(*arrays, axis=0):
+    shapes = [tuple(a.shape) for a in arrays]
+    if len({len(s) for s in shapes}) > 1:
+        return f"concat needs inputs of one number of dimensions, got shapes {shapes}"
+    rest = {s[:axis % len(s)] + s[axis % len(s) + 1:] for s in shapes} if shapes and shapes[0] else set()
+    if len(rest) > 1:
+        return f"shapes {shapes} must match on every axis except the concatenation axis {axis}"
+    return None
+
+
+_concat.check = _check_concat
+
+
 @op
 def _stack(xp, *arrays, axis=0):
     return xp.stack(arrays, axis=axis)
@@ -107,6 +120,9 @@ def _stack_vjp(i):
 
 
 _stack.vjps = _Variadic(_stack_vjp)
+_stack.check = lambda *arrays, axis=0: (
+    None if len({tuple(a.shape) for a in arrays}) <= 1 else
+    f"stack needs inputs of one shape, got shapes {[tuple(a.shape) for a in arrays]}")
 
 
 def concat(arrays, /, *, axis=0):

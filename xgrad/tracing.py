@@ -1,0 +1,374 @@
+"""Recording what a function does to arrays, for ``xgrad.compile``.
+
+While a trace is active, the arrays inside Tensors are ``Tracer`` objects: each wraps the real array
+of this run and records every operator, indexing and ``xp`` call made on it, in order, as a tape of
+array-level steps. The forward functions and VJP rules are plain ``xp`` code, so the same rules that
+run eagerly are what the tape holds; no Tensor or graph object appears in it.
+
+Tensors that existed before the trace and are read inside it (parameters, optimizer state, the
+arguments) become the tape's inputs; those written inside it (updated parameters, new ``.grad``)
+become its outputs. Converting a traced value to a Python number (``bool``, ``int``, ``float``, an
+index) records a guard: a replay whose value differs stops and retraces.
+"""
+
+import operator
+
+from . import _state
+
+_ACTIVE = None  # the Trace being recorded, if any
+
+# namespace members that describe dtypes or devices rather than compute arrays: called directly
+_PASS_THROUGH = {"isdtype", "result_type", "finfo", "iinfo", "can_cast", "device", "__array_namespace_info__"}
+
+
+class TraceError(RuntimeError):
+    """A function cannot be traced as written (it hands a traced array to code outside ``xp``)."""
+
+
+class Slot:
+    """A value in the tape: ``index`` into the replay's variables."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+class Entry:
+    """One step of the tape: ``out = fn(*args, **kw)``; ``kind`` says how to emit it."""
+
+    __slots__ = ("kind", "fn", "args", "kw", "out", "effect")
+
+    def __init__(self, kind, fn, args, kw, out, effect=False):
+        self.kind = kind  # "call", "op" (binary/unary operator), "getitem", "setitem", "method", "guard"
+        self.fn = fn
+        self.args = args
+        self.kw = kw
+        self.out = out  # Slot, tuple of Slots, or None
+        self.effect = effect  # kept even when its output is unused (random numbers, guards, writes)
+
+
+class Trace:
+    """The tape being recorded, and the Tensors it reads and writes."""
+
+    def __init__(self):
+        self.entries = []
+        self.values = []  # trace-time value of each slot
+        self.inputs = {}  # id(tensor) -> (tensor, slot): pre-existing tensors whose data the tape reads
+        self.born = set()  # ids of tensors made during the trace
+        self.written = {}  # id(tensor) -> tensor: pre-existing tensors whose data or grad changed
+        self.grad_written = {}
+        self.busy = False
+
+    def new(self, value):
+        self.values.append(value)
+        return Tracer(self, len(self.values) - 1, value)
+
+    def record(self, kind, fn, args, kw, effect=False):
+        """Run ``fn`` on the real values of ``args`` and append the step; returns the traced result."""
+        self.busy = True  # the step is one unit: namespace calls made inside it are not recorded
+        try:
+            out = fn(*_real(args), **{k: _real(v) for k, v in kw.items()}) if kind != "method" else \
+                getattr(_real(args[0]), fn)(*_real(args[1:]), **{k: _real(v) for k, v in kw.items()})
+        finally:
+            self.busy = False
+        spec_args = _encode(args)
+        spec_kw = {k: _encode(v) for k, v in kw.items()}
+        if kind == "setitem":
+            self.entries.append(Entry(kind, fn, spec_args, spec_kw, None, effect=True))
+            return None
+        result, out_spec = self._wrap(out)
+        self.entries.append(Entry(kind, fn, spec_args, spec_kw, out_spec, effect))
+        return result
+
+    def _wrap(self, out):
+        if isinstance(out, tuple):
+            pairs = [self._wrap(o) for o in out]
+            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        if hasattr(out, "dtype") and hasattr(out, "shape"):
+            t = self.new(out)
+            return t, Slot(t._slot)
+        return out, None  # a Python value (shape arithmetic and the like): not data
+
+    def guard(self, tracer, convert):
+        """``convert(tracer)`` as a Python value, with a guard that a replay gives the same value."""
+        value = convert(tracer._value)
+        self.entries.append(Entry("guard", convert, (Slot(tracer._slot),), {}, value, effect=True))
+        return value
+
+
+def _real(x):
+    if type(x) is Tracer:
+        return x._value
+    if type(x) is tuple:
+        return tuple(_real(i) for i in x)
+    if type(x) is list:
+        return [_real(i) for i in x]
+    if type(x) is slice and (type(x.start) is Tracer or type(x.stop) is Tracer or type(x.step) is Tracer):
+        return slice(_real(x.start), _real(x.stop), _real(x.step))
+    return x
+
+
+def _encode(x):
+    if type(x) is Tracer:
+        return Slot(x._slot)
+    if type(x) is tuple:
+        return tuple(_encode(i) for i in x)
+    if type(x) is list:
+        return [_encode(i) for i in x]
+    return x
+
+
+def _binary(fn, reflected=False):
+    if reflected:
+        return lambda self, other: self._trace.record("op", fn, (other, self), {})
+    return lambda self, other: self._trace.record("op", fn, (self, other), {})
+
+
+class Tracer:
+    """A real array of this run, standing in for the array of every later replay."""
+
+    __slots__ = ("_trace", "_slot", "_value")
+    __array_ufunc__ = None  # NumPy hands `ndarray op Tracer` to our reflected operators
+    _is_tracer = True
+
+    def __init__(self, trace, slot, value):
+        self._trace = trace
+        self._slot = slot
+        self._value = value
+
+    # metadata is static for a trace: the input signature fixes shapes, dtypes and devices
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    @property
+    def device(self):
+        return self._value.device
+
+    @property
+    def size(self):
+        n = 1
+        for s in self._value.shape:
+            n *= s
+        return n
+
+    @property
+    def T(self):
+        return self._trace.record("method", "__getattribute__", (self, "T"), {})
+
+    @property
+    def mT(self):
+        return self._trace.record("method", "__getattribute__", (self, "mT"), {})
+
+    def __len__(self):
+        return self._value.shape[0]
+
+    def __getattr__(self, name):
+        attr = getattr(self._value, name)
+        if not callable(attr):
+            return attr
+        return lambda *args, **kw: self._trace.record("method", name, (self,) + args, kw)
+
+    __add__, __radd__ = _binary(operator.add), _binary(operator.add, True)
+    __sub__, __rsub__ = _binary(operator.sub), _binary(operator.sub, True)
+    __mul__, __rmul__ = _binary(operator.mul), _binary(operator.mul, True)
+    __truediv__, __rtruediv__ = _binary(operator.truediv), _binary(operator.truediv, True)
+    __floordiv__, __rfloordiv__ = _binary(operator.floordiv), _binary(operator.floordiv, True)
+    __mod__, __rmod__ = _binary(operator.mod), _binary(operator.mod, True)
+    __pow__, __rpow__ = _binary(operator.pow), _binary(operator.pow, True)
+    __matmul__, __rmatmul__ = _binary(operator.matmul), _binary(operator.matmul, True)
+    __and__, __rand__ = _binary(operator.and_), _binary(operator.and_, True)
+    __or__, __ror__ = _binary(operator.or_), _binary(operator.or_, True)
+    __xor__, __rxor__ = _binary(operator.xor), _binary(operator.xor, True)
+    __lt__, __le__ = _binary(operator.lt), _binary(operator.le)
+    __gt__, __ge__ = _binary(operator.gt), _binary(operator.ge)
+    __eq__, __ne__ = _binary(operator.eq), _binary(operator.ne)
+    __hash__ = object.__hash__
+
+    def __neg__(self):
+        return self._trace.record("op", operator.neg, (self,), {})
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self._trace.record("op", operator.abs, (self,), {})
+
+    def __invert__(self):
+        return self._trace.record("op", operator.invert, (self,), {})
+
+    def __getitem__(self, index):
+        return self._trace.record("getitem", operator.getitem, (self, index), {})
+
+    def __setitem__(self, index, value):
+        self._trace.record("setitem", operator.setitem, (self, index, value), {})
+
+    def __bool__(self):
+        return self._trace.guard(self, bool)
+
+    def __int__(self):
+        return self._trace.guard(self, int)
+
+    def __float__(self):
+        return self._trace.guard(self, float)
+
+    def __index__(self):
+        return self._trace.guard(self, operator.index)
+
+    def item(self):
+        return self._trace.guard(self, lambda a: a.item())
+
+    def __array__(self, *args, **kwargs):
+        raise TraceError(
+            "xgrad.compile: a traced array reached a function outside the backend namespace (a raw NumPy "
+            "or library call). Inside a compiled function, compute with xgrad ops or backend.xp.")
+
+    def __repr__(self):
+        return f"Tracer(slot={self._slot}, shape={tuple(self.shape)})"
+
+
+def tracing_namespace(xp, trace):
+    """A copy of the namespace ``xp`` whose functions record into ``trace``."""
+    import types
+
+    ns = types.SimpleNamespace()
+    for name, value in vars(xp).items():
+        if callable(value) and not isinstance(value, type) and name not in _PASS_THROUGH:
+            value = _recorder(trace, value)
+        setattr(ns, name, value)
+    return ns
+
+
+def _recorder(trace, fn, effect=False):
+    def record(*args, **kw):
+        if trace.busy:
+            return fn(*args, **kw)
+        return trace.record("call", fn, args, kw, effect)
+    return record
+
+
+def _rng_recorder(trace, fn):
+    return _recorder(trace, fn, effect=True)
+
+
+class _Watched:
+    """Replaces one slot descriptor of Tensor during a trace, to see tensors read and written."""
+
+    def __init__(self, member, on_get=None, on_set=None):
+        self.member = member
+        self.on_get = on_get
+        self.on_set = on_set
+
+    def __get__(self, t, owner=None):
+        if t is None:
+            return self
+        value = self.member.__get__(t, owner)
+        return self.on_get(t, value) if self.on_get is not None else value
+
+    def __set__(self, t, value):
+        self.member.__set__(t, value)
+        self.on_set(t, value)
+
+
+class recording:
+    """``with recording(trace, backends):`` ops, rules and Tensor reads/writes are recorded."""
+
+    _RNG = ("uniform", "normal", "permutation")
+
+    def __init__(self, trace, backends):
+        self.trace = trace
+        self.backends = backends
+
+    def __enter__(self):
+        global _ACTIVE
+        if _ACTIVE is not None:
+            raise TraceError("xgrad.compile: a compiled function called another while tracing; compile the "
+                             "outer function only")
+        trace = self.trace
+        Tensor = _state.Tensor
+        self._members = {name: Tensor.__dict__[name] for name in ("data", "grad", "_backend")}
+        data, grad = self._members["data"], self._members["grad"]
+
+        def on_get(t, value):
+            if type(value) is Tracer or value is None or id(t) in trace.born:
+                return value
+            found = trace.inputs.get(id(t))
+            if found is None:  # a tensor from before the trace, read for the first time: an input
+                tracer = trace.new(value)
+                trace.inputs[id(t)] = (t, tracer._slot)
+                data.__set__(t, tracer)
+                return tracer
+            return value
+
+        def on_set(t, value):
+            if id(t) not in trace.born:
+                if id(t) not in trace.inputs and id(t) not in trace.written:
+                    trace.inputs[id(t)] = (t, None)  # written before read: its old value is not needed
+                trace.written[id(t)] = t
+
+        def on_grad_set(t, value):
+            if id(t) not in trace.born:
+                trace.grad_written[id(t)] = t
+
+        def on_born(t, value):
+            trace.born.add(id(t))
+            trace.keep.append(t)
+
+        trace.keep = []
+        Tensor.data = _Watched(data, on_get, on_set)
+        Tensor.grad = _Watched(grad, None, on_grad_set)
+        Tensor._backend = _Watched(self._members["_backend"], None, on_born)
+        self._saved = []
+        for b in self.backends:
+            self._saved.append((b, "xp", b.xp))
+            b.xp = tracing_namespace(b.xp, trace)
+            for name in self._RNG:
+                self._saved.append((b, name, None))
+                setattr(b, name, _rng_recorder(trace, getattr(b, name)))
+        _ACTIVE = trace
+        return trace
+
+    def __exit__(self, *exc):
+        global _ACTIVE
+        Tensor = _state.Tensor
+        for name, member in self._members.items():
+            setattr(Tensor, name, member)
+        for b, name, value in reversed(self._saved):
+            if value is None:
+                delattr(b, name)  # the instance attribute shadowed the class's method
+            else:
+                setattr(b, name, value)
+        _ACTIVE = None
+        return False
+
+
+def concretize(trace, members):
+    """After a trace: put real arrays back into every Tensor the trace touched."""
+    data = members["data"]
+    for t in list(trace.keep) + [t for t, _ in trace.inputs.values()] + list(trace.written.values()):
+        v = data.__get__(t)
+        if type(v) is Tracer:
+            data.__set__(t, v._value)
+        g = t.grad
+        if g is not None and type(data.__get__(g)) is Tracer:
+            data.__set__(g, data.__get__(g)._value)
+
+
+def static(container, key):
+    """``container[key]``, a Python value (a learning rate, say) that a compiled function bakes in.
+
+    Library code reads hyper-parameters through this so that a replay checks the value is unchanged
+    and retraces when it is not (a scheduler changed the learning rate)."""
+    value = container[key]
+    if _ACTIVE is not None:
+        _ACTIVE.entries.append(Entry("static", operator.getitem, (container, key), {}, value, effect=True))
+    return value
