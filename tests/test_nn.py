@@ -231,3 +231,15 @@ def test_overfit_tiny_subset():
     opt = optim.Adam(m.parameters(), lr=0.01)
     r = fit(m, Xs, ys, opt, epochs=1000, batch_size=100, seed=0)  # full batch
     assert r.accuracy == 1.0 and r.loss < 0.01, r
+
+
+def test_nn_and_optim_import_no_array_library():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(xgrad.__file__).parent
+    for path in [root / "optim.py", *sorted((root / "nn").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            assert not any(n.split(".")[0] in ("numpy", "cupy", "torch") for n in names), (path, names)

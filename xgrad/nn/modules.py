@@ -180,7 +180,9 @@ class Module:
             elif not p._backend.is_array(v):
                 v = v.detach().cpu().numpy() if hasattr(v, "detach") else v
             b = p._backend
-            new = b.asarray(v if b.is_array(v) else _to_host(v), dtype=p.dtype, device=b.device(p.data))
+            if not b.is_array(v) and type(v).__module__.startswith("cupy"):
+                v = v.get()
+            new = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
             p.data = b.xp.asarray(new, copy=True) if new is v else new
         return missing, unexpected
 
@@ -211,12 +213,6 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _to_host(v):
-    import numpy as np  # host staging for arrays of another library
-
-    return np.asarray(v)
 
 
 def _placement(backend, device, dtype):
