@@ -41,7 +41,10 @@ def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
     b, device = _where(backend, device)
     if dtype is None and _has_float(data):
         dtype = _default_dtype
-    t = Tensor._wrap(b.asarray(data, dtype=dtype, device=device), b)
+    if getattr(data, "_is_tracer", False) and dtype is None and device is None:
+        t = Tensor._wrap(data, b)  # an array being traced by xgrad.compile: already the backend's
+    else:
+        t = Tensor._wrap(b.asarray(data, dtype=dtype, device=device), b)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -122,6 +122,8 @@ class Tensor:
         return self._backend.to_numpy(self.data)
 
     def item(self):
+        if getattr(self.data, "_is_tracer", False):  # inside xgrad.compile: a guarded Python value
+            return self.data.item()
         return self.numpy().item()
 
     def tolist(self):

@@ -129,7 +129,6 @@ class Tracer:
     """A real array of this run, standing in for the array of every later replay."""
 
     __slots__ = ("_trace", "_slot", "_value")
-    __array_ufunc__ = None  # NumPy hands `ndarray op Tracer` to our reflected operators
     _is_tracer = True
 
     def __init__(self, trace, slot, value):
@@ -173,6 +172,8 @@ class Tracer:
         return self._value.shape[0]
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # no __array_interface__ and the like: they would leak the real array
+            raise AttributeError(name)
         attr = getattr(self._value, name)
         if not callable(attr):
             return attr
@@ -226,6 +227,13 @@ class Tracer:
 
     def item(self):
         return self._trace.guard(self, lambda a: a.item())
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """A NumPy ufunc (or `ndarray op Tracer`) applied to a traced array: recorded like any call."""
+        if method != "__call__" or "out" in kwargs:
+            raise TraceError(f"xgrad.compile: numpy.{ufunc.__name__}.{method} with out= or a ufunc method "
+                             "cannot be traced; use xgrad ops or backend.xp functions")
+        return self._trace.record("call", ufunc, inputs, kwargs)
 
     def __array__(self, *args, **kwargs):
         raise TraceError(

@@ -1,0 +1,178 @@
+"""xgrad.compile: replays equal eager runs bit for bit, retrace when they must, and refuse what they cannot do."""
+
+import numpy as np
+import pytest
+
+import xgrad
+from xgrad.nn.functional import cross_entropy
+from xgrad.tracing import TraceError
+
+SIZES = [2, 16, 16, 3]
+
+
+def _params(backend, seed=1):
+    rng = np.random.default_rng(seed)
+    ps = []
+    for a, b in zip(SIZES[:-1], SIZES[1:]):
+        ps.append(xgrad.tensor(rng.uniform(-0.5, 0.5, (a, b)), requires_grad=True, backend=backend))
+        ps.append(xgrad.tensor(rng.uniform(-0.5, 0.5, (b,)), requires_grad=True, backend=backend))
+    return ps
+
+
+def _step_fn(params, lr=0.1):
+    """A whole training step: forward, backward, SGD update, gradients cleared."""
+
+    def step(x, y):
+        h = x
+        for i in range(0, len(params), 2):
+            h = h @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                h = xgrad.tanh(h)
+        loss = cross_entropy(h, y)
+        loss.backward()
+        with xgrad.no_grad():
+            for p in params:
+                p.data = p.data - lr * p.grad.data
+                p.grad = None
+        return loss
+
+    return step
+
+
+def _batches(backend, n=24, steps=6, seed=0):
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        yield (xgrad.tensor(rng.normal(size=(n, 2)), backend=backend),
+               xgrad.tensor(rng.integers(0, 3, size=n), backend=backend))
+
+
+def test_compiled_training_equals_eager_bit_for_bit(backend):
+    eager_params, compiled_params = _params(backend), _params(backend)
+    eager, compiled = _step_fn(eager_params), xgrad.compile(_step_fn(compiled_params))
+    for x, y in _batches(backend):
+        le, lc = eager(x, y), compiled(x, y)
+        assert le.item() == lc.item()
+        for a, b in zip(eager_params, compiled_params):
+            assert np.array_equal(a.numpy(), b.numpy())
+    plan = compiled.plan(x, y)
+    assert plan is not None and plan.steps > 20
+    assert "_Diverged" not in plan.source or "raise _Diverged" in plan.source
+
+
+def test_replay_has_no_tensor_objects_and_drops_dead_work():
+    params = _params("numpy")
+    base = _step_fn(params)
+
+    def step(x, y):
+        xgrad.exp(x).sum()  # result unused: nothing of it may survive in the replay
+        return base(x, y)
+
+    compiled = xgrad.compile(step, warmup=0)
+    x, y = next(_batches("numpy"))
+    compiled(x, y)
+    plan = compiled.plan(x, y)
+    assert "exp" not in plan.source.replace("expand", "")
+    assert "Tensor" not in plan.source
+
+
+def test_parameter_arrays_are_updated_in_place_on_numpy():
+    params = _params("numpy")
+    compiled = xgrad.compile(_step_fn(params), warmup=0)
+    batches = list(_batches("numpy"))
+    compiled(*batches[0])
+    arrays = [p.data for p in params]
+    before = [a.copy() for a in arrays]
+    compiled(*batches[1])
+    assert all(p.data is a for p, a in zip(params, arrays))  # same buffers, new values
+    assert not any(np.array_equal(a, b) for a, b in zip(arrays, before))
+    assert "out=" in compiled.plan(*batches[1]).source
+
+
+def test_new_shapes_retrace():
+    params = _params("numpy")
+    eager_params = _params("numpy")
+    compiled, eager = xgrad.compile(_step_fn(params), warmup=0), _step_fn(eager_params)
+    for n in (8, 8, 5, 5, 8):
+        x, y = next(_batches("numpy", n=n, seed=n))
+        assert compiled(x, y).item() == eager(x, y).item()
+    assert len(compiled._plans) == 2
+
+
+def test_value_dependent_control_flow_is_guarded():
+    def f(x):
+        if (x.sum() > 0).item():  # Python control flow on a value: a guard in the replay
+            return x * 2
+        return x - 1
+
+    compiled = xgrad.compile(f, warmup=0)
+    for values in ([1.0, 2.0], [3.0, 4.0], [-5.0, 1.0], [2.0, 2.0]):
+        x = xgrad.tensor(values, dtype="float64")
+        assert np.array_equal(compiled(x).numpy(), f(x).numpy())
+    assert compiled._retraces  # the sign flip forced a retrace
+
+
+def test_learning_rate_given_as_argument_is_part_of_the_signature():
+    params, eager_params = _params("numpy"), _params("numpy")
+
+    def step(x, y, lr):
+        return _step_fn(params, lr)(x, y)
+
+    compiled = xgrad.compile(step, warmup=0)
+    for i, (x, y) in enumerate(_batches("numpy")):
+        lr = 0.1 if i < 3 else 0.01
+        assert compiled(x, y, lr).item() == _step_fn(eager_params, lr)(x, y).item()
+    assert len(compiled._plans) == 2
+
+
+def test_random_numbers_are_drawn_anew_on_every_replay():
+    def noisy(x):
+        return x + xgrad.rand(*x.shape, dtype="float64")
+
+    compiled = xgrad.compile(noisy, warmup=0)
+    x = xgrad.zeros(4, dtype="float64")
+    xgrad.manual_seed(3)
+    got = [compiled(x).numpy() for _ in range(3)]
+    xgrad.manual_seed(3)
+    want = [noisy(x).numpy() for _ in range(3)]
+    for a, b in zip(got, want):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(got[0], got[1])
+
+
+def test_numpy_ufuncs_on_traced_arrays_are_recorded():
+    def f(x):
+        return xgrad.tensor(np.tanh(x.data) + 1)
+
+    compiled = xgrad.compile(f, warmup=0)
+    for v in ([0.5, 1.0], [2.0, -1.0]):
+        x = xgrad.tensor(v, dtype="float64")
+        assert np.array_equal(compiled(x).numpy(), np.tanh(v) + 1)
+
+
+def test_raw_numpy_functions_inside_a_compiled_function_are_refused():
+    def bad(x):
+        return xgrad.tensor(np.linalg.norm(x.data))
+
+    compiled = xgrad.compile(bad, warmup=0)
+    with pytest.raises(TraceError, match="outside the backend namespace"):
+        compiled(xgrad.ones(3))
+
+
+def test_unhashable_arguments_are_refused():
+    compiled = xgrad.compile(lambda x, opts: x, warmup=0)
+    with pytest.raises(TypeError, match="neither a Tensor nor a hashable value"):
+        compiled(xgrad.ones(2), [1, 2])
+
+
+def test_warmup_runs_eagerly_first():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * 3
+
+    compiled = xgrad.compile(f, warmup=2)
+    x = xgrad.ones(2)
+    for _ in range(5):
+        assert np.array_equal(compiled(x).numpy(), [3.0, 3.0])
+    assert len(calls) == 3  # two eager warm-up calls, one trace, then replays only
