@@ -17,7 +17,7 @@ from xgrad import _state
 try:
     from hypothesis import HealthCheck, settings
 
-    settings.register_profile("xgrad", max_examples=6, deadline=None, derandomize=True,
+    settings.register_profile("xgrad", max_examples=10, deadline=None, derandomize=True,
                               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "xgrad"))
 except ImportError:  # pragma: no cover

@@ -52,7 +52,7 @@ class CupyBackend(Backend):
         self._seed = seed
         self._rngs = {}
 
-    def _rng(self):
+    def _generator(self):  # not `_rng`: the base class keeps its host generator under that name
         dev = self._cp.cuda.Device().id
         if dev not in self._rngs:
             self._rngs[dev] = self._cp.random.default_rng(self._seed)
@@ -60,15 +60,15 @@ class CupyBackend(Backend):
 
     def uniform(self, shape, low, high, dtype, device=None):
         with self._dev(device):
-            return self._rng().uniform(low, high, size=shape).astype(self.dtype(dtype), copy=False)
+            return self._generator().uniform(low, high, size=shape).astype(self.dtype(dtype), copy=False)
 
     def normal(self, shape, mean, std, dtype, device=None):
         with self._dev(device):
-            return (self._rng().standard_normal(size=shape) * std + mean).astype(self.dtype(dtype), copy=False)
+            return (self._generator().standard_normal(size=shape) * std + mean).astype(self.dtype(dtype), copy=False)
 
     def permutation(self, n, device=None):
         with self._dev(device):
-            return self._rng().permutation(n)
+            return self._generator().permutation(n)
 
     def _dev(self, device):
         cp = self._cp
@@ -85,9 +85,7 @@ class CupyBackend(Backend):
         cp = self._cp
         if bool(((labels < 0) | (labels >= num_classes)).any()):
             raise_bad_labels(self.to_numpy(labels), num_classes)
-        out = cp.zeros(labels.shape + (num_classes,), dtype=dtype)
-        cp.put_along_axis(out, labels[..., None], 1, axis=-1)
-        return out
+        return (labels[..., None] == cp.arange(num_classes)).astype(dtype)
 
 
 def _device_index(device):
