@@ -64,6 +64,8 @@ _FREED = _FreedOp()
 def _unbroadcast(xp, g, shape):
     """Sum ``g`` over the axes broadcasting added or stretched, back to ``shape``."""
     lead = g.ndim - len(shape)
+    if lead == 1 and g.shape[1:] == shape:  # the common case: a bias added to a batch
+        return xp.sum(g, axis=0)
     if lead:
         g = xp.sum(g, axis=tuple(range(lead)) if lead > 1 else 0)
     stretched = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)

@@ -241,6 +241,11 @@ class Tensor:
 
     __hash__ = object.__hash__  # identity: tensors are graph nodes and dictionary keys
 
+    def __init_subclass__(cls, **kwargs):
+        # the engine's hot paths test `type(t) is Tensor`; a subclass would silently get no gradient
+        raise TypeError("xgrad.Tensor cannot be subclassed; wrap a Tensor in your own class instead "
+                        "(xgrad.nn.Parameter(...) returns a plain Tensor)")
+
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
