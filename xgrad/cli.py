@@ -174,6 +174,8 @@ def _where(b, device):
             dev = b.device(b.asarray([0.0]))
         except Exception:
             dev = "default"
+    if hasattr(dev, "id") and not isinstance(dev, str):  # a CuPy Device
+        dev = f"cuda:{dev.id}"
     return f"{b.name}/{dev}"
 
 
