@@ -176,3 +176,56 @@ def test_warmup_runs_eagerly_first():
     for _ in range(5):
         assert np.array_equal(compiled(x).numpy(), [3.0, 3.0])
     assert len(calls) == 3  # two eager warm-up calls, one trace, then replays only
+
+
+def _module_step(model, opt, schedule=None):
+    def step(x, y):
+        opt.zero_grad()
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: xgrad.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda ps: xgrad.optim.Adam(ps, lr=1e-2),
+    lambda ps: xgrad.optim.AdamW(ps, lr=1e-2),
+], ids=["sgd-nesterov", "adam", "adamw"])
+def test_compiled_module_and_optimizer_step_equals_eager(backend, make_opt):
+    models = []
+    for _ in range(2):
+        xgrad.manual_seed(0)
+        m = xgrad.nn.MLP([2, 16, 3], activation="tanh", dropout=0.2, backend=backend, dtype="float64")
+        models.append((m, make_opt(m.parameters())))
+    eager = _module_step(*models[0])
+    compiled = xgrad.compile(_module_step(*models[1]))
+    for i, (x, y) in enumerate(_batches(backend, steps=5)):
+        xgrad.manual_seed(100 + i)  # dropout masks: the same draws in both runs
+        le = eager(x, y)
+        xgrad.manual_seed(100 + i)
+        lc = compiled(x, y)
+        assert le.item() == lc.item()
+        for a, b in zip(models[0][0].parameters(), models[1][0].parameters()):
+            assert np.array_equal(a.numpy(), b.numpy())
+    assert len(compiled._plans) == 1 and not compiled._retraces
+
+
+def test_scheduler_changing_the_learning_rate_retraces():
+    runs = []
+    for compiled in (False, True):
+        xgrad.manual_seed(0)
+        model = xgrad.nn.MLP([2, 8, 3], backend="numpy", dtype="float64")
+        opt = xgrad.optim.SGD(model.parameters(), lr=0.5)
+        sched = xgrad.optim.StepLR(opt, step_size=2, gamma=0.5)
+        step = _module_step(model, opt)
+        step = xgrad.compile(step) if compiled else step
+        losses = []
+        for x, y in _batches("numpy", steps=6):
+            losses.append(step(x, y).item())
+            sched.step()
+        runs.append((losses, step))
+    assert runs[0][0] == runs[1][0]
+    assert runs[1][1]._retraces  # each learning-rate change failed a guard and retraced

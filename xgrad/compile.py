@@ -136,11 +136,10 @@ def _trace(fn, args, kwargs):
             plan = _Plan(trace, rec._members, arg_slots, out)
         finally:
             tracing.concretize(trace, rec._members)
-    return _concrete_result(out), plan
-
-
-def _concrete_result(out):
-    return out  # tensors were made concrete in place by tracing.concretize
+    for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
+        array[...] = t.data
+        t.data = array
+    return out, plan
 
 
 class _Plan:
@@ -150,6 +149,7 @@ class _Plan:
         data = members["data"]
         Tensor = _state.Tensor
         self.source_lines = []
+        self.kept_buffers = []  # (tensor, array) updated in place by the replay
         g = {"_Diverged": _Diverged, "_wrap": Tensor._wrap, "slice": slice}
         self._globals = g
         consts = {}
@@ -321,6 +321,7 @@ class _Plan:
             key = f"u_{ufuncs[e.fn].__name__}"
             self._globals[key] = ufuncs[e.fn]
             found[id(e)] = (key, f"v{old_slot}")
+            self.kept_buffers.append((t, old))
         return found
 
     @staticmethod

@@ -9,6 +9,7 @@ import math
 
 from . import _state
 from .errors import XgradError
+from .tracing import static
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "LRScheduler",
            "StepLR", "CosineAnnealingLR", "CyclicLR", "OPTIMIZERS"]
@@ -69,7 +70,9 @@ class Optimizer:
         """``{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters, "params": [index]}]}``
         (the layout of torch.optim's state_dict)."""
         index = {id(p): i for i, p in enumerate(self._params())}
-        state = {index[id(p)]: dict(s) for p, s in ((p, self.state.get(p)) for p in self._params()) if s}
+        Tensor = _state.Tensor
+        state = {index[id(p)]: {k: v.data if isinstance(v, Tensor) else v for k, v in s.items()}
+                 for p, s in ((p, self.state.get(p)) for p in self._params()) if s}
         groups = []
         for g in self.param_groups:
             d = {k: v for k, v in g.items() if k != "params"}
@@ -101,11 +104,12 @@ class Optimizer:
                                          f"has shape {tuple(v.shape)}, the parameter {p.shape}")
                     if not b.is_array(v):
                         v = _host(v)
-                    new[k] = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
-                    if new[k] is v:
-                        new[k] = b.xp.asarray(v, copy=True)
+                    a = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
+                    new[k] = _buffer(b.xp.asarray(v, copy=True) if a is v else a, b)
+                elif k == "step":
+                    new[k] = _step_counter(p, float(v))
                 else:
-                    new[k] = float(v) if "step" not in k else int(float(v))
+                    new[k] = float(v)
             self.state[p] = new
 
     def __repr__(self):
@@ -116,6 +120,22 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _buffer(array, backend):
+    """Optimizer state lives in Tensors, so xgrad.compile sees it read and written."""
+    return _state.Tensor._wrap(array, backend)
+
+
+def _step_counter(p, value=0.0):
+    """A 0-d Tensor counting steps (an array, not a Python int, so compiled steps need no retrace)."""
+    b = p._backend
+    return _buffer(b.xp.asarray(value, dtype=p.data.dtype, device=b.device(p.data)), b)
+
+
+def _hyper(group, *keys):
+    """Hyper-parameters of a group; inside xgrad.compile each is guarded (a scheduler's change retraces)."""
+    return [static(group, k) for k in keys]
 
 
 def _host(v):
@@ -146,8 +166,8 @@ class SGD(Optimizer):
     def step(self):
         state = self.state
         for group in self.param_groups:
-            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            lr, mom, damp, wd, nesterov, maximize = _hyper(
+                group, "lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -161,17 +181,16 @@ class SGD(Optimizer):
                 if mom != 0:
                     st = state.get(p)
                     if st is None:
-                        buf = p._backend.xp.asarray(d, copy=True)
+                        buf = _buffer(p._backend.xp.asarray(d, copy=True), p._backend)
                         state[p] = {"momentum_buffer": buf}
                     else:
                         buf = st["momentum_buffer"]
                         if inplace:
-                            buf *= mom
-                            buf += (1 - damp) * d if damp else d
+                            buf.data *= mom
+                            buf.data += (1 - damp) * d if damp else d
                         else:
-                            buf = buf * mom + ((1 - damp) * d if damp else d)
-                            st["momentum_buffer"] = buf
-                    d = d + mom * buf if nesterov else buf
+                            buf.data = buf.data * mom + ((1 - damp) * d if damp else d)
+                    d = d + mom * buf.data if nesterov else buf.data
                 if inplace:
                     p.data -= lr * d
                 else:
@@ -197,8 +216,7 @@ class Adam(Optimizer):
         state = self.state
         decoupled = self._decoupled
         for group in self.param_groups:
-            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            wd, maximize = group["weight_decay"], group["maximize"]
+            lr, (b1, b2), eps, wd, maximize = _hyper(group, "lr", "betas", "eps", "weight_decay", "maximize")
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -219,23 +237,26 @@ class Adam(Optimizer):
                         d = d + wd * p.data
                 st = state.get(p)
                 if st is None:
-                    st = state[p] = {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_avg_sq": xp.zeros_like(p.data)}
-                st["step"] += 1
-                t = st["step"]
+                    st = state[p] = {"step": _step_counter(p), "exp_avg": _buffer(xp.zeros_like(p.data), b),
+                                     "exp_avg_sq": _buffer(xp.zeros_like(p.data), b)}
+                st["step"].data += 1
+                t = st["step"].data
                 m, v = st["exp_avg"], st["exp_avg_sq"]
                 if inplace:
-                    m += (d - m) * (1 - b1)
-                    v *= b2
-                    v += (1 - b2) * (d * d)
+                    m.data += (d - m.data) * (1 - b1)
+                    v.data *= b2
+                    v.data += (1 - b2) * (d * d)
                 else:
-                    m = st["exp_avg"] = m + (d - m) * (1 - b1)
-                    v = st["exp_avg_sq"] = v * b2 + (1 - b2) * (d * d)
+                    m.data = m.data + (d - m.data) * (1 - b1)
+                    v.data = v.data * b2 + (1 - b2) * (d * d)
+                # bias corrections from the step counter as 0-d arrays (torch.optim computes the same
+                # numbers from a Python float: pow and sqrt are correctly rounded either way)
                 step_size = lr / (1 - b1 ** t)
-                denom = xp.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
+                denom = xp.sqrt(v.data) / xp.sqrt(1 - b2 ** t) + eps
                 if inplace:
-                    p.data -= step_size * (m / denom)
+                    p.data -= step_size * (m.data / denom)
                 else:
-                    p.data = p.data - step_size * (m / denom)
+                    p.data = p.data - step_size * (m.data / denom)
 
 
 class AdamW(Adam):

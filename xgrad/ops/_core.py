@@ -85,7 +85,8 @@ def apply(o, args, kw):
         # lists and other libraries' arrays become arrays of this backend; parameters (shapes, axes,
         # dtypes, strings) stay as they are
         for i, a in enumerate(raw):
-            if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)):
+            if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
+                                   and not getattr(a, "_is_tracer", False)):  # xgrad.compile's traced arrays
                 raw[i] = backend.asarray(a)
     try:
         out = o.forward(backend.xp, *raw, **kw)
