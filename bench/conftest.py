@@ -20,6 +20,17 @@ BUDGET_S = {"cpu": 0.6 * _SCALE, "gpu": 0.08 * _SCALE}
 ROUND_S = {"cpu": 2e-4, "gpu": 2e-4}
 MIN_ROUNDS, MAX_ROUNDS = 7, 1000
 
+# XGRAD_BENCH_THREADS=N pins PyTorch's intra-op pool to N threads here; ``python -m bench.run --threads N``
+# also sets OMP/OPENBLAS/MKL_NUM_THREADS before NumPy loads (BLAS reads them only at import).
+_THREADS = os.environ.get("XGRAD_BENCH_THREADS", "").strip()
+if _THREADS:
+    try:
+        import torch
+
+        torch.set_num_threads(int(_THREADS))
+    except ImportError:
+        pass
+
 
 def pytest_configure(config):
     for line in ("cpu: benchmark cases that run on the CPU",
@@ -100,7 +111,8 @@ def machine_description():
                         for p in threadpool_info()]
     except Exception:
         pass
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XGRAD_BENCH_BUDGET"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XGRAD_BENCH_BUDGET",
+                "XGRAD_BENCH_THREADS", "XGRAD_BENCH_ENGINES"):
         if var in os.environ:
             info.setdefault("env", {})[var] = os.environ[var]
     return info
@@ -140,6 +152,14 @@ def _cpu_clock():
     return machine, t.user + t.system, time.perf_counter()
 
 
+def _busy_limit():
+    """Other processes may keep this many cores busy before a CPU case counts as contended: the cores
+    the benchmark's own threads do not need (at least 0.5)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = int(_THREADS) if _THREADS else cores
+    return max(0.5, cores - threads + 0.25)
+
+
 def _others(before, after):
     """Cores' worth of CPU used by other processes between two _cpu_clock() readings."""
     wall = after[2] - before[2]
@@ -166,6 +186,8 @@ def measure(benchmark):
         # On a shared machine other processes competing for the cores stall multi-threaded kernels
         # (torch's intra-op pool, BLAS) by whole scheduler slices; record how busy the others were so the
         # report can flag the cases measured under contention.
-        benchmark.extra_info["other_cpu_cores"] = round(_others(before, _cpu_clock()), 3)
+        others = _others(before, _cpu_clock())
+        benchmark.extra_info["other_cpu_cores"] = round(others, 3)
+        benchmark.extra_info["contended"] = device == "cpu" and others > _busy_limit()
 
     return run

@@ -23,6 +23,8 @@ BUSY = 0.5  # a CPU case is "contended" when other processes kept more than this
 
 
 def contended(row):
+    if "contended" in row:
+        return bool(row["contended"])
     return row.get("device") == "cpu" and (row.get("other_cpu_cores") or 0) > BUSY
 
 
@@ -334,6 +336,7 @@ def report(paths, out_dir, plots=True):
                 lab = next(r["label"] for pts in curves.values() for f, t, r in pts if f == smallest)
                 fl = pick(vals, roles, "floor")
                 xe = [e for e in pick(vals, roles, "xgrad") if vals.get(e) is not None]
+                xe = [e for e in xe if "compiled" not in e] or xe
                 f = vals.get(fl[0]) if fl else None
                 x = vals.get(xe[0]) if xe else None
                 cells = [fmt_us(vals[e]) if vals.get(e) is not None else "-" for e in engines_here]
@@ -352,8 +355,8 @@ def report(paths, out_dir, plots=True):
         n_rows = sum(len(pts) for op in dev.values() for dt in op.values() for pts in dt.values())
         md += ["### Measurement conditions", "",
                f"{n_rows} cases. Other processes' CPU use is recorded per case (`other_cpu_cores`); "
-               f"{len(busy_rows)} CPU cases were measured while other processes kept more than {BUSY} cores busy "
-               "(marked * below; multi-threaded kernels such as torch's and BLAS's stall under such contention). "
+               f"{len(busy_rows)} CPU cases were measured while other processes kept busy the cores the benchmark "
+               "needed (marked * below; multi-threaded kernels such as torch's and BLAS's stall under such contention). "
                "`python -m bench.run` re-runs those cases when the machine is quieter.", ""]
         md += ["### Speed-up tables", "",
                "Median us per call for each engine; `torch / xgrad` > 1 means xgrad is faster; `xgrad / floor` is "

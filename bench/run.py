@@ -7,7 +7,7 @@
 On a shared machine other processes steal the cores and stall multi-threaded kernels (torch's intra-op
 pool, BLAS) by whole scheduler slices. So the runner waits (a while) for the machine to go quiet before
 starting, and afterwards re-runs the cases that were measured while other processes kept more than
-``--busy`` cores busy (recorded per case by bench/conftest.py); the report merges the JSONs, later runs
+the cores the benchmark does not need busy (recorded per case by bench/conftest.py); the report merges the JSONs, later runs
 replacing earlier ones case by case.
 """
 
@@ -54,23 +54,19 @@ def pytest(args):
     return subprocess.call(cmd, cwd=ROOT)
 
 
-def contended(path, limit, device):
+def contended(path):
+    """Node ids of the CPU cases that bench/conftest.py marked as measured under contention."""
     with open(path) as f:
         doc = json.load(f)
-    out = []
-    for b in doc.get("benchmarks", []):
-        ei = b.get("extra_info") or {}
-        if ei.get("device") == device and ei.get("other_cpu_cores", 0) > limit:
-            out.append(b["fullname"])
-    return out
+    return [b["fullname"] for b in doc.get("benchmarks", []) if (b.get("extra_info") or {}).get("contended")]
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.run", description="run a benchmark suite, then its report")
     p.add_argument("suite", choices=("cpu", "gpu", "quick"))
     p.add_argument("--out", help="results folder (default bench/results/SUITE)")
-    p.add_argument("--busy", type=float, default=0.5,
-                   help="re-run cases measured while other processes used more than this many cores (CPU suite)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="pin torch, OpenMP and BLAS to this many threads (default: the libraries' own defaults)")
     p.add_argument("--reruns", type=int, default=2, help="re-run passes for contended cases (0: none)")
     p.add_argument("--wait", type=float, default=120, help="seconds to wait for a quiet machine before each pass")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
@@ -83,19 +79,24 @@ def main(argv=None):
         if old.endswith(".json"):
             os.remove(os.path.join(out, old))
     jsons = [os.path.join(out, f"{a.suite}.json")]
+    if a.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XGRAD_BENCH_THREADS"):
+            os.environ[var] = str(a.threads)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quiet = max(0.5, cores - (a.threads or cores) + 0.25)
     if device == "cpu":
-        wait_quiet(a.busy, a.wait)
+        wait_quiet(quiet, a.wait)
     t0 = time.time()
     rc = pytest(["bench", "-m", marker, f"--benchmark-json={jsons[0]}"] + a.pytest_args)
     print(f"[bench.run] suite took {time.time() - t0:.0f} s (rc {rc})", flush=True)
     if rc not in (0, 5) or not os.path.exists(jsons[0]):
         return rc
     for i in range(1, a.reruns + 1 if device == "cpu" else 1):
-        ids = contended(jsons[-1], a.busy, device)
+        ids = contended(jsons[-1])
         if not ids:
             break
         print(f"[bench.run] re-running {len(ids)} cases measured under contention (pass {i})", flush=True)
-        wait_quiet(a.busy, a.wait)
+        wait_quiet(quiet, a.wait)
         path = os.path.join(out, f"{a.suite}-rerun{i}.json")
         if pytest(ids + [f"--benchmark-json={path}"] + a.pytest_args) != 0 or not os.path.exists(path):
             break
