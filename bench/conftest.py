@@ -112,7 +112,7 @@ def machine_description():
     except Exception:
         pass
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XGRAD_BENCH_BUDGET",
-                "XGRAD_BENCH_THREADS", "XGRAD_BENCH_ENGINES"):
+                "XGRAD_BENCH_THREADS", "XGRAD_BENCH_ENGINES", "XGRAD_BENCH_COMMIT"):
         if var in os.environ:
             info.setdefault("env", {})[var] = os.environ[var]
     return info

@@ -141,7 +141,10 @@ def machine_lines(src):
     cores = xb.get("usable_cores") or xb.get("logical_cores") or (mi.get("cpu") or {}).get("count")
     lines = [f"- results: `{src['path']}`, taken {src.get('datetime') or '?'}"]
     ci = src.get("commit_info") or {}
-    if ci.get("id"):
+    env_commit = (xb.get("env") or {}).get("XGRAD_BENCH_COMMIT")
+    if env_commit and (not ci.get("id") or ci.get("id") == "unknown"):
+        lines.append(f"- commit: `{env_commit}` (XGRAD_BENCH_COMMIT; the tree ran without .git)")
+    elif ci.get("id"):
         lines.append(f"- commit: `{ci['id'][:10]}`{' (dirty tree)' if ci.get('dirty') else ''} on {ci.get('branch')}")
     lines.append(f"- CPU: {cpu}, {cores} cores usable" + (f", {xb['memory_gib']} GiB RAM" if xb.get("memory_gib") else ""))
     lines.append(f"- GPU: {xb.get('gpu') or 'none'}" + (f" (CUDA runtime {xb['cuda_runtime']}, driver {xb['cuda_driver']})"
