@@ -93,7 +93,7 @@ def _key(a):
         d = a.data
         b = a._backend
         # the backend's name comes before the dtype, so dtypes of two libraries are never compared
-        return (b.name, d.shape, d.dtype, b.device(d), a.requires_grad)
+        return (b.name, d.shape, d.dtype, str(b.device(d)), a.requires_grad)
     try:
         hash(a)
     except TypeError:
