@@ -28,6 +28,8 @@ class Backend:
         ns.index_add = self.index_add
         ns.getitem = self.getitem
         ns.onehot = self.onehot
+        ns.take_labels = self.take_labels
+        ns.minus_onehot = self.minus_onehot
         self.xp = ns
         self._rng = _np.random.default_rng(0)
 
@@ -121,11 +123,25 @@ class Backend:
         flat = xp.reshape(values, (1, -1)) @ hits
         return xp.reshape(flat, like.shape)
 
-    def onehot(self, labels, num_classes, dtype):
-        """``(..., C)`` one-hot rows of integer ``labels``; labels outside [0, C) are an InputError."""
+    def take_labels(self, a, labels):
+        """``a[..., labels]`` along the last axis: each row's entry at its class label."""
+        xp = self.xp
+        self._check_labels(labels, a.shape[-1])
+        return xp.squeeze(xp.take_along_axis(a, xp.expand_dims(labels, axis=-1), axis=-1), axis=-1)
+
+    def minus_onehot(self, p, labels):
+        """``p - onehot(labels)``: 1 taken off each row's entry at its class label."""
+        return p - self.onehot(labels, p.shape[-1], p.dtype)
+
+    def _check_labels(self, labels, num_classes):
         xp = self.xp
         if bool(xp.any(labels < 0)) or bool(xp.any(labels >= num_classes)):
             raise_bad_labels(self.to_numpy(labels), num_classes)
+
+    def onehot(self, labels, num_classes, dtype):
+        """``(..., C)`` one-hot rows of integer ``labels``; labels outside [0, C) are an InputError."""
+        xp = self.xp
+        self._check_labels(labels, num_classes)
         classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
 

@@ -17,6 +17,7 @@ class NumpyBackend(Backend):
         # skip a Python layer) where array-api-compat wraps them in Python for cases float math never
         # meets. Each returns bit-for-bit what the standard's function returns.
         self._eyes = {}
+        self._aranges = {}
         self.out_ufuncs = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
                            operator.truediv: np.true_divide}
         ns = self.xp
@@ -51,6 +52,31 @@ class NumpyBackend(Backend):
     def scatter_add(self, like, index, values):
         out = np.zeros_like(like, dtype=values.dtype)
         np.add.at(out, index, values)
+        return out
+
+    def _rows(self, labels):
+        """(row indices, labels) indexing one entry per row of a 2-D array; the row range is cached."""
+        n = labels.shape[0]
+        rows = self._aranges.get(n)
+        if rows is None:
+            rows = self._aranges[n] = np.arange(n)
+        return rows, labels
+
+    def take_labels(self, a, labels):
+        if a.ndim != 2:
+            return super().take_labels(a, labels)
+        if labels.size and _min_reduce(labels, axis=None) < 0:  # indexing would wrap these
+            raise_bad_labels(labels, a.shape[-1])
+        try:
+            return a[self._rows(labels)]
+        except IndexError:
+            raise_bad_labels(labels, a.shape[-1])
+
+    def minus_onehot(self, p, labels):
+        if p.ndim != 2:
+            return super().minus_onehot(p, labels)
+        out = p.copy()
+        out[self._rows(labels)] -= 1  # one entry per row: no index repeats
         return out
 
     def onehot(self, labels, num_classes, dtype):

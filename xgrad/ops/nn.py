@@ -86,8 +86,9 @@ def cross_entropy(xp, logits, target, reduction="mean"):
             raise ShapeError(
                 f"xgrad.cross_entropy: integer labels of shape {tuple(target.shape)} do not match logits "
                 f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis")
-        p = xp.onehot(target, logits.shape[-1], logits.dtype)  # checks the labels lie in [0, C)
-        residual = e / total - p
+        # the label's entry of each row, and softmax minus one-hot: no dense one-hot product needed
+        losses = -xp.take_labels(logp, target)  # checks the labels lie in [0, C)
+        return _reduce(xp, losses, reduction), xp.minus_onehot(e / total, target)
     else:
         if tuple(target.shape) != tuple(logits.shape):
             raise ShapeError(
