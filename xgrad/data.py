@@ -159,7 +159,7 @@ class DataLoader:
         if not self.shuffle:
             for idx in parts:
                 sl = slice(int(idx[0]), int(idx[-1]) + 1)
-                yield tuple(Tensor._wrap(t.data[sl], b) for t in tensors)
+                yield tuple(Tensor._wrap(t.data[sl, ...], b) for t in tensors)
             return
         dev = b.device(tensors[0].data)
         order = b.asarray(np.concatenate(parts), dtype="int64", device=dev)

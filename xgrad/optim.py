@@ -105,7 +105,7 @@ class Optimizer:
                     if not b.is_array(v):
                         v = _host(v)
                     a = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
-                    new[k] = _buffer(b.xp.asarray(v, copy=True) if a is v else a, b)
+                    new[k] = _buffer(b.xp.asarray(a, copy=True), b)  # never share the caller's memory
                 elif k == "step":
                     new[k] = _step_counter(p, float(v))
                 else:

@@ -123,7 +123,8 @@ class Tensor:
 
     def item(self):
         if getattr(self.data, "_is_tracer", False):  # inside xgrad.compile: a guarded Python value
-            return self.data.item()
+            to_numpy = self._backend.to_numpy
+            return self.data.guarded(lambda a: to_numpy(a).item())
         return self.numpy().item()
 
     def tolist(self):

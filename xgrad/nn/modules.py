@@ -183,7 +183,7 @@ class Module:
             if not b.is_array(v) and type(v).__module__.startswith("cupy"):
                 v = v.get()
             new = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
-            p.data = b.xp.asarray(new, copy=True) if new is v else new
+            p.data = b.xp.asarray(new, copy=True)  # never share memory with the caller's array
         return missing, unexpected
 
     # ---- moving ------------------------------------------------------------------------------
