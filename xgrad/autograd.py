@@ -102,6 +102,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     returned and no ``.grad`` is touched; otherwise leaf gradients accumulate into ``.grad``.
     """
     Tensor = _state.Tensor
+    wrap = Tensor._wrap
     grads = {}  # tensor -> gradient so far
     heap = []  # (-seq, tensor) of non-leaf tensors holding a gradient
     leaves = []
@@ -116,8 +117,10 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             leaves.append(r)
         else:
             heappush(heap, (-r._seq, r))
-    wanted = None if capture is None else {c: i for i, c in enumerate(capture)}
-    captured = [None] * (0 if capture is None else len(capture))
+    wanted = captured = None
+    if capture is not None:
+        wanted = {c: i for i, c in enumerate(capture)}
+        captured = [None] * len(capture)
     previous_mode = _state.grad_enabled
     _state.grad_enabled = bool(create_graph)
     if create_graph:
@@ -146,10 +149,11 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 t._op = _FREED
                 t._parents = ()
                 t._args = t._kw = None
-            vjps = o.vjps
-            computed = None
             if o.custom:
                 computed = o.rules(xp, g, out, args, kw, [type(p) is Tensor and p.requires_grad for p in parents])
+            else:
+                computed = None
+                vjps = o.vjps
             for i, p in enumerate(parents):
                 if type(p) is not Tensor or not p.requires_grad:
                     continue
@@ -175,8 +179,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             elif create_graph:
                 t.grad = g if t.grad is None else t.grad + g
             else:
-                t.grad = Tensor._wrap(g, t._backend) if t.grad is None else \
-                    Tensor._wrap(t.grad.data + g, t._backend)
+                old = t.grad
+                t.grad = wrap(g if old is None else old.data + g, t._backend)
     finally:
         _state.grad_enabled = previous_mode
     return captured

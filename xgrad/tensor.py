@@ -93,9 +93,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self):
         """The same array, cut off from the graph."""
@@ -354,4 +352,4 @@ _DTYPE_NAMES = {"float16", "float32", "float64", "bfloat16", "int8", "int16", "i
 
 _state.Tensor = Tensor
 
-from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+from . import autograd as _autograd, ops as _ops  # noqa: E402  (they need Tensor defined first)

@@ -26,7 +26,8 @@ class NumpyBackend(Backend):
         ns.matmul = np.matmul
         ns.sign = np.sign
         ns.zeros_like = np.zeros_like
-        ns.ones_like = np.ones_like
+        ns.ones_like = _ones_like
+        ns.broadcast_to = _broadcast_to
         ns.sum = _sum
         ns.max = _max
         ns.min = _min
@@ -120,6 +121,34 @@ def _mean(a, /, *, axis=None, keepdims=False):
     total = _add_reduce(a, axis=axis, keepdims=keepdims)
     count = a.size if axis is None else _count(a.shape, axis)
     return total / count
+
+
+def _ones_like(a, /, *, dtype=None, device=None):
+    if a.ndim == 0:  # backward's seed for a scalar loss: np.array is a C call, np.ones_like is Python
+        return np.array(1, dtype=a.dtype if dtype is None else dtype)
+    return np.ones_like(a, dtype=dtype)
+
+
+def _broadcast_to(a, /, shape):
+    """np.broadcast_to's read-only view, built directly for C-contiguous arrays (np.broadcast_to
+    spends ~2 us in Python to make the same view)."""
+    shape = tuple(shape)
+    if a.shape == shape:
+        return a
+    lead = len(shape) - a.ndim
+    if type(a) is not np.ndarray or lead < 0 or not a.flags.c_contiguous:
+        return np.broadcast_to(a, shape)
+    strides = [0] * lead
+    for have, want, stride in zip(a.shape, shape[lead:], a.strides):
+        if have == want:
+            strides.append(stride)
+        elif have == 1:
+            strides.append(0)
+        else:
+            return np.broadcast_to(a, shape)  # raises NumPy's error for shapes that do not broadcast
+    view = np.ndarray(shape, a.dtype, a, 0, tuple(strides))
+    view.flags.writeable = False
+    return view
 
 
 def _count(shape, axis):
