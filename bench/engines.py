@@ -111,7 +111,8 @@ class XgradEngine:
     def _mlp(self, d):
         xg, F, sync = self.xgrad, self.F, self.sync
         x, y, lr = self._t(d["x"]), self._t(d["y"]), d["lr"]
-        layers = [(self._t(W, True), self._t(b, True)) for W, b in zip(d["Ws"], d["bs"])]
+        # weights stored (out, in) as nn.Linear stores them; each layer is one fused linear op
+        layers = [(self._t(W.T, True), self._t(b, True)) for W, b in zip(d["Ws"], d["bs"])]
         params = [p for layer in layers for p in layer]
         last = len(layers) - 1
 
@@ -120,7 +121,7 @@ class XgradEngine:
                 p.grad = None
             h = x
             for i, (W, b) in enumerate(layers):
-                h = h @ W + b
+                h = F.linear(h, W, b)
                 if i < last:
                     h = xg.tanh(h)
             loss = F.cross_entropy(h, y)
@@ -137,7 +138,7 @@ class XgradEngine:
             step(x, y)
             sync()
 
-        return Case(call, lambda: [self._np(p) for p in params])
+        return Case(call, lambda: [a for W, b in layers for a in (self._np(W).T, self._np(b))])
 
 
 # ---------------------------------------------------------------------------------------------------

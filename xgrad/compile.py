@@ -253,13 +253,28 @@ class _Plan:
             if slot is not None and slot in needed and all(slot != s for _, s in arg_slots):
                 g[f"t_in{k}"] = t
                 lines.append(f"    v{slot} = t_in{k}.data")
+        # an intermediate is dropped right after its last use, as hand-written code frees temporaries
+        last_use = {}
+        for n, e in enumerate(live):
+            for s in _slots(e.args) + _slots(tuple(e.kw.values())) + _slots(e.out):
+                last_use[s] = n
+            if id(e) in inplace:  # the buffer written into is used here too
+                last_use[inplace[id(e)][1]] = n
+        for s in roots:
+            last_use[s] = len(live)
+        dead_after = {}
+        for s, n in last_use.items():
+            if s not in folded and n < len(live):
+                dead_after.setdefault(n, []).append(f"v{s}")
         for n, e in enumerate(live):
             if id(e) in inplace:
                 ufunc_name, target = inplace[id(e)]
                 a, b = (src(x) for x in e.args)
-                lines.append(f"    {src(e.out)} = {ufunc_name}({a}, {b}, out={target})")
+                lines.append(f"    {src(e.out)} = {ufunc_name}({a}, {b}, out=v{target})")
             else:
                 lines.append("    " + self._emit(n, e, src, const, g))
+            if n in dead_after:
+                lines.append(f"    del {', '.join(sorted(dead_after[n]))}")
         for name, t, value in writes:
             lines.append(f"    {name}.data = {src(Slot(value._slot)) if type(value) is tracing.Tracer else const(value)}")
         for template, value in grad_lines:
@@ -320,7 +335,7 @@ class _Plan:
                 continue
             key = f"u_{ufuncs[e.fn].__name__}"
             self._globals[key] = ufuncs[e.fn]
-            found[id(e)] = (key, f"v{old_slot}")
+            found[id(e)] = (key, old_slot)
             self.kept_buffers.append((t, old))
         return found
 
