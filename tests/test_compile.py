@@ -229,3 +229,17 @@ def test_scheduler_changing_the_learning_rate_retraces():
         runs.append((losses, step))
     assert runs[0][0] == runs[1][0]
     assert runs[1][1]._retraces  # each learning-rate change failed a guard and retraced
+
+
+def test_fit_with_compile_matches_eager_fit():
+    from xgrad.training import fit
+
+    X, y = xgrad.data.two_moons(200, noise=0.2, seed=1, dtype="float64")
+    results = []
+    for compiled in (False, True):
+        xgrad.manual_seed(5)
+        model = xgrad.nn.MLP([2, 8, 2], dtype="float64")
+        opt = xgrad.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        results.append(fit(model, X, y, opt, epochs=3, batch_size=64, seed=2, compile=compiled))
+    assert results[0].losses == results[1].losses
+    assert results[0].accuracy == results[1].accuracy and results[0].loss == results[1].loss

@@ -49,14 +49,28 @@ def predict(model, X):
 
 
 def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True, drop_last=False,
-        loss_fn=F.cross_entropy, scheduler=None, progress=False, on_epoch=None, loader=None):
+        loss_fn=F.cross_entropy, scheduler=None, progress=False, on_epoch=None, loader=None, compile=False):
     """Train ``model`` on ``X, y`` with mini-batches; returns a :class:`TrainResult`.
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
     to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
     the epoch's loss and accuracy. Per-epoch loss and accuracy are accumulated on the device and read
-    back once per epoch.
+    back once per epoch. ``compile=True`` runs each step through :func:`xgrad.compile` (the same numbers,
+    bit for bit, with the per-op overhead paid once per batch shape).
     """
+
+    def step(xb, yb):
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, logits
+
+    if compile:
+        from .compile import compile as _compile
+
+        step = _compile(step)
     if loader is None:
         loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
     b = X._backend
@@ -78,11 +92,7 @@ def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True,
         loss_sum = None
         correct = None
         for xb, yb in loader:
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss, logits = step(xb, yb)
             steps += 1
             part = loss.data * yb.shape[0]
             hits = xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == yb.data, xp.int64))
