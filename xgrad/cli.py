@@ -271,21 +271,19 @@ def cmd_verify(args):
     model = E.reference_model(seed=args.seed, backend=b, device=args.device)
     failed = False
 
-    rows = E.gradient_table(model, X, y, batch_size=ref["batch_size"], seed=args.seed)
-    worst = max(r[2] for r in rows)
-    failed |= worst > TORCH_TOL
-    _out(*_table("Experiment 1a: gradients vs torch.autograd (2-32-32-2 tanh MLP, cross-entropy, one batch of 64)",
-                 ("parameter", "shape", "max |xgrad - torch|"),
-                 [(n, "x".join(map(str, s)), f"{d:.1e}") for n, s, d in rows]))
-    _out(f"max {worst:.1e} (tolerance {TORCH_TOL:.0e}): {'OK' if worst <= TORCH_TOL else 'FAILED'}", "")
-
-    rows = E.finite_difference_table(model, X, y, batch_size=ref["batch_size"], seed=args.seed)
-    worst_fd = max(r[2] for r in rows)
-    failed |= worst_fd > FD_TOL
-    _out(*_table("Experiment 1b: gradients vs central finite differences (eps 1e-6)",
-                 ("parameter", "shape", "max |analytic - numeric|"),
-                 [(n, "x".join(map(str, s)), f"{d:.1e}") for n, s, d in rows]))
-    _out(f"max {worst_fd:.1e} (tolerance {FD_TOL:.0e}): {'OK' if worst_fd <= FD_TOL else 'FAILED'}", "")
+    checks = [
+        (E.gradient_table, TORCH_TOL, "max |xgrad - torch|",
+         "Experiment 1a: gradients vs torch.autograd (2-32-32-2 tanh MLP, cross-entropy, one batch of 64)"),
+        (E.finite_difference_table, FD_TOL, "max |analytic - numeric|",
+         "Experiment 1b: gradients vs central finite differences (eps 1e-6)"),
+    ]
+    for table, tol, column, title in checks:
+        rows = table(model, X, y, batch_size=ref["batch_size"], seed=args.seed)
+        worst = max(r[2] for r in rows)
+        failed |= worst > tol
+        _out(*_table(title, ("parameter", "shape", column),
+                     [(n, "x".join(map(str, s)), f"{d:.1e}") for n, s, d in rows]))
+        _out(f"max {worst:.1e} (tolerance {tol:.0e}): {'OK' if worst <= tol else 'FAILED'}", "")
 
     if not args.no_train:
         gpu = b.name in ("cupy",) or (args.device is not None and "cuda" in str(args.device))
