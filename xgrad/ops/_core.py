@@ -40,9 +40,6 @@ class Op:
         """For ``custom`` ops: every needed input gradient at once, a list with None where not needed."""
         raise NotImplementedError
 
-    def __call__(self, *args, **kw):
-        return apply(self, args, kw)
-
     def __repr__(self):
         return f"<xgrad op {self.name}>"
 
@@ -56,8 +53,10 @@ def op(forward=None, *, name=None, saves=False):
     return o
 
 
-def apply(o, args, kw):
-    """Run ``o`` on Tensors and constants; record it in the graph when a gradient is needed."""
+def _call(o, *args, **kw):
+    """Run ``o`` on Tensors and constants; record it in the graph when a gradient is needed.
+
+    This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
     Tensor = _state.Tensor
     backend = None
     needs_grad = False
@@ -116,6 +115,15 @@ def apply(o, args, kw):
         t._kw = None
     return t
 
+
+
+
+Op.__call__ = _call
+
+
+def apply(o, args, kw):
+    """``o(*args, **kw)``, for callers holding the arguments as a tuple and a dict."""
+    return _call(o, *args, **kw)
 
 _CONSTANTS = (int, float, bool, complex, type(None), tuple, str)
 
