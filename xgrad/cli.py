@@ -5,7 +5,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 
 EXIT_USAGE = 2  # bad option values, unknown data set, unwritable output path, missing dependency
 EXIT_CHECK_FAILED = 1  # `xgrad verify`: a gradient check failed

@@ -148,7 +148,6 @@ class _Plan:
     def __init__(self, trace, members, arg_slots, out):
         data = members["data"]
         Tensor = _state.Tensor
-        self.source_lines = []
         self.kept_buffers = []  # (tensor, array) updated in place by the replay
         g = {"_Diverged": _Diverged, "_wrap": Tensor._wrap, "slice": slice}
         self._globals = g

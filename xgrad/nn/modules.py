@@ -3,7 +3,6 @@
 import math
 from collections import OrderedDict
 
-from .. import _state
 from ..backends import current_device, get_backend
 from ..creation import get_default_dtype
 from ..errors import ShapeError, XgradError

@@ -1,7 +1,6 @@
 """Shape ops: reshape, permute_dims, broadcast_to, expand_dims, squeeze, concat, stack."""
 
 from ._core import apply, op
-from .. import _state
 
 
 @op
