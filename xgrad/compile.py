@@ -177,7 +177,7 @@ class _Plan:
 
         # --- what the replay must produce --------------------------------------------------
         roots = set()  # slots that leave the replay (outputs, written data and grads)
-        writes = []  # (tensor global name, attribute, source expression, slot or None)
+        writes = []  # (global name of the tensor, the tensor, its final array: a Tracer or a real array)
         arg_ids = {id(t) for t, slot in trace.inputs.values() if any(slot == s for _, s in arg_slots)}
         for k, t in enumerate(trace.written.values()):
             if id(t) in arg_ids:
