@@ -3,10 +3,6 @@
 from ._core import op
 
 
-def _mT(xp, a):
-    return xp.matrix_transpose(a)
-
-
 @op
 def matmul(xp, a, b):
     return xp.matmul(a, b)
@@ -31,24 +27,24 @@ matmul.check = _check
 
 
 def _matmul_grad_a(xp, g, out, a, b):
+    if a.ndim > 1 and b.ndim > 1:  # the common case first
+        return xp.matmul(g, xp.matrix_transpose(b))
     if b.ndim == 1:
         if a.ndim == 1:
             return g * b
         return xp.expand_dims(g, axis=-1) * b  # outer product over the last axis
-    if a.ndim == 1:
-        return xp.squeeze(xp.matmul(xp.expand_dims(g, axis=-2), _mT(xp, b)), axis=-2)
-    return xp.matmul(g, _mT(xp, b))
+    return xp.squeeze(xp.matmul(xp.expand_dims(g, axis=-2), xp.matrix_transpose(b)), axis=-2)
 
 
 def _matmul_grad_b(xp, g, out, a, b):
+    if a.ndim > 1 and b.ndim > 1:
+        return xp.matmul(xp.matrix_transpose(a), g)
     if a.ndim == 1:
         if b.ndim == 1:
             return g * a
         # g has shape (..., m): the gradient of b (..., k, m) is the outer product a (k) x g (m)
         return xp.expand_dims(a, axis=-1) * xp.expand_dims(g, axis=-2)
-    if b.ndim == 1:
-        return xp.squeeze(xp.matmul(_mT(xp, a), xp.expand_dims(g, axis=-1)), axis=-1)
-    return xp.matmul(_mT(xp, a), g)
+    return xp.squeeze(xp.matmul(xp.matrix_transpose(a), xp.expand_dims(g, axis=-1)), axis=-1)
 
 
 matmul.defvjp(_matmul_grad_a, _matmul_grad_b)
