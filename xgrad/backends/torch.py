@@ -1,6 +1,6 @@
 """PyTorch tensors used as plain arrays (no torch autograd), on the CPU or a CUDA device."""
 
-from .base import Backend, raise_bad_labels
+from .base import Backend
 
 
 class TorchBackend(Backend):
@@ -36,9 +36,7 @@ class TorchBackend(Backend):
             return out.index_put_(idx, values, accumulate=True)
         return super().scatter_add(like, index, values)
 
-    def onehot(self, labels, num_classes, dtype):
-        if bool(((labels < 0) | (labels >= num_classes)).any()):
-            raise_bad_labels(self.to_numpy(labels), num_classes)
+    def _onehot(self, labels, num_classes, dtype):
         out = self._torch.zeros(labels.shape + (num_classes,), dtype=dtype, device=labels.device)
         return out.scatter_(-1, labels[..., None].long(), 1)
 
