@@ -53,8 +53,45 @@ class Unavailable(Exception):
 
 
 # ---------------------------------------------------------------------------------------------------
+# What xgrad and PyTorch eager share: single ops timed as forward + backward through autograd
+class AutogradEngine:
+    def build(self, op, d):
+        """One op's timed forward + backward from a fixed upstream gradient (the same for both
+        autograd engines; subclasses supply _t, _np, _tanh, _sum_axis1, _cross_entropy, _mlp)."""
+        sync = self.sync
+        if op == "mlp_step":
+            return self._mlp(d)
+        if op == "tanh":
+            x, g = self._t(d["x"], True), self._t(d["g"])
+            ins, fn = (x,), lambda: self._tanh(x)
+        elif op == "bias_add":
+            x, b, g = self._t(d["x"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (x, b), lambda: x + b
+        elif op == "matmul":
+            a, b, g = self._t(d["a"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (a, b), lambda: a @ b
+        elif op == "sum_axis":
+            x, g = self._t(d["x"], True), self._t(d["g"])
+            ins, fn = (x,), lambda: self._sum_axis1(x)
+        elif op == "cross_entropy":
+            z, y = self._t(d["z"], True), self._t(d["y"])
+            ins, g = (z,), None
+            fn = lambda: self._cross_entropy(z, y)  # noqa: E731
+        else:
+            raise KeyError(op)
+
+        def call():
+            for t in ins:
+                t.grad = None
+            fn().backward(g)
+            sync()
+
+        return Case(call, lambda: [self._np(t.grad) for t in ins])
+
+
+# ---------------------------------------------------------------------------------------------------
 # xgrad
-class XgradEngine:
+class XgradEngine(AutogradEngine):
     def __init__(self, backend, compiled=False):
         import xgrad
         import xgrad.nn.functional  # noqa: F401  (xgrad/__init__ does not import nn)
@@ -77,36 +114,14 @@ class XgradEngine:
     def _np(self, t):
         return self.b.to_numpy(t.data)
 
-    def build(self, op, d):
-        xg, sync = self.xgrad, self.sync
-        if op == "mlp_step":
-            return self._mlp(d)
-        if op == "tanh":
-            x, g = self._t(d["x"], True), self._t(d["g"])
-            ins, fn = (x,), lambda: xg.tanh(x)
-        elif op == "bias_add":
-            x, b, g = self._t(d["x"], True), self._t(d["b"], True), self._t(d["g"])
-            ins, fn = (x, b), lambda: x + b
-        elif op == "matmul":
-            a, b, g = self._t(d["a"], True), self._t(d["b"], True), self._t(d["g"])
-            ins, fn = (a, b), lambda: a @ b
-        elif op == "sum_axis":
-            x, g = self._t(d["x"], True), self._t(d["g"])
-            ins, fn = (x,), lambda: xg.sum(x, axis=1)
-        elif op == "cross_entropy":
-            z, y = self._t(d["z"], True), self._t(d["y"])
-            ins, g = (z,), None
-            fn = lambda: self.F.cross_entropy(z, y)  # noqa: E731
-        else:
-            raise KeyError(op)
+    def _tanh(self, x):
+        return self.xgrad.tanh(x)
 
-        def call():
-            for t in ins:
-                t.grad = None
-            fn().backward(g)
-            sync()
+    def _sum_axis1(self, x):
+        return self.xgrad.sum(x, axis=1)
 
-        return Case(call, lambda: [self._np(t.grad) for t in ins])
+    def _cross_entropy(self, z, y):
+        return self.F.cross_entropy(z, y)
 
     def _mlp(self, d):
         xg, F, sync = self.xgrad, self.F, self.sync
@@ -143,7 +158,7 @@ class XgradEngine:
 
 # ---------------------------------------------------------------------------------------------------
 # PyTorch eager
-class TorchEngine:
+class TorchEngine(AutogradEngine):
     def __init__(self, device):
         try:
             import torch
@@ -163,36 +178,14 @@ class TorchEngine:
     def _np(t):
         return t.detach().cpu().numpy()
 
-    def build(self, op, d):
-        torch, sync = self.torch, self.sync
-        if op == "mlp_step":
-            return self._mlp(d)
-        if op == "tanh":
-            x, g = self._t(d["x"], True), self._t(d["g"])
-            ins, fn = (x,), lambda: torch.tanh(x)
-        elif op == "bias_add":
-            x, b, g = self._t(d["x"], True), self._t(d["b"], True), self._t(d["g"])
-            ins, fn = (x, b), lambda: x + b
-        elif op == "matmul":
-            a, b, g = self._t(d["a"], True), self._t(d["b"], True), self._t(d["g"])
-            ins, fn = (a, b), lambda: a @ b
-        elif op == "sum_axis":
-            x, g = self._t(d["x"], True), self._t(d["g"])
-            ins, fn = (x,), lambda: torch.sum(x, dim=1)
-        elif op == "cross_entropy":
-            z, y = self._t(d["z"], True), self._t(d["y"])
-            ins, g = (z,), None
-            fn = lambda: torch.nn.functional.cross_entropy(z, y)  # noqa: E731
-        else:
-            raise KeyError(op)
+    def _tanh(self, x):
+        return self.torch.tanh(x)
 
-        def call():
-            for t in ins:
-                t.grad = None
-            fn().backward(g)
-            sync()
+    def _sum_axis1(self, x):
+        return self.torch.sum(x, dim=1)
 
-        return Case(call, lambda: [self._np(t.grad) for t in ins])
+    def _cross_entropy(self, z, y):
+        return self.torch.nn.functional.cross_entropy(z, y)
 
     def _mlp(self, d):
         torch, sync = self.torch, self.sync
