@@ -9,7 +9,7 @@ import math
 
 from . import _state
 from .errors import XgradError
-from .tracing import static
+from .observe import static
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "LRScheduler",
            "StepLR", "CosineAnnealingLR", "CyclicLR", "OPTIMIZERS"]

@@ -13,7 +13,7 @@ index) records a guard: a replay whose value differs stops and retraces.
 
 import operator
 
-from . import _state
+from . import _state, observe
 
 _ACTIVE = None  # the Trace being recorded, if any
 
@@ -346,6 +346,8 @@ class recording:
             for name in self._RNG:
                 self._saved.append((b, name, None))
                 setattr(b, name, _rng_recorder(trace, getattr(b, name)))
+        self._observing = observe.observing(_TraceObserver(trace))
+        self._observing.__enter__()
         _ACTIVE = trace
         return trace
 
@@ -359,6 +361,7 @@ class recording:
                 delattr(b, name)  # the instance attribute shadowed the class's method
             else:
                 setattr(b, name, value)
+        self._observing.__exit__()
         _ACTIVE = None
         return False
 
@@ -375,12 +378,9 @@ def concretize(trace, members):
             data.__set__(g, data.__get__(g)._value)
 
 
-def static(container, key):
-    """``container[key]``, a Python value (a learning rate, say) that a compiled function bakes in.
+class _TraceObserver(observe.Observer):
+    def __init__(self, trace):
+        self.trace = trace
 
-    Library code reads hyper-parameters through this so that a replay checks the value is unchanged
-    and retraces when it is not (a scheduler changed the learning rate)."""
-    value = container[key]
-    if _ACTIVE is not None:
-        _ACTIVE.entries.append(Entry("static", operator.getitem, (container, key), {}, value, effect=True))
-    return value
+    def static(self, container, key, value):
+        self.trace.entries.append(Entry("static", operator.getitem, (container, key), {}, value, effect=True))

@@ -1,0 +1,119 @@
+"""Watching the engine work: one observer per thread, off by default.
+
+The engine tells the current thread's observer when a tensor is made, when a tensor's array is read
+or replaced, when a gradient is set, which array namespace an op, a VJP rule or an update computes
+with, when random numbers are drawn, when an array goes to the host, and when library code reads a
+hyper-parameter (``static``). ``xgrad.compile``'s tracer is such an observer: it needs nothing else
+from the engine, and it patches no class and no backend. With no observer anywhere the engine pays
+one test of the module integer ``watching`` per hook.
+
+This module imports nothing from xgrad, so every layer can call it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "static", "watching"]
+
+
+class Observer:
+    """Base class: every hook passes the value through. Subclasses override what they watch."""
+
+    def created(self, tensor: Any) -> None:
+        """A Tensor was made (by an op, a creation function, ``detach``, a gradient, ...)."""
+
+    def read(self, tensor: Any, array: Any) -> Any:
+        """``tensor.data`` is being read; returns what the reader sees (normally ``array``)."""
+        return array
+
+    def wrote(self, tensor: Any, array: Any) -> None:
+        """``tensor.data`` was replaced by ``array``."""
+
+    def grad_set(self, tensor: Any, grad: Any) -> None:
+        """``tensor.grad`` was assigned (a Tensor or None)."""
+
+    def namespace(self, backend: Any) -> Any:
+        """The array namespace the engine computes with on ``backend`` (normally ``backend.xp``)."""
+        return backend.xp
+
+    def random(self, backend: Any, kind: str, args: tuple, kw: dict) -> Any:
+        """Random numbers from ``backend.<kind>(*args, **kw)`` (``uniform``, ``normal``, ``permutation``)."""
+        return getattr(backend, kind)(*args, **kw)
+
+    def to_host(self, backend: Any, array: Any) -> Any:
+        """A host NumPy copy of ``array`` (the values leave the array world: .numpy(), .item(), ...)."""
+        return backend.to_numpy(array)
+
+    def static(self, container: Any, key: Any, value: Any) -> None:
+        """Library code read ``container[key] == value`` as a fixed Python value (a learning rate)."""
+
+
+_local = threading.local()
+_lock = threading.Lock()
+watching = 0
+"""How many threads have an observer now. Hot paths test this integer before anything else."""
+
+
+def current() -> Observer | None:
+    """This thread's observer, or None."""
+    if not watching:
+        return None
+    return getattr(_local, "observer", None)
+
+
+class observing:
+    """``with observing(obs):`` the engine reports to ``obs`` in this thread (one observer at a time)."""
+
+    def __init__(self, observer: Observer):
+        self.observer = observer
+
+    def __enter__(self) -> Observer:
+        global watching
+        if getattr(_local, "observer", None) is not None:
+            raise RuntimeError("xgrad: this thread is already observed (a compiled function called another "
+                               "while tracing?); compile the outer function only")
+        _local.observer = self.observer
+        with _lock:
+            watching += 1
+        return self.observer
+
+    def __exit__(self, *exc: Any) -> bool:
+        global watching
+        _local.observer = None
+        with _lock:
+            watching -= 1
+        return False
+
+
+def namespace(backend: Any) -> Any:
+    """The namespace to compute with on ``backend``: its ``xp``, or what this thread's observer says."""
+    obs = current()
+    return backend.xp if obs is None else obs.namespace(backend)
+
+
+def draw(backend: Any, kind: str, *args: Any, **kw: Any) -> Any:
+    """Random numbers from the backend's generator: ``draw(b, "uniform", shape, low, high, dtype=...)``."""
+    obs = current()
+    if obs is None:
+        return getattr(backend, kind)(*args, **kw)
+    return obs.random(backend, kind, args, kw)
+
+
+def to_host(backend: Any, array: Any) -> Any:
+    """A host NumPy copy of ``array`` of ``backend``."""
+    obs = current()
+    return backend.to_numpy(array) if obs is None else obs.to_host(backend, array)
+
+
+def static(container: Any, key: Any) -> Any:
+    """``container[key]``, a Python value (a learning rate, say) that a compiled function bakes in.
+
+    Library code reads hyper-parameters through this, so a compiled replay checks the value is
+    unchanged and retraces when it is not (a scheduler changed the learning rate)."""
+    value = container[key]
+    obs = current()
+    if obs is not None:
+        obs.static(container, key, value)
+    return value
