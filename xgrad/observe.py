@@ -79,12 +79,11 @@ class observing:
             watching += 1
         return self.observer
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         global watching
         _local.observer = None
         with _lock:
             watching -= 1
-        return False
 
 
 def namespace(backend: Any) -> Any:
