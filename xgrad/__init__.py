@@ -11,14 +11,17 @@ from .creation import (arange, as_tensor, eye, full, get_default_dtype, manual_s
 from .creation import full_like, ones_like, zeros_like
 from .function import Context, Function
 from .compile import compile
-from .ops import (abs, add, argmax, argmin, astype, broadcast_to, clip, concat, cos, divide, equal, exp,
+from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip, concat, cos, divide, equal, exp,
                   expand_dims, expm1, flip, getitem, greater, greater_equal, index_add, isfinite, isnan, less,
                   less_equal, log, log1p, logical_and, logical_not, logical_or, logsumexp, matmul,
                   matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
-                  sum, tanh, to, var, where)
+                  sum, take, take_along_axis, tanh, to, var, where)
+from .ops import methods as _methods
 
-from . import checkpoint, data, nn, optim, training  # noqa: E402  (training layer, on top of the core)
+_methods.attach()  # Tensor's operators and computing methods
+
+from . import checkpoint, data, nn, optim, training  # noqa: E402  (the training layer, on top of the core)
 
 float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"

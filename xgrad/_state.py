@@ -3,7 +3,6 @@
 import itertools
 
 grad_enabled = True  # flipped by no_grad / enable_grad
-Tensor = None  # set by xgrad.tensor, so ops need no import cycle
 
 # Every recorded op output gets the next number. Inputs are always made before outputs, so
 # descending numbers are a topological order: backward needs no separate graph sort.

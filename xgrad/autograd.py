@@ -3,8 +3,10 @@
 import functools
 from heapq import heappop, heappush
 
-from . import _state
+from . import _state, observe
 from .errors import GraphError, ShapeError
+from .ops import grad_namespace
+from .tensor import Tensor, new
 
 
 class _GradMode:
@@ -76,7 +78,6 @@ def _unbroadcast(xp, g, shape):
 
 def _seed(t, gradient, create_graph):
     """The gradient backward starts from: ``gradient``, or 1 for a scalar output."""
-    Tensor = _state.Tensor
     if gradient is None:
         if t.data.ndim != 0 and t.size != 1:
             raise GraphError(
@@ -89,7 +90,7 @@ def _seed(t, gradient, create_graph):
             raise ShapeError(f"backward(): `gradient` has shape {tuple(g.shape)} but the tensor has shape "
                              f"{t.shape}; they must match")
     if create_graph:
-        return gradient if isinstance(gradient, Tensor) else Tensor._wrap(g, t._backend)
+        return gradient if isinstance(gradient, Tensor) else new(g, t._backend)
     return g
 
 
@@ -101,8 +102,6 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     recursion is involved. With ``capture`` (a list of tensors) the gradients of those tensors are
     returned and no ``.grad`` is touched; otherwise leaf gradients accumulate into ``.grad``.
     """
-    Tensor = _state.Tensor
-    wrap = Tensor._wrap
     grads = {}  # tensor -> gradient so far
     heap = []  # (-seq, tensor) of non-leaf tensors holding a gradient
     leaves = []
@@ -123,8 +122,6 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
         captured = [None] * len(capture)
     previous_mode = _state.grad_enabled
     _state.grad_enabled = bool(create_graph)
-    if create_graph:
-        from .ops import grad_namespace as xp_graph
     try:
         while heap:
             t = heappop(heap)[1]
@@ -134,7 +131,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             o = t._op
             parents = t._parents
             if create_graph:
-                xp = xp_graph
+                xp = grad_namespace
                 out = t
                 args = [p if type(p) is Tensor else r for p, r in zip(parents, t._args)]
                 kw = t._kw
@@ -180,7 +177,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 t.grad = g if t.grad is None else t.grad + g
             else:
                 old = t.grad
-                t.grad = wrap(g if old is None else old.data + g, t._backend)
+                t.grad = new(g if old is None else old.data + g, t._backend)
     finally:
         _state.grad_enabled = previous_mode
     return captured
@@ -200,7 +197,6 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched)."""
-    Tensor = _state.Tensor
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
     single_in = isinstance(inputs, Tensor)
@@ -230,5 +226,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "pass allow_unused=True to get None for it")
             result.append(None)
         else:
-            result.append(g if isinstance(g, Tensor) else Tensor._wrap(g, t._backend))
+            result.append(g if isinstance(g, Tensor) else new(g, t._backend))
     return result[0] if single_in else tuple(result)

@@ -1,7 +1,11 @@
 """Making tensors: from data, filled, ranges, identity, and seeded random numbers."""
 
-from . import backends as _backends
-from .tensor import Tensor
+from . import backends as _backends, observe
+from .backends import manual_seed
+from .tensor import Tensor, new
+
+__all__ = ["tensor", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye",
+           "rand", "randn", "randperm", "manual_seed", "set_default_dtype", "get_default_dtype"]
 
 _default_dtype = "float32"  # as in PyTorch; xgrad.set_default_dtype("float64") for float64 everywhere
 
@@ -20,6 +24,7 @@ def get_default_dtype():
 
 
 def _where(backend, device):
+    """The backend and device a new tensor goes to: the ones named, else the current ones."""
     b = _backends.get_backend(backend)
     if device is None and backend is None:
         device = _backends.current_device()
@@ -41,10 +46,10 @@ def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
     b, device = _where(backend, device)
     if dtype is None and _has_float(data):
         dtype = _default_dtype
-    if getattr(data, "_is_tracer", False) and dtype is None and device is None:
-        t = Tensor._wrap(data, b)  # an array being traced by xgrad.compile: already the backend's
+    if dtype is None and device is None and observe.adopts(b, data):
+        t = new(data, b)
     else:
-        t = Tensor._wrap(b.asarray(data, dtype=dtype, device=device), b)
+        t = new(b.asarray(data, dtype=dtype, device=device), b)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -58,7 +63,7 @@ def _filled(fn_name, shape, dtype, requires_grad, backend, device, *extra):
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     dt = b.dtype(dtype or _default_dtype)
     data = getattr(b.xp, fn_name)(shape, *extra, dtype=dt, device=device if device is not None else b.default_device)
-    t = Tensor._wrap(data, b)
+    t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -78,7 +83,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False, backend=None, devic
 def _like(x, fn_name, dtype, requires_grad, *extra):
     b = x._backend
     data = getattr(b.xp, fn_name)(x.data, *extra, dtype=b.dtype(dtype) if dtype is not None else None)
-    t = Tensor._wrap(data, b)
+    t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -100,7 +105,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=No
         dtype = _default_dtype
     data = b.xp.arange(start, stop, step, dtype=b.dtype(dtype) if dtype else None,
                        device=device if device is not None else b.default_device)
-    t = Tensor._wrap(data, b)
+    t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -108,26 +113,15 @@ def eye(n, m=None, dtype=None, requires_grad=False, backend=None, device=None):
     b, device = _where(backend, device)
     data = b.xp.eye(n, m, dtype=b.dtype(dtype or _default_dtype),
                     device=device if device is not None else b.default_device)
-    t = Tensor._wrap(data, b)
+    t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
-
-
-def manual_seed(seed):
-    """Seed the random numbers of every loaded backend (and of backends loaded later)."""
-    global _seed
-    _seed = int(seed)
-    for b in list(_backends._LOADED.values()):
-        b.manual_seed(_seed)
-
-
-_seed = None
 
 
 def _random(kind, shape, dtype, requires_grad, backend, device, a, c):
     b, device = _where(backend, device)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-    data = getattr(b, kind)(shape, a, c, dtype=b.dtype(dtype or _default_dtype), device=device)
-    t = Tensor._wrap(data, b)
+    data = observe.draw(b, kind, shape, a, c, dtype=b.dtype(dtype or _default_dtype), device=device)
+    t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -143,4 +137,4 @@ def randn(*shape, dtype=None, requires_grad=False, backend=None, device=None):
 
 def randperm(n, backend=None, device=None):
     b, device = _where(backend, device)
-    return Tensor._wrap(b.permutation(n, device=device), b)
+    return new(observe.draw(b, "permutation", n, device=device), b)

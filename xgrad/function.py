@@ -2,6 +2,7 @@
 
 from . import _state
 from .ops._core import Op
+from .tensor import Tensor, new
 
 
 class Context:
@@ -27,10 +28,9 @@ class _FunctionOp(Op):
     custom = True
 
     def rules(self, xp, g, out, args, kw, needs):
-        Tensor = _state.Tensor
         made_here = not isinstance(g, Tensor)
         backend = kw["backend"]
-        grads = self.fn.backward(self.ctx, Tensor._wrap(g, backend) if made_here else g)
+        grads = self.fn.backward(self.ctx, new(g, backend) if made_here else g)
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) != len(needs):
@@ -57,7 +57,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        Tensor = _state.Tensor
         ctx = Context()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         previous = _state.grad_enabled
@@ -69,11 +68,6 @@ class Function:
         if not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward must return one xgrad Tensor, got {type(out).__name__}")
         if any(ctx.needs_input_grad) and _state.grad_enabled:
-            out = Tensor._wrap(out.data, out._backend)
-            out.requires_grad = True
-            out._op = _FunctionOp(cls, ctx)
-            out._seq = _state.next_seq()
-            out._parents = args
-            out._args = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-            out._kw = {"backend": out._backend}
+            raw = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+            out = new(out.data, out._backend, _FunctionOp(cls, ctx), args, raw, {"backend": out._backend})
         return out

@@ -3,7 +3,7 @@
 The engine tells the current thread's observer when a tensor is made, when a tensor's array is read
 or replaced, when a gradient is set, which array namespace an op, a VJP rule or an update computes
 with, when random numbers are drawn, when an array goes to the host, and when library code reads a
-hyper-parameter (``static``). ``xgrad.compile``'s tracer is such an observer: it needs nothing else
+hyper-parameter (``static``). ``xgrad.compile`` is such an observer: it needs nothing else
 from the engine, and it patches no class and no backend. With no observer anywhere the engine pays
 one test of the module integer ``watching`` per hook.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "static", "watching"]
+__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "adopts", "static", "watching"]
 
 
 class Observer:
@@ -35,8 +35,8 @@ class Observer:
         """``tensor.grad`` was assigned (a Tensor or None)."""
 
     def namespace(self, backend: Any) -> Any:
-        """The array namespace the engine computes with on ``backend`` (normally ``backend.xp``)."""
-        return backend.xp
+        """The array namespace the engine computes with on ``backend`` (normally its rule namespace)."""
+        return backend.rule_namespace
 
     def random(self, backend: Any, kind: str, args: tuple, kw: dict) -> Any:
         """Random numbers from ``backend.<kind>(*args, **kw)`` (``uniform``, ``normal``, ``permutation``)."""
@@ -45,6 +45,10 @@ class Observer:
     def to_host(self, backend: Any, array: Any) -> Any:
         """A host NumPy copy of ``array`` (the values leave the array world: .numpy(), .item(), ...)."""
         return backend.to_numpy(array)
+
+    def adopts(self, backend: Any, obj: Any) -> bool:
+        """Whether ``obj``, not an array of ``backend``, still stands for one (xgrad.compile's arrays do)."""
+        return False
 
     def static(self, container: Any, key: Any, value: Any) -> None:
         """Library code read ``container[key] == value`` as a fixed Python value (a learning rate)."""
@@ -87,9 +91,10 @@ class observing:
 
 
 def namespace(backend: Any) -> Any:
-    """The namespace to compute with on ``backend``: its ``xp``, or what this thread's observer says."""
+    """The namespace to compute with on ``backend``: its rule namespace, or what this thread's observer
+    gives instead (``Backend.xp`` asks this)."""
     obs = current()
-    return backend.xp if obs is None else obs.namespace(backend)
+    return backend.rule_namespace if obs is None else obs.namespace(backend)
 
 
 def draw(backend: Any, kind: str, *args: Any, **kw: Any) -> Any:
@@ -104,6 +109,12 @@ def to_host(backend: Any, array: Any) -> Any:
     """A host NumPy copy of ``array`` of ``backend``."""
     obs = current()
     return backend.to_numpy(array) if obs is None else obs.to_host(backend, array)
+
+
+def adopts(backend: Any, obj: Any) -> bool:
+    """Whether ``obj``, not an array of ``backend``, stands for one to this thread's observer."""
+    obs = current()
+    return obs is not None and obs.adopts(backend, obj)
 
 
 def static(container: Any, key: Any) -> Any:

@@ -12,10 +12,9 @@ index) records a guard: a replay whose value differs stops and retraces.
 """
 
 import operator
+import types
 
-from . import _state, observe
-
-_ACTIVE = None  # the Trace being recorded, if any
+from . import observe
 
 # namespace members that describe dtypes or devices rather than compute arrays: called directly
 _PASS_THROUGH = {"isdtype", "result_type", "finfo", "iinfo", "can_cast", "device", "__array_namespace_info__"}
@@ -249,9 +248,7 @@ class Tracer:
 
 
 def tracing_namespace(xp, trace):
-    """A copy of the namespace ``xp`` whose functions record into ``trace``."""
-    import types
-
+    """A namespace with the functions of ``xp`` (a rule namespace), each recording into ``trace``."""
     ns = types.SimpleNamespace()
     for name, value in vars(xp).items():
         if callable(value) and not isinstance(value, type) and name not in _PASS_THROUGH:
@@ -268,119 +265,103 @@ def _recorder(trace, fn, effect=False):
     return record
 
 
-def _rng_recorder(trace, fn):
-    return _recorder(trace, fn, effect=True)
+class TraceObserver(observe.Observer):
+    """Records into a Trace what the engine reports: the Tensors made, read and written, every array
+    function called through a backend's rule namespace, random draws, host conversions, and guarded
+    hyper-parameters."""
 
-
-class _Watched:
-    """Replaces one slot descriptor of Tensor during a trace, to see tensors read and written."""
-
-    def __init__(self, member, on_get=None, on_set=None):
-        self.member = member
-        self.on_get = on_get
-        self.on_set = on_set
-
-    def __get__(self, t, owner=None):
-        if t is None:
-            return self
-        value = self.member.__get__(t, owner)
-        return self.on_get(t, value) if self.on_get is not None else value
-
-    def __set__(self, t, value):
-        self.member.__set__(t, value)
-        self.on_set(t, value)
-
-
-class recording:
-    """``with recording(trace, backends):`` ops, rules and Tensor reads/writes are recorded."""
-
-    _RNG = ("uniform", "normal", "permutation")
-
-    def __init__(self, trace, backends):
-        self.trace = trace
-        self.backends = backends
-
-    def __enter__(self):
-        global _ACTIVE
-        if _ACTIVE is not None:
-            raise TraceError("xgrad.compile: a compiled function called another while tracing; compile the "
-                             "outer function only")
-        trace = self.trace
-        Tensor = _state.Tensor
-        self._members = {name: Tensor.__dict__[name] for name in ("data", "grad", "_backend")}
-        data, grad = self._members["data"], self._members["grad"]
-
-        def on_get(t, value):
-            if type(value) is Tracer or value is None or id(t) in trace.born:
-                return value
-            found = trace.inputs.get(id(t))
-            if found is None:  # a tensor from before the trace, read for the first time: an input
-                tracer = trace.new(value)
-                trace.inputs[id(t)] = (t, tracer._slot)
-                data.__set__(t, tracer)
-                return tracer
-            return value
-
-        def on_set(t, value):
-            if id(t) not in trace.born:
-                if id(t) not in trace.inputs and id(t) not in trace.written:
-                    trace.inputs[id(t)] = (t, None)  # written before read: its old value is not needed
-                trace.written[id(t)] = t
-
-        def on_grad_set(t, value):
-            if id(t) not in trace.born:
-                trace.grad_written[id(t)] = t
-
-        def on_born(t, value):
-            trace.born.add(id(t))
-            trace.keep.append(t)
-
-        trace.keep = []
-        Tensor.data = _Watched(data, on_get, on_set)
-        Tensor.grad = _Watched(grad, None, on_grad_set)
-        Tensor._backend = _Watched(self._members["_backend"], None, on_born)
-        self._saved = []
-        for b in self.backends:
-            self._saved.append((b, "xp", b.xp))
-            b.xp = tracing_namespace(b.xp, trace)
-            for name in self._RNG:
-                self._saved.append((b, name, None))
-                setattr(b, name, _rng_recorder(trace, getattr(b, name)))
-        self._observing = observe.observing(_TraceObserver(trace))
-        self._observing.__enter__()
-        _ACTIVE = trace
-        return trace
-
-    def __exit__(self, *exc):
-        global _ACTIVE
-        Tensor = _state.Tensor
-        for name, member in self._members.items():
-            setattr(Tensor, name, member)
-        for b, name, value in reversed(self._saved):
-            if value is None:
-                delattr(b, name)  # the instance attribute shadowed the class's method
-            else:
-                setattr(b, name, value)
-        self._observing.__exit__()
-        _ACTIVE = None
-        return False
-
-
-def concretize(trace, members):
-    """After a trace: put real arrays back into every Tensor the trace touched."""
-    data = members["data"]
-    for t in list(trace.keep) + [t for t, _ in trace.inputs.values()] + list(trace.written.values()):
-        v = data.__get__(t)
-        if type(v) is Tracer:
-            data.__set__(t, v._value)
-        g = t.grad
-        if g is not None and type(data.__get__(g)) is Tracer:
-            data.__set__(g, data.__get__(g)._value)
-
-
-class _TraceObserver(observe.Observer):
     def __init__(self, trace):
         self.trace = trace
+        self._namespaces = {}  # id(backend) -> (backend, its recording namespace)
+
+    def created(self, tensor):
+        self.trace.born.add(id(tensor))
+        self.trace.keep.append(tensor)
+
+    def read(self, tensor, array):
+        trace = self.trace
+        if type(array) is Tracer or id(tensor) in trace.born:
+            return array
+        # a tensor from before the trace, read for the first time: an input of the tape
+        tracer = trace.new(array)
+        trace.inputs[id(tensor)] = (tensor, tracer._slot)
+        tensor._data = tracer
+        return tracer
+
+    def wrote(self, tensor, array):
+        trace = self.trace
+        key = id(tensor)
+        if key not in trace.born:
+            if key not in trace.inputs and key not in trace.written:
+                trace.inputs[key] = (tensor, None)  # written before read: its old value is not needed
+            trace.written[key] = tensor
+
+    def grad_set(self, tensor, grad):
+        if id(tensor) not in self.trace.born:
+            self.trace.grad_written[id(tensor)] = tensor
+
+    def namespace(self, backend):
+        found = self._namespaces.get(id(backend))
+        if found is None:
+            found = self._namespaces[id(backend)] = (backend, tracing_namespace(backend.rule_namespace, self.trace))
+        return found[1]
+
+    def random(self, backend, kind, args, kw):
+        return self.trace.record("call", getattr(backend, kind), args, kw, effect=True)
+
+    def to_host(self, backend, array):
+        if type(array) is not Tracer:
+            return backend.to_numpy(array)
+        # the values leave the tape (.numpy(), .item(), float(t), ...): a replay whose values differ retraces
+        host = _HostValues(backend.to_numpy)
+        self.trace.entries.append(Entry("guard", host, (Slot(array._slot),), {}, host(array._value), effect=True))
+        return backend.to_numpy(array._value)
+
+    def adopts(self, backend, obj):
+        return type(obj) is Tracer
 
     def static(self, container, key, value):
         self.trace.entries.append(Entry("static", operator.getitem, (container, key), {}, value, effect=True))
+
+
+class _HostValues:
+    """A guard's conversion to host values that compare as a whole (shape, dtype and every value)."""
+
+    def __init__(self, to_numpy):
+        self.to_numpy = to_numpy
+
+    def __call__(self, array):
+        return _Values(self.to_numpy(array))
+
+
+class _Values:
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    def __eq__(self, other):
+        a, b = self.a, other.a
+        return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all())
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+
+def recording(trace):
+    """``with recording(trace):`` this thread's ops, rules and Tensor reads/writes go into ``trace``."""
+    trace.keep = []
+    return observe.observing(TraceObserver(trace))
+
+
+def concretize(trace):
+    """After a trace: put real arrays back into every Tensor the trace touched."""
+    for t in list(trace.keep) + [t for t, _ in trace.inputs.values()] + list(trace.written.values()):
+        v = t._data
+        if type(v) is Tracer:
+            t._data = v._value
+        g = t._grad
+        if g is not None and type(g._data) is Tracer:
+            g._data = g._data._value

@@ -20,11 +20,12 @@ _LOADERS = {
 }
 _ALIASES = {"np": "numpy", "strict": "array_api_strict", "array-api-strict": "array_api_strict",
             "pytorch": "torch", "cp": "cupy"}
-_LOADED = {}
+_LOADED: dict[str, Backend] = {}
 _current = None  # (backend, device) once chosen
+_seed = None  # the last manual_seed, applied to backends loaded later too
 
 __all__ = ["Backend", "register_backend", "available_backends", "known_backends", "get_backend",
-           "current_backend", "current_device", "use_backend"]
+           "loaded_backends", "current_backend", "current_device", "use_backend", "manual_seed"]
 
 
 def register_backend(name, loader):
@@ -79,12 +80,23 @@ def get_backend(name=None):
         module, _, attr = loader.partition(":")
         loader = getattr(importlib.import_module(module), attr)
     backend = loader()
-    from .. import creation
-
-    if creation._seed is not None:
-        backend.manual_seed(creation._seed)
+    if _seed is not None:
+        backend.manual_seed(_seed)
     _LOADED[name] = backend
     return backend
+
+
+def loaded_backends():
+    """The backends loaded so far in this process."""
+    return list(_LOADED.values())
+
+
+def manual_seed(seed):
+    """Seed the random numbers of every loaded backend (and of backends loaded later)."""
+    global _seed
+    _seed = int(seed)
+    for b in _LOADED.values():
+        b.manual_seed(_seed)
 
 
 def _from_environment():
@@ -127,3 +139,24 @@ class use_backend:
         global _current
         _current = self._previous
         return False
+
+
+def to_host(obj):
+    """A NumPy array of the values of ``obj``: a Tensor, an array of any backend's library (its backend
+    is loaded if it is not yet), or anything ``numpy.asarray`` takes. Arrays on a device or of another
+    library are copied; a NumPy array may come back as itself."""
+    import numpy as np
+
+    from .. import observe
+    from ..tensor import Tensor
+
+    if isinstance(obj, Tensor):
+        return obj.numpy()
+    backends = list(_LOADED.values())
+    library = type(obj).__module__.partition(".")[0]
+    if library in _LOADERS and library not in _LOADED:
+        backends.append(get_backend(library))
+    for b in backends:
+        if b.is_array(obj):
+            return observe.to_host(b, obj)
+    return np.asarray(obj)

@@ -1,22 +1,26 @@
 """The Backend protocol: what the array-API standard lacks, supplied once per array library.
 
-A backend owns ``xp``: the library's array-API namespace (from array-api-compat), resolved once, plus
-the few extras the op library needs (``index_add``, ``onehot``). Everything else the engine does goes
-through ``xp`` and is plain array-API code.
+A backend owns its library's array-API namespace (from array-api-compat, untouched) and builds from it
+the rule namespace ``xp`` that ops, VJP rules and library code compute with: the names of
+``namespace.py``, some behind the library's faster functions, plus what the standard lacks
+(``getitem``, ``index_add``, ``onehot``). Random numbers, devices and host transfer are methods.
 """
-
-import types
 
 import array_api_compat as _compat
 import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
 
+from .. import observe
+from ..errors import InputError
+from .namespace import STANDARD, RuleNamespace
+
 
 class Backend:
-    """Base class. Subclasses set ``name`` and ``namespace`` and override what their library does faster."""
+    """Base class. Subclasses set ``name``, pass their library's namespace, and override what their
+    library does faster (``fast_paths``) or lacks."""
 
     name = "?"
     mutable = True  # arrays accept in-place writes (optimizer updates, out= buffers)
-    out_ufuncs = None  # {operator.add: ufunc with out=, ...} where the library has them (xgrad.compile)
+    out_ufuncs: dict | None = None  # {operator.add: ufunc with out=, ...} where the library has them (xgrad.compile)
 
     def writable(self, a):
         """Whether results may be written into ``a`` in place."""
@@ -24,19 +28,29 @@ class Backend:
 
     def __init__(self, namespace, default_device=None):
         self.default_device = default_device
-        ns = types.SimpleNamespace(**{k: getattr(namespace, k) for k in dir(namespace) if not k.startswith("__")})
-        ns.index_add = self.index_add
-        ns.getitem = self.getitem
-        ns.onehot = self.onehot
-        ns.take_labels = self.take_labels
-        ns.minus_onehot = self.minus_onehot
-        self.xp = ns
+        self.namespace = namespace  # the library's array-API namespace, untouched
+        functions = {name: getattr(namespace, name) for name in STANDARD}
+        functions.update(self.fast_paths())
+        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot)
+        self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}")
         self._rng = _np.random.default_rng(0)
+
+    @property
+    def xp(self):
+        """The rule namespace to compute with: ``rule_namespace``, or what this thread's observer gives
+        instead (``xgrad.compile`` gives a recording one)."""
+        if observe.watching:
+            return observe.namespace(self)
+        return self.rule_namespace
+
+    def fast_paths(self):
+        """``{standard name: function}``: this library's faster functions, equal bit for bit."""
+        return {}
 
     # ---- conversion and devices ------------------------------------------------------------
     def asarray(self, obj, dtype=None, device=None):
         """An array of this backend from Python data, NumPy arrays or another array-API array."""
-        xp = self.xp
+        xp = self.namespace
         if dtype is not None:
             dtype = self.dtype(dtype)
         if device is None:
@@ -65,18 +79,18 @@ class Backend:
         """The library's dtype object for a name like ``"float32"`` (or a dtype of its own, unchanged)."""
         if isinstance(name, str):
             try:
-                return getattr(self.xp, name)
+                return getattr(self.namespace, name)
             except AttributeError:
                 raise TypeError(f"unknown dtype {name!r} for backend {self.name!r}") from None
         if isinstance(name, _np.dtype) or (isinstance(name, type) and issubclass(name, _np.generic)):
-            return getattr(self.xp, _np.dtype(name).name)
+            return getattr(self.namespace, _np.dtype(name).name)
         return name
 
     def dtype_name(self, dtype):
         return str(dtype).rsplit(".", 1)[-1]
 
     def is_floating(self, dtype):
-        return self.xp.isdtype(dtype, ("real floating", "complex floating"))
+        return self.namespace.isdtype(dtype, ("real floating", "complex floating"))
 
     # ---- random numbers ---------------------------------------------------------------------
     def manual_seed(self, seed):
@@ -89,7 +103,7 @@ class Backend:
         return self.asarray(self._rng.normal(mean, std, size=shape), dtype=dtype, device=device)
 
     def permutation(self, n, device=None):
-        return self.asarray(self._rng.permutation(n), dtype=self.xp.int64, device=device)
+        return self.asarray(self._rng.permutation(n), dtype=self.namespace.int64, device=device)
 
     # ---- what the standard lacks -----------------------------------------------------------
     def getitem(self, a, index):
@@ -99,10 +113,10 @@ class Backend:
     def index_add(self, like, index, values):
         """Zeros shaped like ``like`` with ``values`` added at ``like[index]``; repeated indices accumulate."""
         if is_basic_index(index):  # no position repeats: a plain write does it
-            out = self.xp.zeros_like(like, dtype=values.dtype)
+            out = self.namespace.zeros_like(like, dtype=values.dtype)
             if isinstance(index, tuple) and any(i is None for i in index):  # new axes: size 1, drop them
                 index = tuple(i for i in index if i is not None)
-                values = self.xp.reshape(values, out[index].shape)
+                values = self.namespace.reshape(values, out[index].shape)
             out[index] = values
             return out
         return self.scatter_add(like, index, values)
@@ -113,7 +127,7 @@ class Backend:
         Generic version, pure array-API: map the index to flat positions, then add with a one-hot
         product. Backends with a scatter-add of their own override this.
         """
-        xp = self.xp
+        xp = self.namespace
         size = 1
         for s in like.shape:
             size *= s
@@ -123,19 +137,8 @@ class Backend:
         flat = xp.reshape(values, (1, -1)) @ hits
         return xp.reshape(flat, like.shape)
 
-    def take_labels(self, a, labels):
-        """``a[..., labels]`` along the last axis: each row's entry at its class label."""
-        xp = self.xp
-        self._check_labels(labels, a.shape[-1])
-        return xp.squeeze(xp.take_along_axis(a, xp.expand_dims(labels, axis=-1), axis=-1), axis=-1)
-
-    def minus_onehot(self, p, labels):
-        """``p - onehot(labels)``: 1 taken off each row's entry at its class label. The labels are not
-        checked again: cross_entropy passes the ones ``take_labels`` has checked."""
-        return p - self._onehot(labels, p.shape[-1], p.dtype)
-
     def _check_labels(self, labels, num_classes):
-        xp = self.xp
+        xp = self.namespace
         # one reduction, so one device synchronisation on a GPU
         if bool(xp.any((labels < 0) | (labels >= num_classes))):
             raise_bad_labels(self.to_numpy(labels), num_classes)
@@ -146,7 +149,7 @@ class Backend:
         return self._onehot(labels, num_classes, dtype)
 
     def _onehot(self, labels, num_classes, dtype):
-        xp = self.xp
+        xp = self.namespace
         classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
 
@@ -162,7 +165,5 @@ def is_basic_index(index):
 
 def raise_bad_labels(labels, num_classes):
     """The error for class labels outside [0, num_classes) (``labels`` a NumPy array)."""
-    from ..errors import InputError
-
     raise InputError(f"xgrad.cross_entropy: class labels must lie in [0, {num_classes}) for {num_classes} "
                      f"classes; got labels from {labels.min()} to {labels.max()}")

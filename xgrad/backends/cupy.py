@@ -2,6 +2,7 @@
 
 import operator
 
+from ..errors import BackendUnavailableError
 from .base import Backend
 
 
@@ -19,11 +20,13 @@ class CupyBackend(Backend):
         super().__init__(xp, default_device=cupy.cuda.Device(dev) if dev is not None else None)
         self._rngs = {}
         self._seed = 0
-        # Fast paths, as on NumPy: CuPy's own functions where the compat layer only adds Python.
-        self.xp.permute_dims = cupy.transpose
-        self.xp.matrix_transpose = lambda a: cupy.swapaxes(a, -1, -2)
         self.out_ufuncs = {operator.add: cupy.add, operator.sub: cupy.subtract, operator.mul: cupy.multiply,
                            operator.truediv: cupy.true_divide}
+
+    def fast_paths(self):
+        # as on NumPy: CuPy's own functions where the compat layer only adds Python
+        cupy = self._cp
+        return {"permute_dims": cupy.transpose, "matrix_transpose": lambda a: cupy.swapaxes(a, -1, -2)}
 
     def is_array(self, obj):
         return isinstance(obj, self._cp.ndarray)
@@ -102,8 +105,6 @@ def _device_index(device):
 
 
 def load(device=None):
-    from ..errors import BackendUnavailableError
-
     try:
         import cupy
     except ImportError as e:

@@ -12,26 +12,20 @@ class NumpyBackend(Backend):
     name = "numpy"
 
     def __init__(self, device=None):
-        super().__init__(_xp, default_device=None)
-        # Fast paths: NumPy's own functions (or the ufunc reductions beneath np.sum/np.max, which
-        # skip a Python layer) where array-api-compat wraps them in Python for cases float math never
-        # meets. Each returns bit-for-bit what the standard's function returns.
         self._eyes = {}
         self._aranges = {}
+        super().__init__(_xp, default_device=None)
         self.out_ufuncs = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
                            operator.truediv: np.true_divide}
-        ns = self.xp
-        ns.permute_dims = np.transpose
-        ns.matrix_transpose = operator.attrgetter("mT")
-        ns.matmul = np.matmul
-        ns.sign = np.sign
-        ns.zeros_like = np.zeros_like
-        ns.ones_like = _ones_like
-        ns.broadcast_to = _broadcast_to
-        ns.sum = _sum
-        ns.max = _max
-        ns.min = _min
-        ns.mean = _mean
+
+    def fast_paths(self):
+        # NumPy's own functions (or the ufunc reductions beneath np.sum/np.max, which skip a Python
+        # layer) where array-api-compat wraps them in Python for cases float math never meets. Each
+        # returns bit-for-bit what the standard's function returns.
+        return {"permute_dims": np.transpose, "matrix_transpose": operator.attrgetter("mT"), "matmul": np.matmul,
+                "sign": np.sign, "zeros_like": np.zeros_like, "ones_like": _ones_like,
+                "broadcast_to": _broadcast_to, "sum": _sum, "max": _max, "min": _min, "mean": _mean,
+                "take_along_axis": self._take_along_axis}
 
     def writable(self, a):
         return isinstance(a, np.ndarray) and a.flags.writeable
@@ -63,22 +57,16 @@ class NumpyBackend(Backend):
             rows = self._aranges[n] = np.arange(n)
         return rows, labels
 
-    def take_labels(self, a, labels):
-        if a.ndim != 2:
-            return super().take_labels(a, labels)
-        if labels.size and _min_reduce(labels, axis=None) < 0:  # indexing would wrap these
-            raise_bad_labels(labels, a.shape[-1])
-        try:
-            return a[self._rows(labels)]
-        except IndexError:
-            raise_bad_labels(labels, a.shape[-1])
-
-    def minus_onehot(self, p, labels):
-        if p.ndim != 2:
-            return super().minus_onehot(p, labels)
-        out = p.copy()
-        out[self._rows(labels)] -= 1  # one entry per row: no index repeats
-        return out
+    def _take_along_axis(self, a, indices, /, *, axis=-1):
+        """One entry per row of a 2-D array (cross-entropy's label pick) by fancy indexing; a cached
+        row range. np.take_along_axis spends microseconds in Python building the same index."""
+        n = a.shape[0]
+        if a.ndim != 2 or axis not in (-1, 1) or indices.shape != (n, 1):
+            return np.take_along_axis(a, indices, axis=axis)
+        rows = self._aranges.get(n)
+        if rows is None:
+            rows = self._aranges[n] = np.arange(n)
+        return a[rows, indices[:, 0]][:, None]
 
     def onehot(self, labels, num_classes, dtype):
         # indexing raises for labels >= C but wraps negative ones: those are checked here

@@ -1,6 +1,7 @@
 """array-api-strict: the standard and nothing more. The test suite runs on it to prove the engine uses
 only the array-API standard."""
 
+from ..errors import BackendUnavailableError
 from .base import Backend
 
 
@@ -36,7 +37,7 @@ class StrictBackend(Backend):
     def _integer_index(self, shape, index):
         """``index`` (leading integer arrays, then only Ellipsis or full slices) rewritten as one integer
         array per axis, the one integer-array form array-api-strict accepts; None for other forms."""
-        xp = self.xp
+        xp = self.namespace
         parts = index if isinstance(index, tuple) else (index,)
         k = 0
         while k < len(parts) and self.is_array(parts[k]) and xp.isdtype(parts[k].dtype, "integral"):
@@ -60,8 +61,6 @@ def load(device=None):
     try:
         return StrictBackend(device)
     except ImportError as e:
-        from ..errors import BackendUnavailableError
-
         raise BackendUnavailableError(
             f"backend 'array_api_strict' cannot load: {e}. Install it with "
             f"`pip install array-api-strict` (or `pip install \"xgrad[test]\"`).") from e

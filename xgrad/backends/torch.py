@@ -1,5 +1,6 @@
 """PyTorch tensors used as plain arrays (no torch autograd), on the CPU or a CUDA device."""
 
+from ..errors import BackendUnavailableError
 from .base import Backend
 
 
@@ -45,8 +46,6 @@ def load(device=None):
     try:
         import torch  # noqa: F401
     except ImportError as e:
-        from ..errors import BackendUnavailableError
-
         raise BackendUnavailableError(
             "backend 'torch' cannot load: PyTorch is not installed. Install it with "
             "`pip install torch==2.13.0` (CPU) or a CUDA build from pytorch.org.") from e

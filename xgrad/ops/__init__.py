@@ -1,26 +1,25 @@
 """The op library. Every op is a forward plus VJP rules written against ``xp`` only; names follow the
-array-API standard. ``grad_namespace`` is xgrad itself seen as an array namespace: the VJP rules run
-on it (with Tensors) when ``create_graph=True``, which is how gradients become differentiable."""
+array-API standard. ``grad_namespace`` is xgrad itself seen as the rule namespace
+(``xgrad/backends/namespace.py``): the VJP rules run on it, with Tensors, when ``create_graph=True``,
+which is how gradients become differentiable."""
 
-import types
-
+from .. import creation as _creation
+from ..backends.namespace import NAMES as _RULE_NAMES, RuleNamespace as _RuleNamespace
 from ._core import Op, apply, op
-from .elementwise import (abs, add, astype, clip, cos, divide, equal, exp, expm1, full_like, gelu, greater,
-                          greater_equal, isfinite, isnan, leaky_relu, less, less_equal, log, log1p,
+from .elementwise import (abs, add, all, any, astype, clip, cos, divide, equal, exp, expm1, full_like, gelu,
+                          greater, greater_equal, isfinite, isnan, leaky_relu, less, less_equal, log, log1p,
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, ones_like, onehot, pow, relu, sigmoid, sign, sin, softplus, sqrt,
                           square, subtract, tanh, where, zeros_like)
-from .indexing import getitem, index_add
+from .indexing import getitem, index_add, take, take_along_axis
 from .linalg import matmul, matrix_transpose
 from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, softmax)
-from .reduction import logsumexp, max, mean, min, sum, var
+from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
-from .transfer import to
+from .transfer import asarray, to
 
-argmax = op(lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis, keepdims=keepdims), name="argmax")
-argmin = op(lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axis, keepdims=keepdims), name="argmin")
+_CREATION = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
+             "arange": _creation.arange, "eye": _creation.eye}
 
-grad_namespace = types.SimpleNamespace(**{
-    name: value for name, value in globals().items()
-    if not name.startswith("_") and (isinstance(value, Op) or callable(value)) and name not in ("op", "apply", "Op")
-})
+grad_namespace = _RuleNamespace({name: _CREATION[name] if name in _CREATION else globals()[name]
+                                 for name in _RULE_NAMES}, "xgrad")

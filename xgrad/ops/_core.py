@@ -12,8 +12,10 @@ with ``create_graph=True`` they are xgrad Tensors and xgrad's own namespace, so 
 differentiable graph. Gradients whose shape differs from their input's are summed back by the engine.
 """
 
-from .. import _state
+from .. import _state, observe
+from ..backends import current_backend
 from ..errors import BackendMismatchError, DTypeError, ShapeError, XgradError
+from ..tensor import Tensor, new
 
 
 class Op:
@@ -57,13 +59,38 @@ def _call(o, *args, **kw):
     """Run ``o`` on Tensors and constants; record it in the graph when a gradient is needed.
 
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
-    Tensor = _state.Tensor
+    backend, raw, needs_grad = _inputs(o, args)
+    try:
+        out = o.forward(backend.xp, *raw, **kw)
+    except XgradError:
+        raise
+    except Exception as e:
+        raise _explain(o, args, raw, kw, backend, e) from e
+    if o.saves:  # forward returned (out, residual): the rules get the residual as `saved=`
+        out, saved = out
+        kw = dict(kw, saved=saved)
+    if needs_grad and _state.grad_enabled and o.vjps is not None:
+        return new(out, backend, o, args, raw, kw)
+    return new(out, backend)
+
+
+Op.__call__ = _call  # type: ignore[method-assign]
+
+
+def apply(o, args, kw):
+    """``o(*args, **kw)``, for callers holding the arguments as a tuple and a dict."""
+    return _call(o, *args, **kw)
+
+
+def _inputs(o, args):
+    """(the backend of the Tensor arguments, their raw arrays with constants as they are, whether any
+    needs a gradient). Two backends are an error; lists and other libraries' arrays are converted."""
     backend = None
     needs_grad = False
     raw = []
     foreign = False  # a constant that may be an array of another library, or a list
     for a in args:
-        if type(a) is Tensor or isinstance(a, Tensor):
+        if type(a) is Tensor:
             b = a._backend
             if backend is None:
                 backend = b
@@ -77,53 +104,20 @@ def _call(o, *args, **kw):
             raw.append(a)
             foreign = foreign or type(a) not in _CONSTANTS
     if backend is None:
-        from ..backends import current_backend
-
         backend = current_backend()
     elif foreign:
-        # lists and other libraries' arrays become arrays of this backend; parameters (shapes, axes,
-        # dtypes, strings) stay as they are
-        for i, a in enumerate(raw):
-            if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
-                                   and not getattr(a, "_is_tracer", False)):  # xgrad.compile's traced arrays
-                raw[i] = backend.asarray(a)
-    try:
-        out = o.forward(backend.xp, *raw, **kw)
-    except XgradError:
-        raise
-    except Exception as e:
-        raise _explain(o, args, raw, kw, backend, e) from e
-    if o.saves:
-        out, saved = out
-        kw = dict(kw, saved=saved)
-    t = Tensor.__new__(Tensor)
-    t._backend = backend
-    t.data = out
-    t.grad = None
-    if needs_grad and _state.grad_enabled and o.vjps is not None:
-        t.requires_grad = True
-        t._op = o
-        t._seq = _state.next_seq()
-        t._parents = args
-        t._args = raw
-        t._kw = kw
-    else:
-        t.requires_grad = False
-        t._op = None
-        t._parents = None
-        t._args = None
-        t._kw = None
-    return t
+        _convert_constants(backend, raw)
+    return backend, raw, needs_grad
 
 
+def _convert_constants(backend, raw):
+    """Lists and other libraries' arrays in ``raw`` become arrays of ``backend``, in place; parameters
+    (shapes, axes, dtypes, strings) stay as they are."""
+    for i, a in enumerate(raw):
+        if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
+                               and not observe.adopts(backend, a)):
+            raw[i] = backend.asarray(a)
 
-
-Op.__call__ = _call
-
-
-def apply(o, args, kw):
-    """``o(*args, **kw)``, for callers holding the arguments as a tuple and a dict."""
-    return _call(o, *args, **kw)
 
 _CONSTANTS = (int, float, bool, complex, type(None), tuple, str)
 
@@ -131,7 +125,7 @@ _CONSTANTS = (int, float, bool, complex, type(None), tuple, str)
 def _describe(args):
     parts = []
     for i, a in enumerate(args):
-        if isinstance(a, _state.Tensor):
+        if isinstance(a, Tensor):
             parts.append(f"arg {i}: shape {tuple(a.shape)} {a._backend.dtype_name(a.dtype)} "
                          f"on {a._backend.name}/{a.device}")
         elif hasattr(a, "shape"):

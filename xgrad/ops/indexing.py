@@ -1,13 +1,12 @@
-"""Indexing: ``t[...]`` with basic and integer-array indices; its gradient is a scatter-add."""
+"""Indexing: ``t[...]`` with basic and integer-array indices (gradient: a scatter-add), take_along_axis."""
 
+from ..tensor import Tensor
 from ._core import apply, op
-from .. import _state
 
 
 def _unwrap(index, backend):
     """Raw arrays of ``backend`` for Tensor (or other libraries') index arrays, and a trailing Ellipsis
     (array-api-strict wants every axis accounted for; ``x[i]`` and ``x[i, ...]`` are the same)."""
-    Tensor = _state.Tensor
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for i in parts:
@@ -45,8 +44,43 @@ def getitem(x, index):
 
 def index_add(like, index, values):
     """Zeros shaped like ``like`` with ``values`` added at ``[index]`` (repeated indices accumulate)."""
-    Tensor = _state.Tensor
     backend = like._backend if isinstance(like, Tensor) else values._backend
     if isinstance(like, Tensor):  # only its shape, dtype and device matter: never a gradient path
         like = like.detach()
     return apply(_index_add, (like, values), {"index": _unwrap(index, backend)})
+
+
+@op
+def take_along_axis(xp, a, indices, axis=-1):
+    """The entries of ``a`` at ``indices`` along ``axis`` (``indices`` has ``a``'s number of dimensions)."""
+    return xp.take_along_axis(a, indices, axis=axis)
+
+
+def _take_along_axis_vjp(xp, g, out, a, indices, axis=-1):
+    # each picked entry sends its gradient back where it came from, repeats adding up: with the axis
+    # moved last, grad[..., c] = sum over picks k of g[..., k] * (indices[..., k] == c)
+    ax = axis % a.ndim
+    order = tuple(i for i in range(a.ndim) if i != ax) + (ax,)
+    back = tuple(order.index(i) for i in range(a.ndim))
+    hits = xp.onehot(xp.permute_dims(indices, order), a.shape[ax], g.dtype)  # (..., K, C)
+    grad = xp.sum(hits * xp.expand_dims(xp.permute_dims(g, order), axis=-1), axis=-2)
+    return xp.permute_dims(grad, back)
+
+
+take_along_axis.defvjp(_take_along_axis_vjp, None)
+
+
+def _along(ndim, axis, index):
+    """The index tuple that applies ``index`` on ``axis`` and takes the other axes whole."""
+    return (slice(None),) * (axis % ndim) + (index, Ellipsis)
+
+
+@op
+def take(xp, a, indices, axis=None):
+    """The entries of ``a`` at the integer ``indices`` along ``axis`` (1-D ``a`` when axis is None)."""
+    return xp.take(a, indices, axis=axis)
+
+
+# the picked entries' gradients go back to their positions, repeats adding up
+take.defvjp(lambda xp, g, out, a, indices, axis=None: xp.index_add(a, _along(a.ndim, axis or 0, indices), g),
+            None)

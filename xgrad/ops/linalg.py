@@ -1,6 +1,6 @@
 """matmul (1-D, 2-D, batched, broadcasting) and matrix_transpose."""
 
-from ._core import op
+from ._core import broadcast_shapes, op
 
 
 @op
@@ -16,8 +16,6 @@ def _check(a, b):
     if k_a != k_b:
         return (f"inner dimensions differ: {tuple(a.shape)} @ {tuple(b.shape)} contracts {k_a} with {k_b}; "
                 "the last axis of the first input must equal the second-to-last axis of the second")
-    from ._core import broadcast_shapes
-
     if broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2])) is None:
         return (f"batch dimensions {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} do not broadcast")
     return None

@@ -1,8 +1,9 @@
 """Neural-network ops, fused where that is what makes them stable: softmax, log_softmax,
 cross_entropy, binary_cross_entropy_with_logits, mse_loss."""
 
-from ._core import op
 from ..errors import InputError, ShapeError
+from . import elementwise, reduction as red
+from ._core import op
 
 
 def _log_softmax(xp, z, axis):
@@ -86,9 +87,11 @@ def cross_entropy(xp, logits, target, reduction="mean"):
             raise ShapeError(
                 f"xgrad.cross_entropy: integer labels of shape {tuple(target.shape)} do not match logits "
                 f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis")
-        # the label's entry of each row, and softmax minus one-hot: no dense one-hot product needed
-        losses = -xp.take_labels(logp, target)  # checks the labels lie in [0, C)
-        return _reduce(xp, losses, reduction), xp.minus_onehot(e / total, target)
+        hot = xp.onehot(target, logits.shape[-1], logp.dtype)  # checks the labels lie in [0, C)
+        # each row's entry at its label, picked (a product with the one-hot rows would turn a -inf
+        # logit elsewhere in the row into NaN)
+        losses = -xp.squeeze(xp.take_along_axis(logp, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
+        return _reduce(xp, losses, reduction), e / total - hot
     else:
         if tuple(target.shape) != tuple(logits.shape):
             raise ShapeError(
@@ -151,8 +154,6 @@ binary_cross_entropy_with_logits.defvjp(
 
 def mse_loss(input, target, reduction="mean"):
     """Mean (or summed) squared error."""
-    from . import elementwise, reduction as red
-
     _check_reduction("mse_loss", reduction)
     d = elementwise.subtract(input, target)
     sq = elementwise.multiply(d, d)

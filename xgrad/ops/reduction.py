@@ -1,4 +1,4 @@
-"""Reductions over an axis (or all axes): sum, mean, max, min, var, logsumexp."""
+"""Reductions over an axis (or all axes): sum, mean, max, min, var, logsumexp, argmax, argmin."""
 
 from ._core import op
 
@@ -65,6 +65,10 @@ def min(xp, a, axis=None, keepdims=False):
 
 
 min.defvjp(_extreme_vjp)
+
+
+argmax = op(lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis, keepdims=keepdims), name="argmax")
+argmin = op(lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axis, keepdims=keepdims), name="argmin")
 
 
 @op

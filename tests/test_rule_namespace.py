@@ -1,0 +1,72 @@
+"""The rule namespace contract: every backend's ``xp`` and xgrad's own namespace provide exactly the
+names of ``xgrad/backends/namespace.py``, and the op library and library code use no other."""
+
+import pathlib
+import re
+
+import pytest
+
+import xgrad
+from xgrad.backends.namespace import EXTENSIONS, NAMES, STANDARD, names
+from xgrad.ops import grad_namespace
+
+PACKAGE = pathlib.Path(xgrad.__file__).parent
+
+
+def test_backend_rule_namespace_is_exactly_the_contract(backend):
+    b = xgrad.get_backend(backend)
+    assert names(b.rule_namespace) == set(NAMES)
+    assert b.xp is b.rule_namespace  # no observer: the namespace itself
+
+
+def test_xgrad_namespace_is_exactly_the_contract():
+    assert names(grad_namespace) == set(NAMES)
+
+
+def test_standard_names_come_from_the_standard_namespace_or_a_fast_path(backend):
+    b = xgrad.get_backend(backend)
+    fast = b.fast_paths()
+    for name in STANDARD:
+        expected = fast.get(name, getattr(b.namespace, name))
+        assert getattr(b.rule_namespace, name) == expected, name
+
+
+def test_a_name_outside_the_contract_is_a_clear_error(backend):
+    b = xgrad.get_backend(backend)
+    with pytest.raises(AttributeError, match="not in xgrad's rule namespace.*namespace.py"):
+        b.xp.fft
+
+
+def test_fast_paths_agree_with_the_standard_functions():
+    import numpy as np
+
+    b = xgrad.get_backend("numpy")
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 3))
+    labels = np.array([[0], [2], [1], [2], [0]])
+    std = b.namespace
+    for name, args, kw in [("sum", (a,), {"axis": 0}), ("max", (a,), {"axis": -1, "keepdims": True}),
+                           ("min", (a,), {}), ("mean", (a,), {"axis": 1}), ("permute_dims", (a, (1, 0)), {}),
+                           ("matrix_transpose", (a,), {}), ("broadcast_to", (a[:1], (5, 3)), {}),
+                           ("take_along_axis", (a, labels), {"axis": -1}), ("ones_like", (a[0, 0],), {})]:
+        got, want = getattr(b.xp, name)(*args, **kw), getattr(std, name)(*args, **kw)
+        assert got.shape == want.shape and np.array_equal(got, want), name
+
+
+def _used_names(path):
+    return set(re.findall(r"\bxp\.([A-Za-z_]\w*)", path.read_text()))
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "ops").glob("*.py")) + [
+    PACKAGE / name for name in ("autograd.py", "creation.py", "optim.py", "training.py", "data.py", "tensor.py")
+] + sorted((PACKAGE / "nn").glob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_library_code_uses_only_contract_names(path):
+    unknown = _used_names(path) - set(NAMES)
+    assert not unknown, f"{path.name} uses xp names outside the rule namespace: {sorted(unknown)}"
+
+
+def test_extensions_are_supplied_by_every_backend_class():
+    from xgrad.backends.base import Backend
+
+    for name in EXTENSIONS:
+        assert callable(getattr(Backend, name))
