@@ -1,7 +1,7 @@
 """pytest configuration of the benchmark suite: markers, machine description, and the timing helper.
 
 The suite is not collected by the default ``pytest`` run (pyproject's testpaths is ``tests``); run it
-with ``pytest bench -m cpu`` / ``-m gpu`` / ``-m quick`` (see docs/benchmarks.md).
+with ``pytest bench -m cpu`` / ``-m gpu`` / ``-m quick`` (see bench/README.md).
 """
 
 import math

@@ -100,8 +100,6 @@ class XgradEngine(AutogradEngine):
             self.b = xgrad.get_backend(backend)
         except xgrad.BackendUnavailableError as e:
             raise Unavailable(str(e).split(". ")[0]) from e
-        if compiled and not hasattr(xgrad, "compile"):
-            raise Unavailable("xgrad.compile does not exist yet (issue 5)")
         self.xgrad = xgrad
         self.F = xgrad.nn.functional
         self.compiled = compiled
@@ -146,7 +144,7 @@ class XgradEngine(AutogradEngine):
                     p.data -= lr * p.grad.data
             return loss
 
-        if self.compiled:  # the compiled step of issue 5: trace once, replay on arrays
+        if self.compiled:  # xgrad.compile: trace once, replay on arrays
             step = xg.compile(step)
 
         def call():

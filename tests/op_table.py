@@ -108,6 +108,21 @@ def reduction(name, xg, th, correction=False):
     return Case(name, make, xg, th)
 
 
+def _take(draw, rng):
+    s = draw(shape(1))
+    axis = draw(st.integers(-len(s), len(s) - 1))
+    indices = rng.integers(0, s[axis], size=draw(st.integers(1, 5)))  # repeats included
+    return [normal(rng, s)], {"indices": indices, "axis": axis}
+
+
+def _take_along_axis(draw, rng):
+    s = draw(shape(1))
+    axis = draw(st.integers(-len(s), len(s) - 1))
+    picks = list(s)
+    picks[axis] = draw(st.integers(1, 4))
+    return [normal(rng, s)], {"indices": rng.integers(0, s[axis], size=picks), "axis": axis}
+
+
 def _ce_labels(draw, rng):
     n, k = draw(st.integers(1, 5)), draw(st.integers(2, 5))
     labels = rng.integers(0, k, size=n)
@@ -307,6 +322,11 @@ OPS = [
          lambda c, *xs: _torch().stack(xs, dim=c["axis"])),
     Case("getitem_basic", _getitem_basic, lambda c, x: x[c["index"]], lambda c, x: x[c["index"]]),
     Case("getitem_array", _getitem_array, _indexed, _indexed),
+    Case("take", _take, lambda c, x: xgrad.take(x, c["indices"], axis=c["axis"]),
+         lambda c, x: _torch().index_select(x, c["axis"], c["indices"])),
+    Case("take_along_axis", _take_along_axis,
+         lambda c, x: xgrad.take_along_axis(x, c["indices"], axis=c["axis"]),
+         lambda c, x: _torch().take_along_dim(x, c["indices"], dim=c["axis"])),
     # neural-network functions
     Case("softmax", lambda d, r: ([normal(r, s := d(shape(1)))], {"axis": d(st.integers(-len(s), len(s) - 1))}),
          lambda c, x: F.softmax(x, axis=c["axis"]), lambda c, x: _tF().softmax(x, dim=c["axis"])),
@@ -328,7 +348,7 @@ OPS = [
 
 OPS_BY_NAME = {c.name: c for c in OPS}
 
-# every op issue 2 lists must have a line (checked by a test)
+# the ops a user of the first release relies on: each must have a line (checked by a test)
 REQUIRED = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid",
             "relu", "leaky_relu", "gelu", "softplus", "maximum", "minimum", "clip", "where", "sum", "mean", "max",
             "min", "var", "logsumexp", "matmul", "matrix_transpose", "permute_dims", "reshape", "broadcast_to",

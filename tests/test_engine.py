@@ -317,7 +317,7 @@ def test_use_backend_context_and_default():
     assert xgrad.zeros(1).backend == default
 
 
-# ---- numerics the issue names -------------------------------------------------------------------
+# ---- numerics at the edges: huge inputs -------------------------------------------------------------------
 def test_sigmoid_and_cross_entropy_are_stable_for_huge_inputs(backend):
     x = leaf([-1000.0, -30.0, 0.0, 30.0, 1000.0], backend)
     s = xgrad.sigmoid(x)
@@ -330,3 +330,19 @@ def test_sigmoid_and_cross_entropy_are_stable_for_huge_inputs(backend):
     close(loss, (0.0 + 1e4) / 2)
     loss.backward()
     close(z.grad, [[0.0, 0.0, 0.0], [0.0, 0.5, -0.5]], rtol=1e-12)
+
+
+def test_cross_entropy_with_masked_logits_matches_torch(backend):
+    # -inf logits (masked classes) away from the label: the loss and gradient stay finite, as in torch
+    import torch
+
+    z = np.array([[0.5, -np.inf, 1.0], [-np.inf, 2.0, 0.0]])
+    labels = np.array([0, 1])
+    x = xgrad.tensor(z, backend=backend, requires_grad=True)
+    loss = xgrad.nn.functional.cross_entropy(x, xgrad.tensor(labels, backend=backend))
+    loss.backward()
+    zt = torch.tensor(z, requires_grad=True)
+    lt = torch.nn.functional.cross_entropy(zt, torch.tensor(labels))
+    lt.backward()
+    assert abs(float(loss) - lt.item()) < 1e-15
+    assert np.allclose(x.grad.numpy(), zt.grad.numpy(), rtol=0, atol=1e-16)

@@ -38,7 +38,7 @@ def _draw(case, data, backend):
     return rng, arrays, xs, f, f_torch
 
 
-def test_op_table_covers_issue_2():
+def test_op_table_covers_the_required_ops():
     names = {c.name for c in OPS}
     assert [n for n in REQUIRED if n not in names] == []
 

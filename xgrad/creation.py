@@ -1,7 +1,7 @@
 """Making tensors: from data, filled, ranges, identity, and seeded random numbers."""
 
 from . import backends as _backends, observe
-from .backends import manual_seed
+from .backends import manual_seed, placement
 from .tensor import Tensor, new
 
 __all__ = ["tensor", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye",
@@ -23,14 +23,6 @@ def get_default_dtype():
     return _default_dtype
 
 
-def _where(backend, device):
-    """The backend and device a new tensor goes to: the ones named, else the current ones."""
-    b = _backends.get_backend(backend)
-    if device is None and backend is None:
-        device = _backends.current_device()
-    return b, device
-
-
 def _has_float(data):
     if isinstance(data, float):
         return True
@@ -43,7 +35,7 @@ def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
     """A new leaf tensor holding ``data`` (Python numbers, nested lists, or any array; arrays keep their dtype)."""
     if isinstance(data, Tensor):
         data = data.data if backend is None or _backends.get_backend(backend) is data._backend else data.numpy()
-    b, device = _where(backend, device)
+    b, device = placement(backend, device)
     if dtype is None and _has_float(data):
         dtype = _default_dtype
     if dtype is None and device is None and observe.adopts(b, data):
@@ -59,10 +51,10 @@ as_tensor = tensor
 
 
 def _filled(fn_name, shape, dtype, requires_grad, backend, device, *extra):
-    b, device = _where(backend, device)
+    b, device = placement(backend, device)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     dt = b.dtype(dtype or _default_dtype)
-    data = getattr(b.xp, fn_name)(shape, *extra, dtype=dt, device=device if device is not None else b.default_device)
+    data = getattr(b.xp, fn_name)(shape, *extra, dtype=dt, device=device)
     t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
@@ -100,25 +92,25 @@ def full_like(x, fill_value, dtype=None, requires_grad=False):
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=None, device=None):
-    b, device = _where(backend, device)
+    b, device = placement(backend, device)
     if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
         dtype = _default_dtype
     data = b.xp.arange(start, stop, step, dtype=b.dtype(dtype) if dtype else None,
-                       device=device if device is not None else b.default_device)
+                       device=device)
     t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, backend=None, device=None):
-    b, device = _where(backend, device)
+    b, device = placement(backend, device)
     data = b.xp.eye(n, m, dtype=b.dtype(dtype or _default_dtype),
-                    device=device if device is not None else b.default_device)
+                    device=device)
     t = new(data, b)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def _random(kind, shape, dtype, requires_grad, backend, device, a, c):
-    b, device = _where(backend, device)
+    b, device = placement(backend, device)
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     data = observe.draw(b, kind, shape, a, c, dtype=b.dtype(dtype or _default_dtype), device=device)
     t = new(data, b)
@@ -136,5 +128,5 @@ def randn(*shape, dtype=None, requires_grad=False, backend=None, device=None):
 
 
 def randperm(n, backend=None, device=None):
-    b, device = _where(backend, device)
+    b, device = placement(backend, device)
     return new(observe.draw(b, "permutation", n, device=device), b)

@@ -25,8 +25,10 @@ class CupyBackend(Backend):
 
     def fast_paths(self):
         # as on NumPy: CuPy's own functions where the compat layer only adds Python
-        cupy = self._cp
-        return {"permute_dims": cupy.transpose, "matrix_transpose": lambda a: cupy.swapaxes(a, -1, -2)}
+        return {"permute_dims": self._cp.transpose, "matrix_transpose": self._matrix_transpose}
+
+    def _matrix_transpose(self, a):
+        return self._cp.swapaxes(a, -1, -2)
 
     def is_array(self, obj):
         return isinstance(obj, self._cp.ndarray)

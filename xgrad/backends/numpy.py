@@ -22,7 +22,7 @@ class NumpyBackend(Backend):
         # NumPy's own functions (or the ufunc reductions beneath np.sum/np.max, which skip a Python
         # layer) where array-api-compat wraps them in Python for cases float math never meets. Each
         # returns bit-for-bit what the standard's function returns.
-        return {"permute_dims": np.transpose, "matrix_transpose": operator.attrgetter("mT"), "matmul": np.matmul,
+        return {"permute_dims": np.transpose, "matrix_transpose": _matrix_transpose, "matmul": np.matmul,
                 "sign": np.sign, "zeros_like": np.zeros_like, "ones_like": _ones_like,
                 "broadcast_to": _broadcast_to, "sum": _sum, "max": _max, "min": _min, "mean": _mean,
                 "take_along_axis": self._take_along_axis}
@@ -86,6 +86,7 @@ class NumpyBackend(Backend):
             raise_bad_labels(labels, num_classes)
 
 
+_matrix_transpose = operator.attrgetter("mT")
 _add_reduce = np.add.reduce
 _max_reduce = np.maximum.reduce
 _min_reduce = np.minimum.reduce

@@ -70,17 +70,19 @@ def _take_along_axis_vjp(xp, g, out, a, indices, axis=-1):
 take_along_axis.defvjp(_take_along_axis_vjp, None)
 
 
-def _along(ndim, axis, index):
-    """The index tuple that applies ``index`` on ``axis`` and takes the other axes whole."""
-    return (slice(None),) * (axis % ndim) + (index, Ellipsis)
-
-
 @op
 def take(xp, a, indices, axis=None):
     """The entries of ``a`` at the integer ``indices`` along ``axis`` (1-D ``a`` when axis is None)."""
     return xp.take(a, indices, axis=axis)
 
 
-# the picked entries' gradients go back to their positions, repeats adding up
-take.defvjp(lambda xp, g, out, a, indices, axis=None: xp.index_add(a, _along(a.ndim, axis or 0, indices), g),
-            None)
+def _take_vjp(xp, g, out, a, indices, axis=None):
+    # the picked entries' gradients go back to their positions, repeats adding up; with the axis moved
+    # first, that is index_add along the first axis
+    ax = 0 if axis is None else axis % a.ndim
+    order = (ax,) + tuple(i for i in range(a.ndim) if i != ax)
+    back = tuple(order.index(i) for i in range(a.ndim))
+    return xp.permute_dims(xp.index_add(xp.permute_dims(a, order), (indices,), xp.permute_dims(g, order)), back)
+
+
+take.defvjp(_take_vjp, None)
