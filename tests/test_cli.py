@@ -68,17 +68,80 @@ def test_verify_end_to_end(tmp_path):
 
 
 def test_verify_exits_nonzero_when_a_gradient_check_fails(tmp_path, monkeypatch, capsys):
-    from xgrad import cli, experiments
+    from xgrad import cli, reference
 
-    real = experiments.gradient_table
+    real = reference.gradient_table
 
     def off(*a, **k):
         rows = real(*a, **k)
         return [(n, s, d + 1e-6 * (i == 2)) for i, (n, s, d) in enumerate(rows)]
 
-    monkeypatch.setattr(experiments, "gradient_table", off)
+    monkeypatch.setattr(reference, "gradient_table", off)
     assert cli.main(["verify", "--no-train", "--out-dir", str(tmp_path)]) == cli.EXIT_CHECK_FAILED
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_train_plot_imports_no_torch(tmp_path):
+    png = tmp_path / "p.png"
+    code = ("import sys\nfrom xgrad import cli\n"
+            f"rc = cli.main(['train', '--epochs', '2', '--no-progress', '--plot', {str(png)!r}])\n"
+            "print(rc, 'torch' in sys.modules, 'matplotlib' in sys.modules)")
+    e = {k: v for k, v in os.environ.items() if k != "XGRAD_BACKEND"}
+    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "0 False True"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dataset_choices_and_defaults_come_from_the_registry(monkeypatch, capsys):
+    from xgrad import cli, data
+
+    for name in data.DATASETS:
+        assert cli.build_parser().parse_args(["train", "--dataset", name]).dataset == name
+    with pytest.raises(cli.UsageError, match="invalid choice: 'three'"):
+        cli.build_parser().parse_args(["train", "--dataset", "three"])
+    three = data.Dataset("three", data.gaussian_blobs, n_classes=3, n_features=2, n_samples=90, noise=0.5,
+                         noise_arg="std")
+    monkeypatch.setitem(data.DATASETS, "three", three)
+    assert cli.build_parser().parse_args(["train", "--dataset", "three"]).dataset == "three"
+    assert cli.main(["train", "--dataset", "three", "--sizes", "2,8,2"]) == 2
+    assert "at least 3 outputs for three (3 classes)" in capsys.readouterr().err
+    assert cli.main(["train", "--dataset", "three", "--sizes", "2,8,3", "--epochs", "1", "--batch-size", "30",
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "three (90 points), MLP 2-8-3 tanh" in out and "steps 3" in out
+
+
+def test_no_bench_subcommand_and_no_bench_imports(capsys):
+    import ast
+    import pathlib
+
+    import xgrad
+    from xgrad import cli
+
+    assert cli.main(["bench"]) == 2
+    assert "invalid choice: 'bench'" in capsys.readouterr().err
+    for path in pathlib.Path(xgrad.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            assert not any(n.split(".")[0] == "bench" for n in names), f"{path} imports bench"
+
+
+def test_verify_passes_torch_threads_on(tmp_path, monkeypatch, capsys):
+    from xgrad import cli, reference
+
+    seen = []
+    real = reference.train_torch
+
+    def spy(*a, **k):
+        seen.append(k["threads"])
+        return real(*a, **k)
+
+    monkeypatch.setattr(reference, "train_torch", spy)
+    assert cli.main(["verify", "--epochs", "1", "--torch-threads", "2", "--out-dir", str(tmp_path)]) == 0
+    assert seen == [2] and "(cpu, 2 thread(s))" in capsys.readouterr().out
 
 
 def test_info():

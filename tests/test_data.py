@@ -78,6 +78,29 @@ def test_load_dataset_and_errors():
         data.two_moons(10, noise=-1)
 
 
+@pytest.mark.parametrize("name", sorted(data.DATASETS))
+def test_registry_entries_describe_their_data(name):
+    entry = data.DATASETS[name]
+    assert entry.name == name
+    X, y = data.load_dataset(name, seed=0, dtype="float64")
+    assert X.shape == (entry.n_samples, entry.n_features) and y.shape == (entry.n_samples,)
+    assert sorted(np.unique(y.numpy()).tolist()) == list(range(entry.n_classes))
+    # the defaults are the entry's, and the noise reaches the generator under its own keyword
+    Xd, _ = entry.load(n_samples=entry.n_samples, seed=0, dtype="float64", **{entry.noise_arg: entry.noise})
+    np.testing.assert_array_equal(X.numpy(), Xd.numpy())
+    Xq, _ = data.load_dataset(name, noise=0.0, seed=0, dtype="float64")
+    Xq2, _ = entry.load(n_samples=entry.n_samples, seed=0, dtype="float64", **{entry.noise_arg: 0.0})
+    np.testing.assert_array_equal(Xq.numpy(), Xq2.numpy())
+    assert not np.array_equal(X.numpy(), Xq.numpy())
+
+
+def test_dataset_names_and_aliases():
+    assert data.get_dataset("two_moons") is data.get_dataset("Two-Moons") is data.DATASETS["moons"]
+    assert data.get_dataset("gaussian_blobs") is data.DATASETS["blobs"]
+    with pytest.raises(ValueError, match="choose from moons, xor, spirals, blobs"):
+        data.get_dataset("circles")
+
+
 def test_batches_cover_every_sample_once_and_are_seeded(backend):
     X, y = data.two_moons(100, seed=0, backend=backend, dtype="float64")
     ids = xgrad.tensor(np.arange(100), backend=backend)

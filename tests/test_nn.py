@@ -187,7 +187,7 @@ def test_bad_sizes_and_activation():
 def reference_run():
     """Experiment 2, run once: two moons 1000 points noise 0.2, 2-32-32-2 tanh, SGD lr 0.05, batch 64,
     200 epochs, float64, numpy; and PyTorch from the same weights on the same mini-batches."""
-    from xgrad import experiments as E
+    from xgrad import reference as E
 
     X, y = E.reference_data(backend="numpy")
     model, result, tmodel, theirs = E.compare_training(X, y, backend="numpy")

@@ -1,10 +1,23 @@
-"""The ``xgrad`` command: ``xgrad train``, ``xgrad verify``, ``xgrad info`` (and ``xgrad bench``, a hook
-that hands over to the benchmark package when it is present)."""
+"""The ``xgrad`` command: ``xgrad train``, ``xgrad verify``, ``xgrad info``."""
+
+from __future__ import annotations
 
 import argparse
 import os
 import platform
 import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, NoReturn
+
+from . import __version__, creation, plotting, reference
+from .backends import Backend, available_backends, get_backend
+from .checkpoint import save
+from .data import DATASETS, load_dataset
+from .errors import BackendUnavailableError, XgradError
+from .nn import ACTIVATIONS, MLP
+from .optim import OPTIMIZERS
+from .training import fit
 
 EXIT_USAGE = 2  # bad option values, unknown data set, unwritable output path, missing dependency
 EXIT_CHECK_FAILED = 1  # `xgrad verify`: a gradient check failed
@@ -13,18 +26,20 @@ EXIT_CHECK_FAILED = 1  # `xgrad verify`: a gradient check failed
 TORCH_TOL = 1e-10
 FD_TOL = 1e-6
 
+DEFAULT_DATASET = "moons"  # the reference run's
 
-class UsageError(Exception):
+
+class UsageError(ValueError):
     """A problem with what the user asked for: reported as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
 
 # ---- option parsing ----------------------------------------------------------------------------------
-def _positive_int(text):
+def _positive_int(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -34,7 +49,7 @@ def _positive_int(text):
     return v
 
 
-def _positive_float(text):
+def _positive_float(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
@@ -44,7 +59,7 @@ def _positive_float(text):
     return v
 
 
-def _sizes(text):
+def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
@@ -55,34 +70,36 @@ def _sizes(text):
     return sizes
 
 
-def _default_backend():
+def _default_backend() -> str:
     return os.environ.get("XGRAD_BACKEND", "").strip() or "numpy"
 
 
-def _add_placement(p):
+def _add_placement(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default=None,
                    help="numpy, torch, cupy or array_api_strict (default: $XGRAD_BACKEND, else numpy)")
     p.add_argument("--device", default=None, help="device for the backend, e.g. cuda:0 (default: the backend's)")
     p.add_argument("--seed", type=int, default=42, help="seed of the data, the initial weights and the batches")
 
 
-def build_parser():
-    from .data import DATASETS
-    from .nn import ACTIVATIONS
-    from .optim import OPTIMIZERS
-
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``xgrad`` command; ``--dataset`` choices and defaults come from the data-set registry."""
     parser = _Parser(prog="xgrad", description="xgrad: reverse-mode autograd on the Python array-API standard.")
-    parser.add_argument("--version", action="version", version=f"xgrad {_version()}")
+    parser.add_argument("--version", action="version", version=f"xgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{train,verify,info}", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train an MLP on a built-in data set",
                        description="Train an MLP classifier on a built-in 2-D data set. The defaults are the "
                                    "reference run: two moons (1000 points, noise 0.2), 2-32-32-2 tanh, SGD lr "
                                    "0.05, batch 64, 200 epochs, float64.")
-    t.add_argument("--dataset", default="moons", choices=sorted(set(DATASETS) - {"two_moons", "gaussian_blobs"}),
-                   help="data set (default: moons)")
-    t.add_argument("--samples", type=_positive_int, default=None, help="number of points (default: 1000; xor 200)")
-    t.add_argument("--noise", type=float, default=None, help="noise level (default: the data set's, moons 0.2)")
+    names = sorted(DATASETS)
+    t.add_argument("--dataset", default=DEFAULT_DATASET, choices=names,
+                   help=f"data set (default: {DEFAULT_DATASET})")
+    t.add_argument("--samples", type=_positive_int, default=None,
+                   help="number of points (default: the data set's: "
+                        + ", ".join(f"{n} {DATASETS[n].n_samples}" for n in names) + ")")
+    t.add_argument("--noise", type=float, default=None,
+                   help="noise level (default: the data set's: "
+                        + ", ".join(f"{n} {DATASETS[n].noise:g}" for n in names) + ")")
     t.add_argument("--sizes", type=_sizes, default=(2, 32, 32, 2), help="layer sizes (default: 2,32,32,2)")
     t.add_argument("--activation", default="tanh", choices=sorted(set(ACTIVATIONS) - {"leakyrelu"}),
                    help="activation between layers (default: tanh)")
@@ -114,29 +131,18 @@ def build_parser():
     _add_placement(v)
 
     sub.add_parser("info", help="versions, backends that load here (and why others don't), devices")
-
-    b = sub.add_parser("bench", help="benchmarks (hands over to `python -m bench.report`)", add_help=False)
-    b.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def _version():
-    from . import __version__
-
-    return __version__
-
-
-def _dist_version(name):
-    from importlib.metadata import PackageNotFoundError, version
-
+def _dist_version(name: str) -> str | None:
     try:
         return version(name)
     except PackageNotFoundError:
         return None
 
 
-def _check_writable(path, what):
+def _check_writable(path: str, what: str) -> None:
     """Fail early (before any training) if ``path`` cannot be written."""
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
@@ -150,10 +156,7 @@ def _check_writable(path, what):
         raise UsageError(f"cannot write {what} {path!r}: the file is not writable")
 
 
-def _backend(args):
-    from . import get_backend
-    from .errors import BackendUnavailableError
-
+def _backend(args: argparse.Namespace) -> Backend:
     name = args.backend or _default_backend()
     try:
         b = get_backend(name)
@@ -166,7 +169,7 @@ def _backend(args):
     return b
 
 
-def _where(b, device):
+def _where(b: Backend, device: Any) -> str:
     if device is not None:
         return f"{b.name}/{device}"
     dev = b.default_device
@@ -180,36 +183,31 @@ def _where(b, device):
     return f"{b.name}/{dev}"
 
 
-def _out(*lines):
+def _out(*lines: str) -> None:
     for line in lines:
         print(line, flush=True)
 
 
 # ---- xgrad train ---------------------------------------------------------------------------------------
-def cmd_train(args):
-    from . import creation
-    from .checkpoint import save
-    from .data import load_dataset
-    from .nn import MLP
-    from .optim import OPTIMIZERS
-    from .training import fit
-
+def cmd_train(args: argparse.Namespace) -> int:
+    """``xgrad train``: train an MLP on a registered data set (torch is never imported)."""
     for path, what in ((args.plot, "plot"), (args.save, "checkpoint")):
         if path is not None:
             _check_writable(path, what)
     if args.plot is not None and not args.plot.lower().endswith(".png"):
         raise UsageError(f"--plot writes a PNG; give a file name ending in .png, not {args.plot!r}")
     b = _backend(args)
-    n_classes = {"moons": 2, "xor": 2, "spirals": 2, "blobs": 3}[args.dataset]
-    if args.sizes[0] != 2:
-        raise UsageError(f"--sizes must start with 2 (the data sets are 2-D), got {','.join(map(str, args.sizes))}")
-    if args.sizes[-1] < n_classes:
-        raise UsageError(f"--sizes must end with at least {n_classes} outputs for {args.dataset} "
-                         f"({n_classes} classes), got {args.sizes[-1]}")
+    ds = DATASETS[args.dataset]
+    if args.sizes[0] != ds.n_features:
+        raise UsageError(f"--sizes must start with {ds.n_features} ({ds.name} is {ds.n_features}-D), "
+                         f"got {','.join(map(str, args.sizes))}")
+    if args.sizes[-1] < ds.n_classes:
+        raise UsageError(f"--sizes must end with at least {ds.n_classes} outputs for {ds.name} "
+                         f"({ds.n_classes} classes), got {args.sizes[-1]}")
     if args.noise is not None and args.noise < 0:
         raise UsageError(f"--noise must be >= 0, got {args.noise}")
-    samples = args.samples or (200 if args.dataset == "xor" else 1000)
-    X, y = load_dataset(args.dataset, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
+    samples = args.samples or ds.n_samples
+    X, y = load_dataset(ds.name, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
                         device=args.device, dtype=args.dtype)
     creation.manual_seed(args.seed)
     model = MLP(args.sizes, activation=args.activation, backend=b, device=args.device, dtype=args.dtype)
@@ -217,8 +215,10 @@ def cmd_train(args):
     if args.optimizer == "sgd" and args.momentum:
         kw["momentum"] = args.momentum
     opt = OPTIMIZERS[args.optimizer](model.parameters(), **kw)
-    noise = f", noise {args.noise}" if args.noise is not None else (", noise 0.2" if args.dataset == "moons" else "")
-    _out(f"xgrad {_version()} train: {args.dataset} ({samples} points{noise}), MLP "
+    # the header names the noise when it was given, and for the reference run's data set
+    shown = args.noise if args.noise is not None else ds.noise if ds.name == DEFAULT_DATASET else None
+    noise = "" if shown is None else f", noise {shown}"
+    _out(f"xgrad {__version__} train: {args.dataset} ({samples} points{noise}), MLP "
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
          f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
@@ -226,9 +226,7 @@ def cmd_train(args):
     _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
          f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
     if args.plot:
-        from .experiments import plot_training
-
-        plot_training(args.plot, model, X, y, r.losses, r.accuracies,
+        plotting.plot_training(args.plot, model, X, y, r.losses, r.accuracies,
                       title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%")
         _out(f"plot: {args.plot}")
     if args.save:
@@ -240,7 +238,7 @@ def cmd_train(args):
 
 
 # ---- xgrad verify --------------------------------------------------------------------------------------
-def _table(title, header, rows):
+def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
     line = "  ".join(str(h).ljust(w) for h, w in zip(header, widths))
     out = [title, line, "  ".join("-" * w for w in widths)]
@@ -248,13 +246,13 @@ def _table(title, header, rows):
     return out
 
 
-def cmd_verify(args):
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``xgrad verify``: the reference experiments against PyTorch; 1 if a gradient check fails."""
     try:
         import torch
     except ImportError:
         raise UsageError("xgrad verify compares against PyTorch, which is not installed; "
                          "pip install \"xgrad[torch]\"") from None
-    from . import experiments as E
 
     out_dir = os.path.abspath(args.out_dir)
     png = os.path.join(out_dir, "verify_boundaries.png")
@@ -263,21 +261,22 @@ def cmd_verify(args):
             raise UsageError(f"--out-dir {out_dir!r} does not exist")
         _check_writable(png, "figure")
     b = _backend(args)
-    ref = E.REFERENCE
-    X, y = E.reference_data(seed=args.seed, backend=b, device=args.device)
-    _out(f"xgrad {_version()} verify on {_where(b, args.device)}, float64, torch {torch.__version__}, "
+    ref = reference.REFERENCE
+    X, y = reference.reference_data(seed=args.seed, backend=b, device=args.device)
+    _out(f"xgrad {__version__} verify on {_where(b, args.device)}, float64, torch {torch.__version__}, "
          f"seed {args.seed}", "")
-    model = E.reference_model(seed=args.seed, backend=b, device=args.device)
+    model = reference.reference_model(seed=args.seed, backend=b, device=args.device)
     failed = False
 
+    net = f"{'-'.join(map(str, ref.sizes))} {ref.activation} MLP"
     checks = [
-        (E.gradient_table, TORCH_TOL, "max |xgrad - torch|",
-         "Experiment 1a: gradients vs torch.autograd (2-32-32-2 tanh MLP, cross-entropy, one batch of 64)"),
-        (E.finite_difference_table, FD_TOL, "max |analytic - numeric|",
+        (reference.gradient_table, TORCH_TOL, "max |xgrad - torch|",
+         f"Experiment 1a: gradients vs torch.autograd ({net}, cross-entropy, one batch of {ref.batch_size})"),
+        (reference.finite_difference_table, FD_TOL, "max |analytic - numeric|",
          "Experiment 1b: gradients vs central finite differences (eps 1e-6)"),
     ]
     for table, tol, column, title in checks:
-        rows = table(model, X, y, batch_size=ref["batch_size"], seed=args.seed)
+        rows = table(model, X, y, batch_size=ref.batch_size, seed=args.seed)
         worst = max(r[2] for r in rows)
         failed |= worst > tol
         _out(*_table(title, ("parameter", "shape", column),
@@ -285,14 +284,14 @@ def cmd_verify(args):
         _out(f"max {worst:.1e} (tolerance {tol:.0e}): {'OK' if worst <= tol else 'FAILED'}", "")
 
     if not args.no_train:
-        gpu = b.name in ("cupy",) or (args.device is not None and "cuda" in str(args.device))
+        gpu = b.name == "cupy" or (args.device is not None and "cuda" in str(args.device))
         tdev = "cuda" if gpu and torch.cuda.is_available() else "cpu"
-        model, r, tmodel, (tacc, tloss, tsec, tsteps, _) = E.compare_training(
-            X, y, sizes=ref["sizes"], epochs=args.epochs, batch_size=ref["batch_size"], lr=ref["lr"], seed=args.seed,
-            backend=b, device=args.device, torch_device=tdev)
+        model, r, tmodel, (tacc, tloss, tsec, tsteps, _) = reference.compare_training(
+            X, y, sizes=ref.sizes, epochs=args.epochs, batch_size=ref.batch_size, lr=ref.lr, seed=args.seed,
+            backend=b, device=args.device, torch_device=tdev, torch_threads=args.torch_threads)
         threads = f", {args.torch_threads} thread(s)" if tdev == "cpu" else ""
-        _out(*_table(f"Experiment 2: training from identical weights and mini-batches (two moons 1000 points noise "
-                     f"0.2, SGD lr 0.05, batch 64, {args.epochs} epochs)",
+        _out(*_table(f"Experiment 2: training from identical weights and mini-batches (two moons {ref.n_samples} "
+                     f"points noise {ref.noise}, SGD lr {ref.lr}, batch {ref.batch_size}, {args.epochs} epochs)",
                      ("engine", "accuracy", "loss", "wall-clock", "steps/s"),
                      [(f"xgrad ({_where(b, args.device)})", f"{100 * r.accuracy:.2f}%", f"{r.loss:.4f}",
                        f"{r.seconds:.2f} s", f"{r.steps_per_second:,.0f}"),
@@ -300,18 +299,18 @@ def cmd_verify(args):
                        f"{tsec:.2f} s", f"{tsteps / tsec:,.0f}")]))
         _out(f"speed-up {tsec / r.seconds:.2f}x; |accuracy difference| {100 * abs(r.accuracy - tacc):.2f} points, "
              f"|loss difference| {abs(r.loss - tloss):.1e}", "")
-        E.plot_boundaries(png, model, tmodel, X, y, titles=(f"xgrad ({b.name}) {100 * r.accuracy:.1f}%",
-                                                            f"PyTorch {100 * tacc:.1f}%"))
+        plotting.plot_boundaries(png, X, y, plotting.xgrad_predictor(model, X),
+                                 reference.torch_predictor(tmodel),
+                                 titles=(f"xgrad ({b.name}) {100 * r.accuracy:.1f}%", f"PyTorch {100 * tacc:.1f}%"))
         _out(f"Experiment 3: decision boundaries side by side: {png}")
     _out("verify: " + ("FAILED (a gradient check is over its tolerance)" if failed else "all gradient checks passed"))
     return EXIT_CHECK_FAILED if failed else 0
 
 
 # ---- xgrad info ----------------------------------------------------------------------------------------
-def cmd_info(args):
-    from . import available_backends
-
-    _out(f"xgrad {_version()}  (python {platform.python_version()}, {platform.system()} {platform.machine()})")
+def cmd_info(args: argparse.Namespace) -> int:
+    """``xgrad info``: versions, backends, devices."""
+    _out(f"xgrad {__version__}  (python {platform.python_version()}, {platform.system()} {platform.machine()})")
     for dist in ("numpy", "array-api-compat", "array-api-strict", "torch", "cupy-cuda12x", "cupy-cuda13x", "cupy",
                  "tqdm", "matplotlib"):
         v = _dist_version(dist)
@@ -348,23 +347,12 @@ def cmd_info(args):
     return 0
 
 
-# ---- xgrad bench (hook) --------------------------------------------------------------------------------
-def cmd_bench(args):
-    try:
-        from bench.report import main as report_main
-    except ImportError:
-        raise UsageError("benchmarks live in the repository's bench/ package; run `python -m bench.report` "
-                         "from a checkout") from None
-    return report_main(args.rest) or 0
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "verify": cmd_verify,
+                                                            "info": cmd_info}
 
 
-COMMANDS = {"train": cmd_train, "verify": cmd_verify, "info": cmd_info, "bench": cmd_bench}
-
-
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xgrad`` command; returns the exit status."""
-    from .errors import XgradError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -1,38 +1,47 @@
-"""Toy data sets (two moons, XOR, spirals, Gaussian blobs) and a seeded mini-batch iterator.
+"""Toy data sets (two moons, XOR, spirals, Gaussian blobs), their registry, and a seeded mini-batch iterator.
 
 The points are drawn on the host with NumPy's seeded generators (so a seed gives the same data on
 every backend) and then moved to the chosen backend and device as xgrad Tensors: ``X`` of the requested
 floating dtype, ``y`` int64 class labels.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
 
 import numpy as np
 
-from .backends import current_device, get_backend
+from .backends import Backend, current_device, get_backend
 from .creation import get_default_dtype
-from .tensor import Tensor
+from .tensor import Tensor, new
 
-__all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "batches", "DATASETS",
-           "load_dataset"]
+__all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "batches", "Dataset",
+           "DATASETS", "get_dataset", "load_dataset"]
+
+BackendLike = Union[str, Backend, None]  # a backend's name, a Backend, or None for the current one
 
 
-def _place(X, y, backend, device, dtype):
+def _place(X: np.ndarray, y: np.ndarray, backend: BackendLike, device: Any,
+           dtype: str | None) -> tuple[Tensor, Tensor]:
     b = get_backend(backend)
     if device is None and backend is None:
         device = current_device()
     Xa = b.asarray(np.ascontiguousarray(X), dtype=dtype or get_default_dtype(), device=device)
     ya = b.asarray(np.ascontiguousarray(y, dtype=np.int64), dtype="int64", device=device)
-    return Tensor._wrap(Xa, b), Tensor._wrap(ya, b)
+    return new(Xa, b), new(ya, b)
 
 
-def _check_n(n, minimum=2):
+def _check_n(n: int, minimum: int = 2) -> int:
     if int(n) != n or n < minimum:
         raise ValueError(f"n_samples must be an integer >= {minimum}, got {n}")
     return int(n)
 
 
-def two_moons(n_samples=1000, noise=0.2, seed=0, shuffle=True, backend=None, device=None, dtype=None):
+def two_moons(n_samples: int = 1000, noise: float | None = 0.2, seed: int = 0, shuffle: bool = True,
+              backend: BackendLike = None, device: Any = None, dtype: str | None = None) -> tuple[Tensor, Tensor]:
     """Two interleaving half circles; the algorithm of ``sklearn.datasets.make_moons`` (same seed, same
     points: ``np.random.RandomState(seed)`` shuffles, then adds Gaussian noise of std ``noise``)."""
     n = _check_n(n_samples)
@@ -59,7 +68,8 @@ def two_moons(n_samples=1000, noise=0.2, seed=0, shuffle=True, backend=None, dev
 make_moons = two_moons
 
 
-def xor(n_samples=200, noise=0.05, seed=0, backend=None, device=None, dtype=None):
+def xor(n_samples: int = 200, noise: float | None = 0.05, seed: int = 0, backend: BackendLike = None,
+        device: Any = None, dtype: str | None = None) -> tuple[Tensor, Tensor]:
     """Points uniform in the square [-1, 1]^2, class 1 where the two coordinates have different signs
     (the XOR of the quadrants); Gaussian noise of std ``noise`` is then added to the points, so a few
     near the axes land on the other side."""
@@ -74,7 +84,8 @@ def xor(n_samples=200, noise=0.05, seed=0, backend=None, device=None, dtype=None
     return _place(X, y, backend, device, dtype)
 
 
-def spirals(n_samples=1000, n_classes=2, noise=0.2, turns=1.5, seed=0, backend=None, device=None, dtype=None):
+def spirals(n_samples: int = 1000, n_classes: int = 2, noise: float = 0.2, turns: float = 1.5, seed: int = 0,
+            backend: BackendLike = None, device: Any = None, dtype: str | None = None) -> tuple[Tensor, Tensor]:
     """``n_classes`` interleaved Archimedean spiral arms (as in CS231n's spiral data)."""
     n = _check_n(n_samples, n_classes)
     if int(n_classes) < 2:
@@ -90,36 +101,66 @@ def spirals(n_samples=1000, n_classes=2, noise=0.2, turns=1.5, seed=0, backend=N
     return _place(X[perm], k[perm], backend, device, dtype)
 
 
-def gaussian_blobs(n_samples=600, centers=3, n_features=2, std=1.0, box=(-10.0, 10.0), seed=0, backend=None,
-                   device=None, dtype=None):
+def gaussian_blobs(n_samples: int = 600, centers: int | Sequence[Sequence[float]] | np.ndarray = 3,
+                   n_features: int = 2, std: float = 1.0, box: tuple[float, float] = (-10.0, 10.0), seed: int = 0,
+                   backend: BackendLike = None, device: Any = None,
+                   dtype: str | None = None) -> tuple[Tensor, Tensor]:
     """Isotropic Gaussian clusters; ``centers`` is a count (placed uniformly in ``box``) or an array."""
     n = _check_n(n_samples, 1)
     rng = np.random.default_rng(seed)
     if isinstance(centers, int):
         centers = rng.uniform(box[0], box[1], size=(centers, n_features))
-    centers = np.asarray(centers, dtype=np.float64)
-    c = len(centers)
-    y = np.arange(n) % c
+    means = np.asarray(centers, dtype=np.float64)
+    y = np.arange(n) % len(means)
     rng.shuffle(y)
-    X = centers[y] + rng.normal(scale=std, size=(n, centers.shape[1]))
+    X = means[y] + rng.normal(scale=std, size=(n, means.shape[1]))
     return _place(X, y, backend, device, dtype)
 
 
-DATASETS = {"moons": two_moons, "two_moons": two_moons, "xor": xor, "spirals": spirals, "blobs": gaussian_blobs,
-            "gaussian_blobs": gaussian_blobs}
+@dataclass(frozen=True)
+class Dataset:
+    """A registered data set: its generator, its classes and features, its default size and noise.
+
+    ``load`` takes ``n_samples``, ``seed``, ``backend``, ``device``, ``dtype`` and, under the keyword
+    ``noise_arg``, the noise level; it returns ``(X, y)``.
+    """
+
+    name: str
+    load: Callable[..., tuple[Tensor, Tensor]]
+    n_classes: int
+    n_features: int
+    n_samples: int
+    noise: float
+    noise_arg: str = "noise"
+    aliases: tuple[str, ...] = ()
 
 
-def load_dataset(name, n_samples=None, noise=None, seed=0, backend=None, device=None, dtype=None):
-    """A built-in data set by name (``moons``, ``xor``, ``spirals``, ``blobs``)."""
+DATASETS: dict[str, Dataset] = {d.name: d for d in (
+    Dataset("moons", two_moons, n_classes=2, n_features=2, n_samples=1000, noise=0.2, aliases=("two_moons",)),
+    Dataset("xor", xor, n_classes=2, n_features=2, n_samples=200, noise=0.05),
+    Dataset("spirals", spirals, n_classes=2, n_features=2, n_samples=1000, noise=0.2),
+    Dataset("blobs", gaussian_blobs, n_classes=3, n_features=2, n_samples=1000, noise=1.0, noise_arg="std",
+            aliases=("gaussian_blobs",)),
+)}
+
+
+def get_dataset(name: str) -> Dataset:
+    """The registry entry called ``name`` (or one of its aliases; case and ``-``/``_`` do not matter)."""
     key = str(name).lower().replace("-", "_")
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose from moons, xor, spirals, blobs")
-    kw = {"seed": seed, "backend": backend, "device": device, "dtype": dtype}
-    if n_samples is not None:
-        kw["n_samples"] = n_samples
-    if noise is not None:
-        kw["std" if DATASETS[key] is gaussian_blobs else "noise"] = noise
-    return DATASETS[key](**kw)
+    for d in DATASETS.values():
+        if key == d.name or key in d.aliases:
+            return d
+    raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+
+
+def load_dataset(name: str, n_samples: int | None = None, noise: float | None = None, seed: int = 0,
+                 backend: BackendLike = None, device: Any = None,
+                 dtype: str | None = None) -> tuple[Tensor, Tensor]:
+    """A registered data set by name; ``n_samples`` and ``noise`` default to its entry's."""
+    d = get_dataset(name)
+    kw: dict[str, Any] = {"n_samples": d.n_samples if n_samples is None else n_samples,
+                          d.noise_arg: d.noise if noise is None else noise}
+    return d.load(seed=seed, backend=backend, device=device, dtype=dtype, **kw)
 
 
 class DataLoader:
@@ -130,7 +171,8 @@ class DataLoader:
     (``loader.epoch_indices()`` gives the NumPy index arrays). ``drop_last`` drops a short final batch.
     """
 
-    def __init__(self, *tensors, batch_size=64, shuffle=True, drop_last=False, seed=0):
+    def __init__(self, *tensors: Tensor, batch_size: int = 64, shuffle: bool = True, drop_last: bool = False,
+                 seed: int = 0) -> None:
         if not tensors:
             raise ValueError("DataLoader needs at least one tensor")
         n = tensors[0].shape[0]
@@ -143,23 +185,23 @@ class DataLoader:
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), bool(shuffle), bool(drop_last)
         self._rng = np.random.default_rng(seed)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
-    def epoch_indices(self):
+    def epoch_indices(self) -> list[np.ndarray]:
         """The index arrays (NumPy, host) of the next pass; advances the generator."""
         order = self._rng.permutation(self.n) if self.shuffle else np.arange(self.n)
         stop = len(self) * self.batch_size
         return [order[i:min(i + self.batch_size, self.n)] for i in range(0, min(stop, self.n), self.batch_size)]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         parts = self.epoch_indices()
         tensors = self.tensors
         b = tensors[0]._backend
         if not self.shuffle:
             for idx in parts:
                 sl = slice(int(idx[0]), int(idx[-1]) + 1)
-                yield tuple(Tensor._wrap(t.data[sl, ...], b) for t in tensors)
+                yield tuple(new(t.data[sl, ...], b) for t in tensors)
             return
         dev = b.device(tensors[0].data)
         order = b.asarray(np.concatenate(parts), dtype="int64", device=dev)
@@ -168,9 +210,10 @@ class DataLoader:
         for idx in parts:
             sel = order[start:start + len(idx)]
             start += len(idx)
-            yield tuple(Tensor._wrap(xp.take(t.data, sel, axis=0), b) for t in tensors)
+            yield tuple(new(xp.take(t.data, sel, axis=0), b) for t in tensors)
 
 
-def batches(X, y, batch_size=64, shuffle=True, drop_last=False, seed=0):
+def batches(X: Tensor, y: Tensor, batch_size: int = 64, shuffle: bool = True, drop_last: bool = False,
+            seed: int = 0) -> DataLoader:
     """A :class:`DataLoader` over ``(X, y)``."""
     return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)

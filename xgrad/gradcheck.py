@@ -14,17 +14,25 @@ This module is a verification helper, not part of the engine: it may use NumPy, 
 inside the functions that need it.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from . import autograd
-from .tensor import Tensor
+from .tensor import Tensor, new
+
+__all__ = ["GradcheckError", "max_rel_diff", "analytic_grad", "numerical_grad", "gradcheck", "torch_grad",
+           "compare_with_torch"]
 
 
 class GradcheckError(AssertionError):
     """Gradients that disagree with their reference by more than the tolerance."""
 
 
-def _host(x):
+def _host(x: Any) -> np.ndarray:
     """A float64 NumPy copy of a Tensor, a torch tensor or any array."""
     if isinstance(x, Tensor):
         return np.asarray(x.numpy(), dtype=np.float64)
@@ -33,21 +41,21 @@ def _host(x):
     return np.asarray(x, dtype=np.float64)
 
 
-def _like(x, values):
+def _like(x: Tensor, values: Any) -> Tensor:
     """A new leaf tensor on ``x``'s backend and device holding ``values`` in ``x``'s dtype."""
     b = x._backend
-    return Tensor._wrap(b.asarray(np.asarray(values), dtype=x.dtype, device=x.device), b)
+    return new(b.asarray(np.asarray(values), dtype=x.dtype, device=x.device), b)
 
 
-def _seed_for(out, grad_output):
+def _seed_for(out: Tensor, grad_output: Any) -> Tensor:
     if grad_output is None:
-        return Tensor._wrap(out._backend.xp.ones_like(out.data), out._backend)
+        return new(out._backend.xp.ones_like(out.data), out._backend)
     if isinstance(grad_output, Tensor):
         return grad_output
     return _like(out, _host(grad_output))
 
 
-def max_rel_diff(got, want):
+def max_rel_diff(got: Any, want: Any) -> float:
     """``max|got - want| / max|want|`` over all entries (absolute difference when ``want`` is all zero)."""
     got, want = _host(got), _host(want)
     if got.shape != want.shape:
@@ -59,7 +67,7 @@ def max_rel_diff(got, want):
     return diff / scale if scale > 0 else diff
 
 
-def analytic_grad(f, inputs, grad_output=None):
+def analytic_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], grad_output: Any = None) -> list[np.ndarray]:
     """xgrad's gradients of ``sum(f(*inputs) * grad_output)`` w.r.t. each input, as float64 NumPy arrays.
 
     ``inputs`` are floating-point Tensors with ``requires_grad=True``; an input ``f`` does not use gets
@@ -70,7 +78,8 @@ def analytic_grad(f, inputs, grad_output=None):
     return [np.zeros(x.shape) if g is None else _host(g) for x, g in zip(inputs, grads)]
 
 
-def numerical_grad(f, inputs, eps=1e-6, grad_output=None):
+def numerical_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+                   grad_output: Any = None) -> list[np.ndarray]:
     """Central finite differences of ``sum(f(*inputs) * grad_output)`` w.r.t. each input (float64 NumPy).
 
     Each entry of each input is moved by ``+eps`` and ``-eps`` in turn (``2 * size`` evaluations of ``f``,
@@ -81,7 +90,7 @@ def numerical_grad(f, inputs, eps=1e-6, grad_output=None):
     hosts = [_host(x) for x in inputs]
     w = None if grad_output is None else _host(grad_output)
 
-    def objective(values):
+    def objective(values: list[np.ndarray]) -> float:
         with autograd.no_grad():
             out = _host(f(*[_like(x, v) for x, v in zip(inputs, values)]))
         return float(np.sum(out if w is None else out * w))
@@ -102,7 +111,8 @@ def numerical_grad(f, inputs, eps=1e-6, grad_output=None):
     return grads
 
 
-def gradcheck(f, inputs, rtol=1e-6, atol=0.0, eps=1e-6, grad_output=None):
+def gradcheck(f: Callable[..., Tensor], inputs: Sequence[Tensor], rtol: float = 1e-6, atol: float = 0.0,
+              eps: float = 1e-6, grad_output: Any = None) -> float:
     """Check xgrad's gradients of ``f`` against central finite differences.
 
     Passes when, for every input, ``max|analytic - numeric| <= atol + rtol * max|numeric|``. Returns the
@@ -114,7 +124,7 @@ def gradcheck(f, inputs, rtol=1e-6, atol=0.0, eps=1e-6, grad_output=None):
     return _check("finite differences", analytic, numeric, rtol, atol)
 
 
-def _check(what, got, want, rtol, atol):
+def _check(what: str, got: Sequence[np.ndarray], want: Sequence[np.ndarray], rtol: float, atol: float) -> float:
     worst = 0.0
     for i, (a, n) in enumerate(zip(got, want)):
         diff = float(np.max(np.abs(a - n))) if a.size else 0.0
@@ -127,7 +137,7 @@ def _check(what, got, want, rtol, atol):
     return worst
 
 
-def torch_grad(f_torch, arrays, grad_output=None, create_graph=False):
+def torch_grad(f_torch: Callable[..., Any], arrays: Sequence[Any], grad_output: Any = None) -> list[np.ndarray]:
     """torch.autograd's gradients of ``sum(f_torch(*tensors) * grad_output)``, as float64 NumPy arrays.
 
     ``arrays`` (NumPy arrays or xgrad Tensors) become float64 CPU torch leaves.
@@ -141,7 +151,8 @@ def torch_grad(f_torch, arrays, grad_output=None, create_graph=False):
     return [np.zeros(a.shape) if g is None else _host(g) for a, g in zip(leaves, grads)]
 
 
-def compare_with_torch(f, f_torch, inputs, grad_output=None, rtol=None):
+def compare_with_torch(f: Callable[..., Tensor], f_torch: Callable[..., Any], inputs: Sequence[Tensor],
+                       grad_output: Any = None, rtol: float | None = None) -> list[float]:
     """Max normwise relative difference, per input, between xgrad's and torch.autograd's gradients.
 
     ``f`` takes xgrad Tensors (``inputs``, float64, requires_grad=True); ``f_torch`` is the same function

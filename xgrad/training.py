@@ -1,32 +1,46 @@
 """A lean training loop for classifiers (used by ``xgrad train``, ``xgrad verify`` and the tests)."""
 
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from .autograd import no_grad
+from .compile import compile as compile_step
 from .data import DataLoader
-from .nn import functional as F
+from .nn import Module, functional as F
+from .optim import LRScheduler, Optimizer
+from .tensor import Tensor
 
 __all__ = ["fit", "evaluate", "predict", "TrainResult"]
 
+LossFn = Callable[[Tensor, Tensor], Tensor]  # (logits, labels) -> scalar loss
 
+
+@dataclass
 class TrainResult:
     """What :func:`fit` measured: per-epoch mean loss and accuracy, final full-data accuracy and loss,
     wall-clock seconds of the training loop and optimizer steps taken."""
 
-    def __init__(self, losses, accuracies, accuracy, loss, seconds, steps):
-        self.losses, self.accuracies = losses, accuracies
-        self.accuracy, self.loss, self.seconds, self.steps = accuracy, loss, seconds, steps
+    losses: list[float]
+    accuracies: list[float]
+    accuracy: float
+    loss: float
+    seconds: float
+    steps: int
 
     @property
-    def steps_per_second(self):
+    def steps_per_second(self) -> float:
         return self.steps / self.seconds if self.seconds > 0 else float("inf")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"TrainResult(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, seconds={self.seconds:.3f}, "
                 f"steps={self.steps}, steps_per_second={self.steps_per_second:.0f})")
 
 
-def evaluate(model, X, y, loss_fn=F.cross_entropy):
+def evaluate(model: Module, X: Tensor, y: Tensor, loss_fn: LossFn = F.cross_entropy) -> tuple[float, float]:
     """(accuracy in [0, 1], mean loss) of ``model`` on the whole of ``X, y``, without a graph."""
     was_training = model.training
     model.eval()
@@ -34,22 +48,26 @@ def evaluate(model, X, y, loss_fn=F.cross_entropy):
         with no_grad():
             logits = model(X)
             loss = float(loss_fn(logits, y))
-            xp = logits._backend.xp
-            correct = int(xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == y.data, xp.int64)))
+            b = logits._backend
+            xp = b.xp
+            correct = int(xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == y.data, b.dtype("int64"))))
     finally:
         model.train(was_training)
     return correct / y.shape[0], loss
 
 
-def predict(model, X):
+def predict(model: Module, X: Tensor) -> Any:
     """Class predictions (a raw backend integer array)."""
     with no_grad():
         logits = model(X)
     return logits._backend.xp.argmax(logits.data, axis=-1)
 
 
-def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True, drop_last=False,
-        loss_fn=F.cross_entropy, scheduler=None, progress=False, on_epoch=None, loader=None, compile=False):
+def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int = 200, batch_size: int = 64,
+        seed: int = 0, shuffle: bool = True, drop_last: bool = False, loss_fn: LossFn = F.cross_entropy,
+        scheduler: LRScheduler | None = None, progress: bool = False,
+        on_epoch: Callable[[int, float, float], Any] | None = None, loader: DataLoader | None = None,
+        compile: bool = False) -> TrainResult:
     """Train ``model`` on ``X, y`` with mini-batches; returns a :class:`TrainResult`.
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
@@ -59,7 +77,7 @@ def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True,
     bit for bit, with the per-op overhead paid once per batch shape).
     """
 
-    def step(xb, yb):
+    def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
         logits = model(xb)
         loss = loss_fn(logits, yb)
         optimizer.zero_grad()
@@ -68,13 +86,12 @@ def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True,
         return loss, logits
 
     if compile:
-        from .compile import compile as _compile
-
-        step = _compile(step)
+        step = compile_step(step)
     if loader is None:
         loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
     b = X._backend
     xp = b.xp
+    int64 = b.dtype("int64")
     n_seen = sum(len(i) for i in loader.epoch_indices()) if drop_last else X.shape[0]
     epochs_iter = range(int(epochs))
     bar = None
@@ -89,13 +106,13 @@ def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True,
     b.synchronize()
     start = time.perf_counter()
     for epoch in epochs_iter:
-        loss_sum = None
-        correct = None
+        loss_sum: Any = None  # device scalars, read back once per epoch
+        correct: Any = None
         for xb, yb in loader:
             loss, logits = step(xb, yb)
             steps += 1
             part = loss.data * yb.shape[0]
-            hits = xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == yb.data, xp.int64))
+            hits = xp.sum(xp.astype(xp.argmax(logits.data, axis=-1) == yb.data, int64))
             loss_sum = part if loss_sum is None else loss_sum + part
             correct = hits if correct is None else correct + hits
         if scheduler is not None:
@@ -110,5 +127,5 @@ def fit(model, X, y, optimizer, epochs=200, batch_size=64, seed=0, shuffle=True,
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.close()
-    acc, loss = evaluate(model, X, y, loss_fn)
-    return TrainResult(losses, accs, acc, loss, seconds, steps)
+    final_accuracy, final_loss = evaluate(model, X, y, loss_fn)
+    return TrainResult(losses, accs, final_accuracy, final_loss, seconds, steps)
