@@ -25,11 +25,11 @@ in the same order, on buffers of fixed shapes.
 """
 
 import functools
-import math
-import operator
 import warnings
+from typing import Any, Callable
 
-from . import _state, backends as _backends, tracing
+from . import _state, backends as _backends, passes, tracing
+from .tensor import Tensor, new
 from .tracing import Slot, Trace, TraceError
 
 __all__ = ["compile", "CompiledFunction", "TraceError"]
@@ -89,7 +89,7 @@ class CompiledFunction:
 
 
 def _key(a):
-    if isinstance(a, _state.Tensor):
+    if isinstance(a, Tensor):
         d = a.data
         b = a._backend
         # the backend's name comes before the dtype, so dtypes of two libraries are never compared
@@ -111,271 +111,128 @@ def _signature(args, kwargs):
 
 def _trace(fn, args, kwargs):
     """Run ``fn`` once while recording; return its (real) result and the replay plan."""
-    from .backends import _LOADED
-
-    Tensor = _state.Tensor
     trace = Trace()
-    for b in _LOADED.values():
+    for b in _backends.loaded_backends():
         _shape_only(b)
-    rec = tracing.recording(trace, list(_LOADED.values()))
     arg_slots = []
-    with rec:
-        data = rec._members["data"]
+    with tracing.recording(trace):
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                value = data.__get__(a)
-                if type(value) is tracing.Tracer:  # the same tensor passed twice
-                    arg_slots.append((i, value._slot))
-                    continue
-                tracer = trace.new(value)
-                trace.inputs[id(a)] = (a, tracer._slot)
-                data.__set__(a, tracer)
-                arg_slots.append((i, tracer._slot))
+                value = a.data  # the observer makes it an input of the tape (once per tensor)
+                arg_slots.append((i, value._slot))
         try:
             out = fn(*args, **kwargs)
-            plan = _Plan(trace, rec._members, arg_slots, out)
+            plan = _Plan(trace, arg_slots, out)
         finally:
-            tracing.concretize(trace, rec._members)
+            tracing.concretize(trace)
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
         array[...] = t.data
         t.data = array
     return out, plan
 
 
+def _raw(t):
+    """A tensor's array as it is, seen by no observer (the plan is built while the trace records)."""
+    return t._data
+
+
 class _Plan:
-    """The generated replay of one trace, and what it reads and writes."""
+    """The generated replay of one trace, and what it reads and writes.
 
-    def __init__(self, trace, members, arg_slots, out):
-        data = members["data"]
-        Tensor = _state.Tensor
-        self.kept_buffers = []  # (tensor, array) updated in place by the replay
-        g = {"_Diverged": _Diverged, "_wrap": Tensor._wrap, "slice": slice}
+    Tensors stay here: they become globals of the replay (``t_in0``, ``t_w0``, ``t_g0``) and their
+    arrays Slots or constants, and the passes (``xgrad.passes``) decide over the tape alone."""
+
+    def __init__(self, trace, arg_slots, out):
+        raw = _raw  # a Tensor's array as it is; the passes see Slots and arrays, never a Tensor
+        g = {"_Diverged": _Diverged, "_wrap": new, "slice": slice}
         self._globals = g
-        consts = {}
+        self.out_kind, out_arrays = self._outputs(out, raw)
+        outputs = [_value(a) for a in out_arrays]
+        writes = self._writes(trace, arg_slots, g)
+        stores = [passes.Store(f"{name}.data", _value(raw(t))) for name, t in writes]
+        stores += self._grad_stores(trace, raw, g)
+        roots = passes.root_slots([s.value for s in stores] + outputs)  # slots that leave the replay
 
-        def const(value):
-            if value is None or value is Ellipsis or type(value) in (bool, int, str):
-                return repr(value)
-            if type(value) is float and math.isfinite(value):
-                return repr(value)
-            key = id(value)
-            if key not in consts:
-                consts[key] = f"c{len(consts)}"
-                g[consts[key]] = value
-            return consts[key]
+        folded = passes.fold_constants(trace.entries, trace.values, roots, _SHAPE_ONLY)
+        live, needed = passes.eliminate_dead(trace.entries, roots, folded)
+        self.steps = len(live)
+        self.folded = len(folded)
 
-        def src(x):
-            if type(x) is Slot:
-                return f"v{x.index}"
-            if type(x) is tuple:
-                return "(" + "".join(src(i) + ", " for i in x) + ")"
-            if type(x) is list:
-                return "[" + ", ".join(src(i) for i in x) + "]"
-            if type(x) is slice:
-                return f"slice({src(x.start)}, {src(x.stop)}, {src(x.step)})"
-            return const(x)
+        # buffer reuse: an update of state written straight into the state's own array
+        updates = self._updates(trace, raw, writes)
+        inplace = passes.plan_buffers(live, [u for _, u in updates], roots, trace.values, _FRESH)
+        written_into = {p.buffer for p in inplace.values()}
+        self.kept_buffers = [(t, trace.values[u.buffer]) for t, u in updates if u.buffer in written_into]
 
-        # --- what the replay must produce --------------------------------------------------
-        roots = set()  # slots that leave the replay (outputs, written data and grads)
-        writes = []  # (global name of the tensor, the tensor, its final array: a Tracer or a real array)
-        arg_ids = {id(t) for t, slot in trace.inputs.values() if any(slot == s for _, s in arg_slots)}
+        self.source, names = passes.emit(live, self._loads(trace, arg_slots, needed, g), stores, outputs,
+                                         inplace, folded)
+        g.update(names)
+        namespace = dict(g)
+        exec(self.source, namespace)  # noqa: S102 - code generated from the recorded tape
+        self._replay = namespace["replay"]
+
+    @staticmethod
+    def _writes(trace: Trace, arg_slots: list[tuple[int, int]], g: dict[str, Any]) -> list[tuple[str, Any]]:
+        """(global name, tensor) of each tensor from before the trace whose array the function replaced."""
+        arg_set = {s for _, s in arg_slots}
+        if any(slot in arg_set for t, slot in trace.inputs.values() if id(t) in trace.written):
+            raise TraceError("xgrad.compile: the function assigns to the data of one of its arguments; "
+                             "return the new value instead")
+        writes = []
         for k, t in enumerate(trace.written.values()):
-            if id(t) in arg_ids:
-                raise TraceError("xgrad.compile: the function assigns to the data of one of its arguments; "
-                                 "return the new value instead")
             g[f"t_w{k}"] = t
-            writes.append((f"t_w{k}", t, data.__get__(t)))
-        grad_lines = []
+            writes.append((f"t_w{k}", t))
+        return writes
+
+    @staticmethod
+    def _grad_stores(trace: Trace, raw: Callable[[Any], Any], g: dict[str, Any]) -> list[passes.Store]:
+        """The ``.grad`` each tensor from before the trace has after it: None, a new array, or a Tensor."""
+        stores = []
         for k, t in enumerate(trace.grad_written.values()):
             name = f"t_g{k}"
             g[name] = t
             grad = t.grad
-            if grad is None:
-                grad_lines.append((f"{name}.grad = None", None))
-            elif id(grad) in trace.born:
-                value = data.__get__(grad)
+            if grad is not None and id(grad) in trace.born:
                 g[f"b_g{k}"] = grad._backend
-                slot = value._slot if type(value) is tracing.Tracer else None
-                grad_lines.append((f"{name}.grad = _wrap({{}}, b_g{k})", slot if slot is not None else value))
+                stores.append(passes.Store(f"{name}.grad", _value(raw(grad)), f"_wrap({{}}, b_g{k})"))
             else:
-                grad_lines.append((f"{name}.grad = {const(grad)}", None))
-        self.out_kind, outputs = self._outputs(out, data)
-        for value in [w[2] for w in writes] + [v for _, v in grad_lines] + outputs:
-            if type(value) is tracing.Tracer:
-                roots.add(value._slot)
-            elif type(value) is int:
-                roots.add(value)
-
-        # --- constant folding: steps whose inputs are all fixed run once, now --------------------
-        mutated = {e.args[0].index for e in trace.entries if e.kind == "setitem"}
-        folded = {}
-        for e in trace.entries:
-            if e.effect or e.kind in ("setitem", "guard", "static") or e.out is None:
-                continue
-            outs = _slots(e.out)
-            if any(s in mutated or s in roots for s in outs):
-                continue
-            ins = _slots(e.args) + _slots(tuple(e.kw.values()))
-            if e.fn in _SHAPE_ONLY or all(s in folded for s in ins):
-                for s in outs:
-                    folded[s] = trace.values[s]
-        for s, value in folded.items():
-            g[f"v{s}"] = value  # a folded slot is a global of the replay
-
-        # --- dead-code elimination: keep what outputs, writes, guards and effects need ------------
-        needed = set(roots)
-        live = []
-        for e in reversed(trace.entries):
-            outs = _slots(e.out)
-            if outs and all(s in folded for s in outs):
-                continue
-            keep = e.effect and e.kind != "setitem"
-            if e.kind == "setitem":
-                keep = e.args[0].index in needed
-            if keep or any(s in needed for s in outs):
-                live.append(e)
-                needed.update(_slots(e.args))
-                needed.update(_slots(tuple(e.kw.values())))
-        live.reverse()
-        self.steps = len(live)
-        self.folded = len(folded)
-
-        # --- buffer reuse: an update of state written straight into the state's own array -----------
-        inplace = self._inplace_updates(trace, live, writes, outputs, grad_lines)
-
-        # --- the generated function --------------------------------------------------------------
-        lines = ["def replay(A):"]
-        for i, slot in arg_slots:
-            if slot in needed:
-                lines.append(f"    v{slot} = A[{i}].data")
-        for k, (t, slot) in enumerate(trace.inputs.values()):
-            if slot is not None and slot in needed and all(slot != s for _, s in arg_slots):
-                g[f"t_in{k}"] = t
-                lines.append(f"    v{slot} = t_in{k}.data")
-        # an intermediate is dropped right after its last use, as hand-written code frees temporaries
-        last_use = {}
-        for n, e in enumerate(live):
-            for s in _slots(e.args) + _slots(tuple(e.kw.values())) + _slots(e.out):
-                last_use[s] = n
-            if id(e) in inplace:  # the buffer written into is used here too
-                last_use[inplace[id(e)][1]] = n
-        for s in roots:
-            last_use[s] = len(live)
-        dead_after = {}
-        for s, n in last_use.items():
-            if s not in folded and n < len(live):
-                dead_after.setdefault(n, []).append(f"v{s}")
-        for n, e in enumerate(live):
-            if id(e) in inplace:
-                ufunc_name, target = inplace[id(e)]
-                a, b = (src(x) for x in e.args)
-                lines.append(f"    {src(e.out)} = {ufunc_name}({a}, {b}, out=v{target})")
-            else:
-                lines.append("    " + self._emit(n, e, src, const, g))
-            if n in dead_after:
-                lines.append(f"    del {', '.join(sorted(dead_after[n]))}")
-        for name, t, value in writes:
-            lines.append(f"    {name}.data = {src(Slot(value._slot)) if type(value) is tracing.Tracer else const(value)}")
-        for template, value in grad_lines:
-            if "{}" in template:
-                value = src(Slot(value)) if type(value) is int else const(value)
-                template = template.format(value)
-            lines.append("    " + template)
-        exprs = [src(Slot(v._slot)) if type(v) is tracing.Tracer else const(v) for v in outputs]
-        lines.append("    return (" + "".join(x + ", " for x in exprs) + ")")
-        self.source = "\n".join(lines)
-        namespace = dict(g)
-        exec(self.source, namespace)  # noqa: S102 - code generated above from the recorded tape
-        self._replay = namespace["replay"]
-
-    def _inplace_updates(self, trace, live, writes, outputs, grad_lines):
-        """Steps whose result replaces a tensor's array and may be computed into that array (``out=``).
-
-        Allowed where the backend's operator has an ``out=`` ufunc, neither the old array nor any view
-        of it is read by a later step or leaves the replay, and shapes and dtypes agree."""
-        found = {}
-        producer = {}
-        for i, e in enumerate(live):
-            for s in _slots(e.out):
-                producer[s] = i
-        last_read = {}
-        for i, e in enumerate(live):
-            for s in _slots(e.args) + _slots(tuple(e.kw.values())):
-                last_read[s] = i
-        # a step that may return a view (reshape, transpose, indexing, anything not known to allocate)
-        # makes its result an alias of its inputs; an alias read after the update blocks it
-        aliases = {}
-        for e in live:
-            if e.kind == "op" or (e.kind == "call" and e.fn in _FRESH):
-                continue
-            ins = _slots(e.args)
-            for s in _slots(e.out):
-                aliases[s] = set(ins)
-        def read_after(slot, i):
-            if last_read.get(slot, -1) > i:
-                return True
-            return any(slot in srcs and read_after(view, i) for view, srcs in aliases.items())
-        escaping = {v._slot for v in outputs if type(v) is tracing.Tracer}
-        escaping.update(v for _, v in grad_lines if type(v) is int)
-        for name, t, new in writes:
-            entry = trace.inputs.get(id(t))
-            if entry is None or entry[1] is None or type(new) is not tracing.Tracer:
-                continue
-            old_slot, new_slot = entry[1], new._slot
-            ufuncs = getattr(t._backend, "out_ufuncs", None)
-            i = producer.get(new_slot)
-            if not ufuncs or i is None:
-                continue
-            e = live[i]
-            old, value = trace.values[old_slot], trace.values[new_slot]
-            if (e.kind != "op" or e.fn not in ufuncs or len(e.args) != 2 or read_after(old_slot, i)
-                    or old_slot in escaping or tuple(old.shape) != tuple(value.shape) or old.dtype != value.dtype
-                    or not t._backend.writable(old)):
-                continue
-            key = f"u_{ufuncs[e.fn].__name__}"
-            self._globals[key] = ufuncs[e.fn]
-            found[id(e)] = (key, old_slot)
-            self.kept_buffers.append((t, old))
-        return found
+                stores.append(passes.Store(f"{name}.grad", grad))
+        return stores
 
     @staticmethod
-    def _emit(n, e, src, const, g):
-        out = e.out
-        target = ("".join(src(o) + ", " for o in out) if type(out) is tuple else src(out)) if out is not None \
-            else "_"
-        args = [src(a) for a in e.args]
-        kw = "".join(f", {k}={src(v)}" for k, v in e.kw.items())
-        if e.kind == "op":
-            sym = _INFIX.get(e.fn)
-            if sym is not None and len(args) == 2:
-                return f"{target} = {args[0]} {sym} {args[1]}"
-            return f"{target} = {_PREFIX[e.fn]}({args[0]})"
-        if e.kind == "getitem":
-            return f"{target} = {args[0]}[{args[1]}]"
-        if e.kind == "setitem":
-            return f"{args[0]}[{args[1]}] = {args[2]}"
-        if e.kind == "method":
-            if e.fn == "__getattribute__":
-                return f"{target} = {args[0]}.{e.args[1]}"
-            return f"{target} = {args[0]}.{e.fn}({', '.join(args[1:])}{kw})"
-        if e.kind == "guard":
-            name = f"guard{n}"
-            g[name] = e.fn
-            return f"if {name}({args[0]}) != {const(e.out)}: raise _Diverged"
-        if e.kind == "static":
-            return f"if {const(e.args[0])}[{src(e.args[1])}] != {const(e.out)}: raise _Diverged"
-        name = f"f{n}"
-        g[name] = e.fn
-        return f"{target} = {name}({', '.join(args)}{kw})"
+    def _updates(trace: Trace, raw: Callable[[Any], Any],
+                 writes: list[tuple[str, Any]]) -> list[tuple[Any, passes.Update]]:
+        """(tensor, Update) for each replaced array that was read, on a backend with out= ufuncs."""
+        updates = []
+        for _, t in writes:
+            entry, array = trace.inputs.get(id(t)), raw(t)
+            ufuncs = getattr(t._backend, "out_ufuncs", None)
+            if entry is None or entry[1] is None or type(array) is not tracing.Tracer or not ufuncs:
+                continue
+            if t._backend.writable(trace.values[entry[1]]):
+                updates.append((t, passes.Update(entry[1], array._slot, ufuncs)))
+        return updates
 
-    def _outputs(self, out, data):
-        """The structure of ``out`` and the list of values (Tracers or arrays) its Tensors hold."""
-        Tensor = _state.Tensor
+    @staticmethod
+    def _loads(trace: Trace, arg_slots: list[tuple[int, int]], needed: set[int],
+               g: dict[str, Any]) -> list[tuple[str, int]]:
+        """(expression, slot): where the replay reads each array it needs, arguments first."""
+        loads = [(f"A[{i}].data", slot) for i, slot in arg_slots if slot in needed]
+        arg_set = {s for _, s in arg_slots}
+        for k, (t, slot) in enumerate(trace.inputs.values()):
+            if slot is not None and slot in needed and slot not in arg_set:
+                g[f"t_in{k}"] = t
+                loads.append((f"t_in{k}.data", slot))
+        return loads
+
+    @staticmethod
+    def _outputs(out, raw):
+        """The structure of ``out`` and the list of arrays (Tracers or real arrays) its Tensors hold."""
         values = []
 
         def spec(o):
             if isinstance(o, Tensor):
-                values.append(data.__get__(o))
+                values.append(raw(o))
                 return ("T", len(values) - 1, o._backend)
             if isinstance(o, (tuple, list)):
                 return (type(o), [spec(i) for i in o])
@@ -390,10 +247,15 @@ class _Plan:
         return _build(self.out_kind, values)
 
 
+def _value(array: Any) -> Any:
+    """A traced array as its Slot; a real array (or any other value) is a constant of the replay."""
+    return Slot(array._slot) if type(array) is tracing.Tracer else array
+
+
 def _build(kind, values):
     tag = kind[0]
     if tag == "T":
-        return _state.Tensor._wrap(values[kind[1]], kind[2])
+        return new(values[kind[1]], kind[2])
     if tag == "C":
         return kind[1]
     if tag is dict:
@@ -401,29 +263,12 @@ def _build(kind, values):
     return tag(_build(v, values) for v in kind[1])
 
 
-def _slots(x):
-    if type(x) is Slot:
-        return (x.index,)
-    if type(x) in (tuple, list):
-        out = ()
-        for i in x:
-            out += _slots(i)
-        return out
-    if type(x) is slice:
-        return _slots((x.start, x.stop, x.step))
-    return ()
-
-
-_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",
-          operator.mod: "%", operator.pow: "**", operator.matmul: "@", operator.and_: "&", operator.or_: "|",
-          operator.xor: "^", operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.ge: ">=",
-          operator.eq: "==", operator.ne: "!="}
 # shape-only functions: their results depend on their inputs' shapes and dtypes, never on values
-_SHAPE_ONLY = set()
+_SHAPE_ONLY: set[object] = set()
 
 
 # functions that always return a new array (never a view of an input)
-_FRESH = set()
+_FRESH: set[object] = set()
 _FRESH_NAMES = ("tanh", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "abs", "sign", "matmul", "sum",
                 "mean", "max", "min", "var", "where", "maximum", "minimum", "clip", "onehot", "index_add",
                 "concat", "stack", "logical_not", "logical_and", "logical_or", "isfinite", "isnan")
@@ -440,5 +285,3 @@ def _shape_only(backend):
         if f is not None:
             _FRESH.add(f)
 
-
-_PREFIX = {operator.neg: "-", operator.abs: "abs", operator.invert: "~"}  # emitted as f"{prefix}({arg})"
