@@ -48,7 +48,9 @@ def test_fast_paths_agree_with_the_standard_functions():
     for name, args, kw in [("sum", (a,), {"axis": 0}), ("max", (a,), {"axis": -1, "keepdims": True}),
                            ("min", (a,), {}), ("mean", (a,), {"axis": 1}), ("permute_dims", (a, (1, 0)), {}),
                            ("matrix_transpose", (a,), {}), ("broadcast_to", (a[:1], (5, 3)), {}),
-                           ("take_along_axis", (a, labels), {"axis": -1}), ("ones_like", (a[0, 0],), {})]:
+                           ("take_along_axis", (a, labels), {"axis": -1}), ("ones_like", (a[0, 0],), {}),
+                           ("expand_dims", (a,), {"axis": -1}), ("expand_dims", (a,), {"axis": 0}),
+                           ("squeeze", (a[:, :1],), {"axis": -1}), ("squeeze", (a[:1],), {"axis": 0})]:
         got, want = getattr(b.xp, name)(*args, **kw), getattr(std, name)(*args, **kw)
         assert got.shape == want.shape and np.array_equal(got, want), name
 

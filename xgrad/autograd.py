@@ -122,6 +122,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
         captured = [None] * len(capture)
     previous_mode = _state.grad_enabled
     _state.grad_enabled = bool(create_graph)
+    watched = observe.watching  # arrays and namespaces through the observer only when one watches
     try:
         while heap:
             t = heappop(heap)[1]
@@ -137,6 +138,11 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 kw = t._kw
                 if "saved" in kw:  # residuals are raw arrays: recompute from differentiable inputs
                     kw = {k: v for k, v in kw.items() if k != "saved"}
+            elif not watched:
+                xp = t._backend.rule_namespace
+                out = t._data
+                args = t._args
+                kw = t._kw
             else:
                 xp = t._backend.xp
                 out = t.data
@@ -157,8 +163,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 gp = vjps[i](xp, g, out, *args, **kw) if computed is None else computed[i]
                 if gp is None:
                     continue
-                if gp.shape != p.data.shape:
-                    gp = _unbroadcast(xp, gp, p.data.shape)
+                shape = p._data.shape
+                if gp.shape != shape:
+                    gp = _unbroadcast(xp, gp, shape)
                 prev = grads.get(p)
                 if prev is not None:
                     grads[p] = prev + gp

@@ -2,13 +2,13 @@
 
 A leaf module: it knows backends, grad mode and the observer, never ops or autograd. Operators and
 methods that compute (``+``, ``sum``, ``backward``, ...) are attached by the one table in
-``xgrad/ops/methods.py``. Every Tensor is made by ``new`` (or ``Tensor(...)``, which fills the same
-fields), so a new field is one edit.
+``xgrad/ops/methods.py``. Every Tensor is made by ``new`` (``Tensor(...)`` calls it too), so a new
+field is one edit.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import _state, observe
 from .backends import Backend, get_backend
@@ -29,13 +29,23 @@ class Tensor:
     __slots__ = ("_data", "_grad", "requires_grad", "_backend", "_op", "_parents", "_args", "_kw", "_seq",
                  "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray op Tensor` to the Tensor's reflected operator
+    _data: Any
+    _grad: Tensor | None
+    requires_grad: bool
+    _backend: Backend
+    _op: Any  # the Op that made it, None for a leaf
+    _parents: Any
+    _args: Any
+    _kw: Any
+    _seq: int
 
-    def __init__(self, data: Any, requires_grad: bool = False, backend: str | Backend | None = None):
+    if TYPE_CHECKING:  # for type checkers: the methods xgrad/ops/methods.py attaches
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __new__(cls, data: Any, requires_grad: bool = False, backend: str | Backend | None = None) -> Tensor:
         b = get_backend(backend)
-        _fill(self, data if b.is_array(data) or observe.adopts(b, data) else b.asarray(data), b,
-              None, None, None, None)
-        if requires_grad:
-            self.requires_grad_(True)
+        t = new(data if b.is_array(data) or observe.adopts(b, data) else b.asarray(data), b)
+        return t.requires_grad_(True) if requires_grad else t
 
     # ---- the array and the gradient: read and written through the observer when one watches ----
     @property
@@ -177,7 +187,17 @@ class Tensor:
             yield self[i]  # type: ignore[index]  # __getitem__ comes from xgrad/ops/methods.py
 
 
-def _fill(t: Tensor, data: Any, backend: Backend, op: Any, parents: Any, args: Any, kw: Any) -> Tensor:
+_alloc = object.__new__
+
+
+def new(data: Any, backend: Backend, op: Any = None, parents: Any = None, args: Any = None,
+        kw: Any = None) -> Tensor:
+    """The one constructor: a Tensor holding the array ``data`` of ``backend``.
+
+    With ``op`` it is a node of the graph: made by ``op`` from ``parents`` (Tensors or constants),
+    whose raw arrays were ``args``, with parameters ``kw``; it requires a gradient and gets the next
+    sequence number. Without, it is a leaf that requires none."""
+    t = _alloc(Tensor)
     t._backend = backend
     t._data = data
     t._grad = None
@@ -196,19 +216,6 @@ def _fill(t: Tensor, data: Any, backend: Backend, op: Any, parents: Any, args: A
         if obs is not None:
             obs.created(t)
     return t
-
-
-_alloc = Tensor.__new__
-
-
-def new(data: Any, backend: Backend, op: Any = None, parents: Any = None, args: Any = None,
-        kw: Any = None) -> Tensor:
-    """The one constructor: a Tensor holding the array ``data`` of ``backend``.
-
-    With ``op`` it is a node of the graph: made by ``op`` from ``parents`` (Tensors or constants),
-    whose raw arrays were ``args``, with parameters ``kw``; it requires a gradient and gets the next
-    sequence number. Without, it is a leaf that requires none."""
-    return _fill(_alloc(Tensor), data, backend, op, parents, args, kw)
 
 
 def shape_size(shape: tuple[int, ...]) -> int:

@@ -347,7 +347,7 @@ class _Values:
     def __ne__(self, other):
         return not self == other
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # compared, never hashed
 
 
 def recording(trace):

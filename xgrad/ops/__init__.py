@@ -3,6 +3,8 @@ array-API standard. ``grad_namespace`` is xgrad itself seen as the rule namespac
 (``xgrad/backends/namespace.py``): the VJP rules run on it, with Tensors, when ``create_graph=True``,
 which is how gradients become differentiable."""
 
+from typing import Any, Callable
+
 from .. import creation as _creation
 from ..backends.namespace import NAMES as _RULE_NAMES, RuleNamespace as _RuleNamespace
 from ._core import Op, apply, op
@@ -18,8 +20,7 @@ from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
 
-_CREATION = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
+_CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
              "arange": _creation.arange, "eye": _creation.eye}
 
-grad_namespace = _RuleNamespace({name: _CREATION[name] if name in _CREATION else globals()[name]
-                                 for name in _RULE_NAMES}, "xgrad")
+grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] for name in _RULE_NAMES}, "xgrad")

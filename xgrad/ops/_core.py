@@ -61,7 +61,7 @@ def _call(o, *args, **kw):
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
     backend, raw, needs_grad = _inputs(o, args)
     try:
-        out = o.forward(backend.xp, *raw, **kw)
+        out = o.forward(backend.rule_namespace if not observe.watching else backend.xp, *raw, **kw)
     except XgradError:
         raise
     except Exception as e:
@@ -89,6 +89,7 @@ def _inputs(o, args):
     needs_grad = False
     raw = []
     foreign = False  # a constant that may be an array of another library, or a list
+    watched = observe.watching  # reads go through the observer (Tensor.data) only when one watches
     for a in args:
         if type(a) is Tensor:
             b = a._backend
@@ -98,7 +99,7 @@ def _inputs(o, args):
                 raise BackendMismatchError(
                     f"xgrad.{o.name}: inputs live on two backends, {backend.name!r} and {b.name!r} "
                     f"({_describe(args)}). Move one with .to({backend.name!r}) first.")
-            raw.append(a.data)
+            raw.append(a._data if not watched else a.data)
             needs_grad = needs_grad or a.requires_grad
         else:
             raw.append(a)

@@ -62,7 +62,7 @@ def _check_reduction(name, reduction):
                          f"not {reduction!r}")
 
 
-_INTEGER_DTYPES = {}  # id(dtype) -> (dtype, whether it is an integer dtype), asked on every cross_entropy
+_INTEGER_DTYPES: dict = {}  # id(dtype) -> (dtype, whether it is an integer dtype), asked on every cross_entropy
 
 
 def _integer_labels(xp, target):
