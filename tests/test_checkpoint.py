@@ -67,6 +67,26 @@ def test_model_only_and_other_backend(tmp_path):
         checkpoint.load(path, m2, optim.SGD(m2.parameters(), lr=0.1))
 
 
+def test_to_host_takes_tensors_and_arrays_of_every_backend(backend):
+    from xgrad.backends import to_host
+
+    t = xgrad.tensor([[1.0, 2.0]], dtype="float64", backend=backend)
+    for obj in (t, t.data):
+        host = to_host(obj)
+        assert type(host) is np.ndarray and host.dtype == np.float64
+        np.testing.assert_array_equal(host, [[1.0, 2.0]])
+    np.testing.assert_array_equal(to_host([1, 2]), [1, 2])
+
+
+def test_to_host_loads_the_backend_of_a_foreign_array(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from xgrad import backends
+
+    monkeypatch.delitem(backends._LOADED, "torch", raising=False)
+    host = backends.to_host(torch.ones(2, requires_grad=True))
+    assert type(host) is np.ndarray and host.tolist() == [1.0, 1.0]
+
+
 def test_truncated_file_gives_a_clear_error(tmp_path):
     m, opt, _, _ = _trained()
     path = tmp_path / "ck.npz"

@@ -77,7 +77,7 @@ def test_module_registration_tree_and_modes():
     net = Net()
     names = [n for n, _ in net.named_parameters()]
     assert names == ["scale", "body.0.weight", "body.0.bias", "head.weight"]
-    assert isinstance(net.scale, nn.Parameter) and not isinstance(xgrad.tensor([1.0]), nn.Parameter)
+    assert nn.is_parameter(net.scale) and not nn.is_parameter(xgrad.tensor([1.0]))
     assert [type(c).__name__ for c in net.children()] == ["Sequential", "Linear"]
     assert net.num_parameters() == 3 + 8 + 4 + 12
     assert net.training and net.body[2].training
@@ -96,6 +96,64 @@ def test_module_registration_tree_and_modes():
     text = repr(net)
     assert "(body): Sequential(" in text and "Linear(in_features=4, out_features=3, bias=False)" in text
     assert "Dropout(p=0.5)" in text
+
+
+def test_parameter_is_a_plain_leaf_tensor_sharing_the_array(backend):
+    src = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend)
+    p = nn.Parameter(src)
+    assert type(p) is xgrad.Tensor and p is not src and p.data is src.data
+    assert p.requires_grad and p.is_leaf and not src.requires_grad
+    assert nn.is_parameter(p) and not nn.is_parameter(src)
+    frozen = nn.Parameter([1.0], requires_grad=False, backend=backend)
+    assert not frozen.requires_grad and not nn.is_parameter(frozen)
+    assert not nn.is_parameter(p * 2)  # made by an op: not a leaf
+    assert not nn.is_parameter(np.ones(2)) and not nn.is_parameter(None)
+
+
+def test_parameter_converts_on_request():
+    src = xgrad.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    p = nn.Parameter(src, dtype="float32")
+    assert p.dtype == xgrad.get_backend("numpy").dtype("float32") and p.data is not src.data and nn.is_parameter(p)
+    q = nn.Parameter(src, backend="torch")
+    assert q.backend == "torch" and nn.is_parameter(q)
+    np.testing.assert_array_equal(q.numpy(), [1.0, 2.0])
+    with pytest.raises(xgrad.DTypeError):
+        nn.Parameter([1, 2])  # integers cannot require grad
+
+
+def test_module_registers_parameters_only():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter([1.0])
+            self.buffer = xgrad.tensor([1.0])  # no grad: not registered
+            self.derived = self.w * 2  # not a leaf: not registered
+
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == ["w"]
+    net.w = None  # a registered name may be cleared
+    assert list(net.parameters()) == [] and "w" in net._parameters
+
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter([1.0])
+
+    with pytest.raises(nn.ModuleError, match=r"call super\(\)\.__init__\(\)") as e:
+        Early()
+    assert isinstance(e.value, AttributeError)
+
+
+def test_zero_grad_without_none_zeroes_in_place_even_read_only_grads():
+    net = nn.Linear(3, 2, dtype="float64")
+    net(xgrad.ones(4, 3, dtype="float64")).sum().backward()
+    w, b = net.weight, net.bias
+    kept = w.grad.data
+    b.grad.data = np.broadcast_to(np.ones(1), (2,))  # a read-only view, as backward may leave
+    net.zero_grad(set_to_none=False)
+    assert w.grad.data is kept and not kept.any()  # zeroed in place
+    assert b.grad.data.flags.writeable and not b.grad.numpy().any()  # replaced by zeros
+    net.zero_grad()
+    assert w.grad is None and b.grad is None
 
 
 def test_state_dict_round_trip_and_mismatch_messages():

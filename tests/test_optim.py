@@ -169,8 +169,26 @@ def test_optimizer_validation():
         optim.Adam([p], betas=(1.0, 0.9))
     with pytest.raises(ValueError):
         optim.SGD([], lr=0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="leaf tensors that require grad"):
         optim.SGD([xgrad.zeros(2)], lr=0.1)
+    with pytest.raises(ValueError, match="got a list"):
+        optim.SGD([[1.0, 2.0]], lr=0.1)
+    with pytest.raises(ValueError, match="got one of shape"):
+        optim.SGD([p * 2], lr=0.1)  # not a leaf
+
+
+def test_clipping_read_only_gradients_and_non_finite_norms():
+    p = xgrad.tensor([3.0, 4.0], dtype="float64", requires_grad=True)
+    p.grad = xgrad.zeros(2, dtype="float64")
+    p.grad.data = np.broadcast_to(np.array([3.0, 4.0]), (2,))  # read-only, as a broadcast gradient can be
+    total = optim.clip_grad_norm_([p], 1.0)
+    assert float(total) == 5.0
+    np.testing.assert_allclose(p.grad.numpy(), [3.0 / (5 + 1e-6), 4.0 / (5 + 1e-6)], rtol=1e-15)
+    p.grad = xgrad.tensor([np.inf, 1.0], dtype="float64")
+    with pytest.raises(xgrad.InputError, match="error_if_nonfinite=False") as e:
+        optim.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+    assert isinstance(e.value, ValueError)
+    assert float(optim.clip_grad_norm_([xgrad.zeros(1, requires_grad=True)], 1.0)) == 0.0  # no gradients
 
 
 def test_optimizer_state_dict_round_trip_continues_identically():

@@ -7,14 +7,22 @@ any ``extra`` values. It is written to a temporary file in the same folder, flus
 over the target (``os.replace``), so a crash mid-save leaves the previous file intact.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .backends import to_host
 from .errors import ShapeError, XgradError
+
+if TYPE_CHECKING:
+    from .nn import Module
+    from .optim import Optimizer
 
 __all__ = ["save", "load", "read", "CheckpointError"]
 
@@ -25,17 +33,7 @@ class CheckpointError(XgradError, ValueError):
     """A checkpoint file that cannot be read or does not fit the model/optimizer."""
 
 
-def _np(a):
-    if hasattr(a, "detach"):
-        return a.detach().cpu().numpy()
-    if hasattr(a, "get") and type(a).__module__.startswith("cupy"):
-        return a.get()
-    if hasattr(a, "_array"):  # array-api-strict
-        return np.asarray(a._array)
-    return np.asarray(a)
-
-
-def _jsonable(v):
+def _jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (tuple, list)):
@@ -47,25 +45,26 @@ def _jsonable(v):
     return str(v)
 
 
-def save(path, model=None, optimizer=None, extra=None):
+def save(path: str | os.PathLike[str], model: Module | None = None, optimizer: Optimizer | None = None,
+         extra: Any = None) -> str:
     """Write ``model`` (its state_dict) and ``optimizer`` (its state) to ``path`` atomically."""
     path = os.fspath(path)
-    arrays = {}
-    meta = {"format": FORMAT, "extra": _jsonable(extra) if extra is not None else None}
+    arrays: dict[str, Any] = {}
+    meta: dict[str, Any] = {"format": FORMAT, "extra": _jsonable(extra) if extra is not None else None}
     if model is not None:
         sd = model.state_dict()
         meta["model"] = list(sd)
         for name, a in sd.items():
-            arrays[f"model/{name}"] = _np(a)
+            arrays[f"model/{name}"] = to_host(a)
     if optimizer is not None:
         st = optimizer.state_dict()
-        scalars = {}
+        scalars: dict[str, dict[str, Any]] = {}
         for i, s in st["state"].items():
             for k, v in s.items():
                 if hasattr(v, "shape") and tuple(v.shape) != ():
-                    arrays[f"optim/{i}/{k}"] = _np(v)
+                    arrays[f"optim/{i}/{k}"] = to_host(v)
                 else:
-                    scalars.setdefault(str(i), {})[k] = float(_np(v)) if hasattr(v, "shape") else v
+                    scalars.setdefault(str(i), {})[k] = float(to_host(v)) if hasattr(v, "shape") else v
         meta["optimizer"] = {"class": type(optimizer).__name__,
                              "param_groups": [{k: _jsonable(v) for k, v in g.items()} for g in st["param_groups"]],
                              "scalars": scalars}
@@ -89,7 +88,7 @@ def save(path, model=None, optimizer=None, extra=None):
     return path
 
 
-def read(path):
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """``(meta, arrays)`` of a checkpoint: the JSON metadata and ``{key: numpy array}``."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -112,7 +111,8 @@ def read(path):
     return meta, arrays
 
 
-def load(path, model=None, optimizer=None, strict=True):
+def load(path: str | os.PathLike[str], model: Module | None = None, optimizer: Optimizer | None = None,
+         strict: bool = True) -> Any:
     """Restore ``model`` and ``optimizer`` from ``path``; returns the saved ``extra``.
 
     Names and shapes are checked before anything is copied; a mismatch raises a CheckpointError that
@@ -131,7 +131,7 @@ def load(path, model=None, optimizer=None, strict=True):
         if om["class"] != type(optimizer).__name__:
             raise CheckpointError(f"checkpoint {os.fspath(path)!r} holds {om['class']} state, not "
                                   f"{type(optimizer).__name__}")
-        state = {}
+        state: dict[int, dict[str, Any]] = {}
         for k, v in arrays.items():
             if k.startswith("optim/"):
                 _, i, key = k.split("/", 2)

@@ -1,76 +1,79 @@
 """Optimizers (SGD, Adam, AdamW), gradient clipping and learning-rate schedulers.
 
 The update rules follow ``torch.optim`` (single-tensor code path) operation for operation, so a run
-matches PyTorch step for step in float64. Updates are written into the parameter's array in place
-(in-place operators) where the backend's arrays are mutable, and replace the array otherwise.
+matches PyTorch step for step in float64. Every update goes through ``xgrad.inplace.update_``: into the
+parameter's own array where the backend allows, into a new array otherwise.
 """
 
-import math
+from __future__ import annotations
 
-from . import _state
-from .errors import XgradError
+import math
+import operator
+from typing import Any, Iterable, Mapping, Sequence
+
+from .backends import to_host
+from .creation import tensor
+from .errors import InputError
+from .inplace import update_, zero_grads
+from .nn import is_parameter
 from .observe import static
+from .tensor import Tensor, new
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "LRScheduler",
-           "StepLR", "CosineAnnealingLR", "CyclicLR", "OPTIMIZERS"]
+           "StepLR", "CosineAnnealingLR", "CyclicLR", "OPTIMIZERS", "SCHEDULERS"]
+
+ParamGroup = dict[str, Any]
+Params = Iterable[Tensor] | Iterable[ParamGroup]
 
 
 class Optimizer:
-    """Holds ``param_groups`` (dicts with ``params`` and hyper-parameters) and per-parameter ``state``."""
+    """Holds ``param_groups`` (dicts with ``params`` and hyper-parameters) and per-parameter ``state``.
 
-    def __init__(self, params, defaults):
+    State arrays live in Tensors, so ``xgrad.compile`` sees them read and written."""
+
+    def __init__(self, params: Params, defaults: Mapping[str, Any]):
         self.defaults = dict(defaults)
-        params = list(params)
-        if not params:
+        items: list[Any] = list(params)
+        if not items:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
-        self.param_groups = []
-        self.state = {}
+        groups: list[Mapping[str, Any]] = items if isinstance(items[0], dict) else [{"params": items}]
+        self.param_groups: list[ParamGroup] = []
+        self.state: dict[Tensor, dict[str, Any]] = {}
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: Mapping[str, Any]) -> None:
         group = dict(group)
         ps = group["params"]
-        group["params"] = [ps] if isinstance(ps, _state.Tensor) else list(ps)
+        group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
         for p in group["params"]:
-            if not p.requires_grad or p._op is not None:
+            if not is_parameter(p):
+                got = f"one of shape {p.shape}" if isinstance(p, Tensor) else f"a {type(p).__name__}"
                 raise ValueError(f"{type(self).__name__}: can only optimize leaf tensors that require grad "
-                                 f"(got one of shape {p.shape})")
+                                 f"(got {got})")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check(group)
         self.param_groups.append(group)
 
-    def _check(self, group):
+    def _check(self, group: ParamGroup) -> None:
         if group.get("lr", 0.0) < 0:
             raise ValueError(f"invalid learning rate {group['lr']}")
 
-    def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif p._backend.mutable:
-                    g.data[...] = 0
-                else:
-                    g.data = p._backend.xp.zeros_like(g.data)
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        zero_grads(self._params(), set_to_none)
 
-    def step(self):
+    def step(self) -> None:
         raise NotImplementedError
 
     # ---- state -------------------------------------------------------------------------------
-    def _params(self):
+    def _params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"]]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """``{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters, "params": [index]}]}``
         (the layout of torch.optim's state_dict)."""
         index = {id(p): i for i, p in enumerate(self._params())}
-        Tensor = _state.Tensor
         state = {index[id(p)]: {k: v.data if isinstance(v, Tensor) else v for k, v in s.items()}
                  for p, s in ((p, self.state.get(p)) for p in self._params()) if s}
         groups = []
@@ -80,7 +83,8 @@ class Optimizer:
             groups.append(d)
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyper-parameters and state saved by ``state_dict`` (arrays of any backend, copied)."""
         params = self._params()
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
@@ -96,23 +100,23 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             p = params[int(i)]
             b = p._backend
-            new = {}
+            loaded: dict[str, Any] = {}
             for k, v in s.items():
                 if hasattr(v, "shape") and tuple(v.shape) != ():
                     if tuple(v.shape) != p.shape:
                         raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {i} "
                                          f"has shape {tuple(v.shape)}, the parameter {p.shape}")
                     if not b.is_array(v):
-                        v = _host(v)
-                    a = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
-                    new[k] = _buffer(b.xp.asarray(a, copy=True), b)  # never share the caller's memory
+                        v = to_host(v)
+                    a = b.asarray(v, dtype=p.dtype, device=p.device)
+                    loaded[k] = new(b.xp.asarray(a, copy=True), b)  # never share the caller's memory
                 elif k == "step":
-                    new[k] = _step_counter(p, float(v))
+                    loaded[k] = _step_counter(p, float(v))
                 else:
-                    new[k] = float(v)
-            self.state[p] = new
+                    loaded[k] = float(v)
+            self.state[p] = loaded
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, g in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -122,48 +126,34 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-def _buffer(array, backend):
-    """Optimizer state lives in Tensors, so xgrad.compile sees it read and written."""
-    return _state.Tensor._wrap(array, backend)
-
-
-def _step_counter(p, value=0.0):
+def _step_counter(p: Tensor, value: float = 0.0) -> Tensor:
     """A 0-d Tensor counting steps (an array, not a Python int, so compiled steps need no retrace)."""
     b = p._backend
-    return _buffer(b.xp.asarray(value, dtype=p.data.dtype, device=b.device(p.data)), b)
+    return new(b.xp.asarray(value, dtype=p.dtype, device=p.device), b)
 
 
-def _hyper(group, *keys):
+def _hyper(group: ParamGroup, *keys: str) -> list[Any]:
     """Hyper-parameters of a group; inside xgrad.compile each is guarded (a scheduler's change retraces)."""
     return [static(group, k) for k in keys]
-
-
-def _host(v):
-    """An array of another library, in a form every backend's asarray takes."""
-    if hasattr(v, "detach"):
-        return v.detach().cpu().numpy()
-    if type(v).__module__.startswith("cupy"):
-        return v.get()
-    return v
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum (heavy-ball or Nesterov), dampening and L2
     weight decay, as ``torch.optim.SGD``."""
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-    def _check(self, group):
+    def _check(self, group: ParamGroup) -> None:
         super()._check(group)
         if group["momentum"] < 0 or group["weight_decay"] < 0:
             raise ValueError(f"invalid momentum {group['momentum']} or weight_decay {group['weight_decay']}")
 
-    def step(self):
+    def step(self) -> None:
         state = self.state
         for group in self.param_groups:
             lr, mom, damp, wd, nesterov, maximize = _hyper(
@@ -177,24 +167,17 @@ class SGD(Optimizer):
                     d = -d
                 if wd != 0:
                     d = d + wd * p.data
-                inplace = p._backend.mutable
                 if mom != 0:
                     st = state.get(p)
                     if st is None:
-                        buf = _buffer(p._backend.xp.asarray(d, copy=True), p._backend)
+                        buf = new(p._backend.xp.asarray(d, copy=True), p._backend)
                         state[p] = {"momentum_buffer": buf}
                     else:
                         buf = st["momentum_buffer"]
-                        if inplace:
-                            buf.data *= mom
-                            buf.data += (1 - damp) * d if damp else d
-                        else:
-                            buf.data = buf.data * mom + ((1 - damp) * d if damp else d)
+                        update_(buf, operator.imul, mom)
+                        update_(buf, operator.iadd, (1 - damp) * d if damp else d)
                     d = d + mom * buf.data if nesterov else buf.data
-                if inplace:
-                    p.data -= lr * d
-                else:
-                    p.data = p.data - lr * d
+                update_(p, operator.isub, lr * d)
 
 
 class Adam(Optimizer):
@@ -202,17 +185,18 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, maximize: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 
-    def _check(self, group):
+    def _check(self, group: ParamGroup) -> None:
         super()._check(group)
         b1, b2 = group["betas"]
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0) or group["eps"] < 0:
             raise ValueError(f"invalid betas {group['betas']} or eps {group['eps']}")
 
-    def step(self):
+    def step(self) -> None:
         state = self.state
         decoupled = self._decoupled
         for group in self.param_groups:
@@ -223,40 +207,29 @@ class Adam(Optimizer):
                     continue
                 b = p._backend
                 xp = b.xp
-                inplace = b.mutable
                 d = g.data
                 if maximize:
                     d = -d
                 if wd != 0:
                     if decoupled:
-                        if inplace:
-                            p.data *= 1 - lr * wd
-                        else:
-                            p.data = p.data * (1 - lr * wd)
+                        update_(p, operator.imul, 1 - lr * wd)
                     else:
                         d = d + wd * p.data
                 st = state.get(p)
                 if st is None:
-                    st = state[p] = {"step": _step_counter(p), "exp_avg": _buffer(xp.zeros_like(p.data), b),
-                                     "exp_avg_sq": _buffer(xp.zeros_like(p.data), b)}
-                st["step"].data += 1
-                t = st["step"].data
-                m, v = st["exp_avg"], st["exp_avg_sq"]
-                if inplace:
-                    m.data += (d - m.data) * (1 - b1)
-                    v.data *= b2
-                    v.data += (1 - b2) * (d * d)
-                else:
-                    m.data = m.data + (d - m.data) * (1 - b1)
-                    v.data = v.data * b2 + (1 - b2) * (d * d)
+                    st = state[p] = {"step": _step_counter(p), "exp_avg": new(xp.zeros_like(p.data), b),
+                                     "exp_avg_sq": new(xp.zeros_like(p.data), b)}
+                steps, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
+                update_(steps, operator.iadd, 1)
+                t = steps.data
+                update_(m, operator.iadd, (d - m.data) * (1 - b1))
+                update_(v, operator.imul, b2)
+                update_(v, operator.iadd, (1 - b2) * (d * d))
                 # bias corrections from the step counter as 0-d arrays (torch.optim computes the same
                 # numbers from a Python float: pow and sqrt are correctly rounded either way)
                 step_size = lr / (1 - b1 ** t)
                 denom = xp.sqrt(v.data) / xp.sqrt(1 - b2 ** t) + eps
-                if inplace:
-                    p.data -= step_size * (m.data / denom)
-                else:
-                    p.data = p.data - step_size * (m.data / denom)
+                update_(p, operator.isub, step_size * (m.data / denom))
 
 
 class AdamW(Adam):
@@ -264,70 +237,65 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, maximize: bool = False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
 # ---- gradient clipping ---------------------------------------------------------------------------
-def _grads(parameters):
-    if isinstance(parameters, _state.Tensor):
+def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    """The gradients of ``parameters`` that have one."""
+    if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+    return [g for g in (p.grad for p in parameters) if g is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Scale all gradients together so that their joint ``norm_type`` norm is at most ``max_norm``
     (coefficient ``max_norm / (norm + 1e-6)``, clamped to 1, as PyTorch). Returns the norm before clipping
-    as a 0-d Tensor."""
-    ps = _grads(parameters)
-    Tensor = _state.Tensor
-    if not ps:
-        from .creation import tensor
-
+    as a 0-d Tensor; a non-finite norm with ``error_if_nonfinite`` is an InputError."""
+    grads = _grads(parameters)
+    if not grads:
         return tensor(0.0)
-    b = ps[0]._backend
+    b = grads[0]._backend
     xp = b.xp
     norm_type = float(norm_type)
     if norm_type == math.inf:
-        norms = [xp.max(xp.abs(p.grad.data)) for p in ps]
+        norms = [xp.max(xp.abs(g.data)) for g in grads]
         total = norms[0]
         for n in norms[1:]:
             total = xp.maximum(total, n)
     else:
         total = None
-        for p in ps:
-            part = xp.sum(xp.abs(p.grad.data) ** norm_type) if norm_type != 2.0 else \
-                xp.sum(p.grad.data * p.grad.data)
+        for g in grads:
+            part = xp.sum(xp.abs(g.data) ** norm_type) if norm_type != 2.0 else xp.sum(g.data * g.data)
             total = part if total is None else total + part
         total = total ** (1.0 / norm_type) if norm_type != 2.0 else xp.sqrt(total)
     if error_if_nonfinite and not bool(xp.all(xp.isfinite(total))):
-        raise XgradError(f"clip_grad_norm_: the total gradient norm is {float(total)}; pass "
+        raise InputError(f"clip_grad_norm_: the total gradient norm is {float(total)}; pass "
                          "error_if_nonfinite=False to clip anyway")
     coef = xp.clip(max_norm / (total + 1e-6), max=1.0)
-    for p in ps:
-        g = p.grad
-        if b.mutable:
-            g.data *= xp.astype(coef, g.data.dtype)
-        else:
-            g.data = g.data * xp.astype(coef, g.data.dtype)
-    return Tensor._wrap(total, b)
+    for g in grads:
+        update_(g, operator.imul, xp.astype(coef, g.dtype))
+    return new(total, b)
 
 
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clip every gradient element to [-clip_value, clip_value]."""
     v = float(clip_value)
-    for p in _grads(parameters):
-        p.grad.data = p._backend.xp.clip(p.grad.data, min=-v, max=v)
+    for g in _grads(parameters):
+        g.data = g._backend.xp.clip(g.data, min=-v, max=v)
 
 
 # ---- learning-rate schedulers ----------------------------------------------------------------------
 class LRScheduler:
     """Sets each group's ``lr`` from the epoch counter; call ``step()`` after ``optimizer.step()``."""
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         self.optimizer = optimizer
         if last_epoch == -1:
             for g in optimizer.param_groups:
@@ -337,10 +305,10 @@ class LRScheduler:
         self._step_count = 0
         self.step()
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         raise NotImplementedError
 
-    def step(self):
+    def step(self) -> None:
         self._step_count += 1
         self.last_epoch += 1
         lrs = self.get_lr()
@@ -348,26 +316,26 @@ class LRScheduler:
             g["lr"] = lr
         self._last_lr = list(lrs)
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         return self._last_lr
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.__dict__.update(state)
 
 
 class StepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if int(step_size) <= 0:
             raise ValueError(f"StepLR step_size must be a positive integer, got {step_size}")
         self.step_size, self.gamma = int(step_size), float(gamma)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [g["lr"] for g in groups]
@@ -378,13 +346,13 @@ class CosineAnnealingLR(LRScheduler):
     """Cosine annealing from the base rate to ``eta_min`` over ``T_max`` epochs (SGDR without restarts),
     in PyTorch's recursive form so that runs match it step for step."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
         self.T_max, self.eta_min = int(T_max), float(eta_min)
         if self.T_max <= 0:
             raise ValueError(f"CosineAnnealingLR T_max must be positive, got {T_max}")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
         groups = self.optimizer.param_groups
         if e == 0:
@@ -404,8 +372,9 @@ class CyclicLR(LRScheduler):
     amplitude), "triangular2" (amplitude halved every cycle) or "exp_range" (scaled by gamma**step).
     Call ``step()`` after every batch. Momentum is not cycled."""
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
-                 gamma=1.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: float = 2000, step_size_down: float | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, last_epoch: int = -1):
         n = len(optimizer.param_groups)
         base = list(base_lr) if isinstance(base_lr, (list, tuple)) else [base_lr] * n
         self.max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * n
@@ -425,14 +394,14 @@ class CyclicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base
 
-    def _scale(self, cycle):
+    def _scale(self, cycle: int) -> float:
         if self.mode == "triangular":
             return 1.0
         if self.mode == "triangular2":
             return 1 / (2.0 ** (cycle - 1))
         return self.gamma ** self.last_epoch
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         if x <= self.step_ratio:
@@ -443,4 +412,4 @@ class CyclicLR(LRScheduler):
         return [b + (m - b) * scale * s for b, m in zip(self.base_lrs, self.max_lrs)]
 
 
-SCHEDULERS = {"step": StepLR, "cosine": CosineAnnealingLR, "cyclic": CyclicLR}
+SCHEDULERS: dict[str, type[LRScheduler]] = {"step": StepLR, "cosine": CosineAnnealingLR, "cyclic": CyclicLR}

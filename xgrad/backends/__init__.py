@@ -145,12 +145,7 @@ def to_host(obj):
     """A NumPy array of the values of ``obj``: a Tensor, an array of any backend's library (its backend
     is loaded if it is not yet), or anything ``numpy.asarray`` takes. Arrays on a device or of another
     library are copied; a NumPy array may come back as itself."""
-    import numpy as np
-
-    from .. import observe
-    from ..tensor import Tensor
-
-    if isinstance(obj, Tensor):
+    if isinstance(getattr(obj, "_backend", None), Backend):  # a Tensor
         return obj.numpy()
     backends = list(_LOADED.values())
     library = type(obj).__module__.partition(".")[0]
@@ -158,5 +153,7 @@ def to_host(obj):
         backends.append(get_backend(library))
     for b in backends:
         if b.is_array(obj):
-            return observe.to_host(b, obj)
+            return b.to_numpy(obj)
+    import numpy as np
+
     return np.asarray(obj)

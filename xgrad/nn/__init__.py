@@ -1,9 +1,9 @@
-"""Neural-network building blocks: Module, Parameter, Linear, Sequential, MLP, activations, Dropout,
-``xgrad.nn.init`` and ``xgrad.nn.functional``."""
+"""Neural-network building blocks: Module, Parameter (and is_parameter), Linear, Sequential, MLP,
+activations, Dropout, ``xgrad.nn.init`` and ``xgrad.nn.functional``."""
 
 from . import functional, init
-from .modules import (ACTIVATIONS, GELU, MLP, Dropout, Identity, LeakyReLU, Linear, Module, Parameter, ReLU,
-                      Sequential, Sigmoid, Tanh)
+from .modules import (ACTIVATIONS, GELU, MLP, Dropout, Identity, LeakyReLU, Linear, Module, ModuleError, Parameter,
+                      ReLU, Sequential, Sigmoid, Tanh, is_parameter)
 
-__all__ = ["functional", "init", "Module", "Parameter", "Linear", "Sequential", "MLP", "Tanh", "ReLU", "Sigmoid",
-           "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS"]
+__all__ = ["functional", "init", "Module", "ModuleError", "Parameter", "is_parameter", "Linear", "Sequential", "MLP",
+           "Tanh", "ReLU", "Sigmoid", "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS"]

@@ -1,10 +1,14 @@
 """Neural-network functions: activations and losses (the ops live in xgrad.ops), plus ``linear`` (one
 fused op: x @ W.T + b) and ``dropout``."""
 
+from __future__ import annotations
+
+from ..observe import draw
 from ..ops import (binary_cross_entropy_with_logits, cross_entropy, gelu, leaky_relu, log_softmax, mse_loss,
                    relu, sigmoid, softmax, softplus, tanh)
 from ..ops import multiply as _multiply
 from ..ops._core import op as _op
+from ..tensor import Tensor
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu", "leaky_relu", "linear",
            "log_softmax", "mse_loss", "relu", "sigmoid", "softmax", "softplus", "tanh"]
@@ -38,13 +42,13 @@ def _linear_grad_b(xp, g, out, x, weight, bias):
 _linear.defvjp(_linear_grad_x, _linear_grad_w, _linear_grad_b)
 
 
-def linear(x, weight, bias=None):
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` as one op (one graph node, three matmul-sized kernels in backward).
     ``weight`` has shape (out_features, in_features), as in PyTorch."""
     return _linear(x, weight, bias)
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not training).
     The mask comes from the backend's seeded generator (``xgrad.manual_seed``)."""
     if not training or p == 0.0:
@@ -54,6 +58,6 @@ def dropout(x, p=0.5, training=True):
     b = x._backend
     if p == 1.0:
         return _multiply(x, 0.0)
-    u = b.uniform(x.shape, 0.0, 1.0, dtype=x.dtype, device=b.device(x.data))
+    u = draw(b, "uniform", x.shape, 0.0, 1.0, dtype=x.dtype, device=x.device)
     mask = b.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
     return _multiply(x, mask)

@@ -1,13 +1,19 @@
-"""Parameter initialisers, as in ``torch.nn.init``. Each fills a tensor in place (its array is replaced on
-backends whose arrays are immutable) from the backend's seeded generator (``xgrad.manual_seed``)."""
+"""Parameter initialisers, as in ``torch.nn.init``. Each fills a tensor in place (``xgrad.inplace.update_``)
+from the backend's seeded generator (``xgrad.manual_seed``) and returns it."""
+
+from __future__ import annotations
 
 import math
+
+from ..inplace import assign, update_
+from ..observe import draw
+from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
            "uniform_", "normal_", "zeros_", "ones_", "constant_"]
 
 
-def _fans(t):
+def _fans(t: Tensor) -> tuple[int, int]:
     shape = t.shape
     if len(shape) < 2:
         raise ValueError(f"fan in and fan out need a tensor of at least 2 dimensions, got shape {shape}")
@@ -17,7 +23,7 @@ def _fans(t):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity (PyTorch's table)."""
     if nonlinearity in ("linear", "sigmoid", "identity") or nonlinearity.startswith("conv"):
         return 1.0
@@ -33,61 +39,58 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
 
 
-def _fill(t, data):
-    b = t._backend
-    if b.mutable:
-        try:
-            t.data[...] = data
-            return t
-        except (TypeError, ValueError, RuntimeError):
-            pass
-    t.data = data
-    return t
+def _drawn(t: Tensor, kind: str, a: float, b: float) -> Tensor:
+    return update_(t, assign, draw(t._backend, kind, t.shape, a, b, dtype=t.dtype, device=t.device))
 
 
-def uniform_(t, a=0.0, b=1.0):
-    be = t._backend
-    return _fill(t, be.uniform(t.shape, a, b, dtype=t.dtype, device=be.device(t.data)))
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Values drawn from U(a, b)."""
+    return _drawn(t, "uniform", a, b)
 
 
-def normal_(t, mean=0.0, std=1.0):
-    be = t._backend
-    return _fill(t, be.normal(t.shape, mean, std, dtype=t.dtype, device=be.device(t.data)))
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Values drawn from N(mean, std**2)."""
+    return _drawn(t, "normal", mean, std)
 
 
-def constant_(t, value):
-    xp = t._backend.xp
-    return _fill(t, xp.full_like(t.data, value))
+def constant_(t: Tensor, value: float) -> Tensor:
+    return update_(t, assign, value)
 
 
-def zeros_(t):
+def zeros_(t: Tensor) -> Tensor:
     return constant_(t, 0.0)
 
 
-def ones_(t):
+def ones_(t: Tensor) -> Tensor:
     return constant_(t, 1.0)
 
 
-def kaiming_uniform_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    """U(-bound, bound), bound = gain * sqrt(3 / fan). With a=sqrt(5) (nn.Linear's default) bound = 1/sqrt(fan_in)."""
+def _fan(t: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', not {mode!r}")
     fan_in, fan_out = _fans(t)
-    fan = fan_in if mode == "fan_in" else fan_out
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    """U(-bound, bound), bound = gain * sqrt(3 / fan). With a=sqrt(5) (nn.Linear's default) bound = 1/sqrt(fan_in)."""
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))
     return uniform_(t, -bound, bound)
 
 
-def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    fan_in, fan_out = _fans(t)
-    fan = fan_in if mode == "fan_in" else fan_out
-    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    """N(0, std**2), std = gain / sqrt(fan)."""
+    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode)))
 
 
-def xavier_uniform_(t, gain=1.0):
+def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound)
 
 
-def xavier_normal_(t, gain=1.0):
+def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))

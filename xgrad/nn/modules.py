@@ -1,60 +1,66 @@
 """Module, Parameter, Linear, Sequential, MLP, activation modules and Dropout."""
 
+from __future__ import annotations
+
 import math
 from collections import OrderedDict
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..backends import current_device, get_backend
-from ..creation import get_default_dtype
+from ..backends import Backend, placement, to_host
+from ..creation import get_default_dtype, tensor
 from ..errors import ShapeError, XgradError
-from ..tensor import Tensor
+from ..inplace import zero_grads
+from ..ops import to
+from ..tensor import Tensor, new
 from . import functional as F
 from . import init
 
-__all__ = ["Module", "Parameter", "Linear", "Sequential", "MLP", "Tanh", "ReLU", "Sigmoid", "GELU", "LeakyReLU",
-           "Identity", "Dropout", "ACTIVATIONS"]
+__all__ = ["Module", "Parameter", "is_parameter", "ModuleError", "Linear", "Sequential", "MLP", "Tanh", "ReLU",
+           "Sigmoid", "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS"]
 
 
-class _ParameterMeta(type):
-    def __instancecheck__(cls, obj):
-        return type(obj) is Tensor and obj.requires_grad and obj._op is None
+def Parameter(data: Any, requires_grad: bool = True, backend: str | Backend | None = None, device: Any = None,
+              dtype: Any = None) -> Tensor:  # noqa: N802  (PyTorch's name)
+    """A tensor for a Module to learn: ``data`` (a Tensor, whose array is shared unless ``backend``,
+    ``device`` or ``dtype`` asks for a copy, or anything ``xgrad.tensor`` takes) as a leaf with
+    ``requires_grad``. A plain Tensor: the engine's hot paths test ``type(t) is Tensor``."""
+    if isinstance(data, Tensor):
+        t = data.detach()
+        if backend is not None or device is not None or dtype is not None:
+            t = to(t, backend=backend, device=device, dtype=dtype)
+    else:
+        t = tensor(data, dtype=dtype, backend=backend, device=device)
+    return t.requires_grad_(True) if requires_grad else t
 
 
-class Parameter(metaclass=_ParameterMeta):
-    """A leaf tensor that requires a gradient; a Module registers every one assigned to it.
-
-    ``Parameter(data)`` returns a plain :class:`xgrad.Tensor` (the engine's hot paths test ``type(t) is
-    Tensor``), so ``isinstance(p, Parameter)`` means "a leaf tensor that requires grad".
-    """
-
-    def __new__(cls, data, requires_grad=True, backend=None, device=None, dtype=None):
-        if isinstance(data, Tensor):
-            t = Tensor._wrap(data.data, data._backend) if backend is None else data.to(backend=backend).detach()
-        else:
-            from ..creation import tensor
-
-            t = tensor(data, dtype=dtype, backend=backend, device=device)
-        if requires_grad:
-            t.requires_grad_(True)
-        return t
-
-
-def _is_param(value):
+def is_parameter(value: Any) -> bool:
+    """Whether ``value`` is what a Module registers as a parameter and an optimizer accepts: a leaf
+    Tensor that requires grad (``Parameter(...)`` makes one)."""
     return type(value) is Tensor and value.requires_grad and value._op is None
 
 
-class Module:
-    """Base class of layers and models. Assigning a Parameter or a Module to an attribute registers it."""
+class ModuleError(XgradError, AttributeError):
+    """A Module subclass assigned an attribute before calling ``super().__init__()``."""
 
-    def __init__(self):
+
+class Module:
+    """Base class of layers and models. Assigning a parameter (``is_parameter``) or a Module to an
+    attribute registers it."""
+
+    _parameters: OrderedDict[str, Tensor | None]
+    _modules: OrderedDict[str, Module]
+    training: bool
+
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise XgradError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            raise ModuleError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, modules = self._parameters, self._modules
-        if _is_param(value):
+        if is_parameter(value):
             modules.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
@@ -68,43 +74,43 @@ class Module:
                 modules.pop(name, None)
         object.__setattr__(self, name, value)
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
 
-    def register_parameter(self, name, value):
+    def register_parameter(self, name: str, value: Tensor | None) -> None:
         self._parameters[name] = value
         object.__setattr__(self, name, value)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module) -> None:
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
     # ---- calling -----------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ---- walking the tree --------------------------------------------------------------------
-    def children(self):
+    def children(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         return iter(self._modules.items())
 
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen = set()
         for mod_name, m in (self.named_modules(prefix) if recurse else [(prefix, self)]):
             for name, p in m._parameters.items():
@@ -113,41 +119,38 @@ class Module:
                 seen.add(id(p))
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     # ---- modes and gradients -----------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         return self.train(False)
 
-    def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data = p._backend.xp.zeros_like(p.grad.data)
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient, or (``set_to_none=False``) zero it in place."""
+        zero_grads(self.parameters(), set_to_none)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad = bool(requires_grad)
         return self
 
-    def num_parameters(self):
+    def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters())
 
     # ---- state -------------------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> OrderedDict[str, Any]:
         """``{name: array}`` (the raw backend arrays, not copies), names as in PyTorch (``0.weight``)."""
         return OrderedDict((name, p.data) for name, p in self.named_parameters())
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy values into the parameters; accepts backend arrays, NumPy arrays, torch tensors or Tensors.
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
+        """Copy values into the parameters; accepts arrays of any backend's library, NumPy arrays or Tensors.
 
         Raises a ShapeError naming every missing, unexpected or mis-shaped entry (``strict=False`` skips
         missing and unexpected names but still refuses wrong shapes). Returns (missing, unexpected)."""
@@ -157,8 +160,7 @@ class Module:
         wrong = []
         for k, p in own.items():
             if k in state_dict:
-                v = state_dict[k]
-                shape = tuple(v.shape)
+                shape = tuple(state_dict[k].shape)
                 if shape != p.shape:
                     wrong.append(f"{k}: checkpoint {shape} vs model {p.shape}")
         problems = []
@@ -174,20 +176,17 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            if isinstance(v, Tensor):
-                v = v.data if v._backend is p._backend else v.numpy()
-            elif not p._backend.is_array(v):
-                v = v.detach().cpu().numpy() if hasattr(v, "detach") else v
             b = p._backend
-            if not b.is_array(v) and type(v).__module__.startswith("cupy"):
-                v = v.get()
-            new = b.asarray(v, dtype=p.dtype, device=b.device(p.data))
-            p.data = b.xp.asarray(new, copy=True)  # never share memory with the caller's array
+            if isinstance(v, Tensor) and v._backend is b:
+                v = v.data
+            elif not b.is_array(v):
+                v = to_host(v)
+            p.data = b.xp.asarray(b.asarray(v, dtype=p.dtype, device=p.device), copy=True)  # never shared
         return missing, unexpected
 
     # ---- moving ------------------------------------------------------------------------------
-    def to(self, *args, backend=None, device=None, dtype=None):
-        """Move every parameter (in place: the same Tensor objects, new arrays)."""
+    def to(self, *args: Any, backend: str | Backend | None = None, device: Any = None, dtype: Any = None) -> Module:
+        """Move every parameter (in place: the same Tensor objects, new arrays); gradients are dropped."""
         for p in self.parameters():
             moved = p.detach().to(*args, backend=backend, device=device, dtype=dtype)
             p.data = moved.data
@@ -196,17 +195,17 @@ class Module:
                 p.grad = None
         return self
 
-    def double(self):
+    def double(self) -> Module:
         return self.to(dtype="float64")
 
-    def float(self):
+    def float(self) -> Module:
         return self.to(dtype="float32")
 
     # ---- printing ----------------------------------------------------------------------------
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not lines:
@@ -214,48 +213,47 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _placement(backend, device, dtype):
-    b = get_backend(backend)
-    if device is None and backend is None:
-        device = current_device()
-    return b, device, b.dtype(dtype or get_default_dtype())
+def _zeros_parameter(shape: tuple[int, ...], backend: str | Backend | None, device: Any, dtype: Any) -> Tensor:
+    """A parameter of zeros where ``backends.placement`` puts it, in ``dtype`` (or the default dtype)."""
+    b, device = placement(backend, device)
+    return new(b.xp.zeros(shape, dtype=b.dtype(dtype or get_default_dtype()), device=device), b).requires_grad_(True)
 
 
 class Linear(Module):
     """``y = x @ weight.T + bias``; weight (out_features, in_features) as in PyTorch, and PyTorch's default
     init: weight kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), bias U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features, out_features, bias=True, backend=None, device=None, dtype=None):
+    weight: Tensor
+    bias: Tensor | None
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, backend: str | Backend | None = None,
+                 device: Any = None, dtype: Any = None):
         super().__init__()
         if int(in_features) <= 0 or int(out_features) <= 0:
             raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
                              f"out_features={out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        b, device, dt = _placement(backend, device, dtype)
-        xp = b.xp
-        dev = device if device is not None else b.default_device
-        w = Tensor._wrap(xp.empty((self.out_features, self.in_features), dtype=dt, device=dev), b)
-        self.weight = w.requires_grad_(True)
+        self.weight = _zeros_parameter((self.out_features, self.in_features), backend, device, dtype)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if bias:
             bound = 1.0 / math.sqrt(self.in_features)
-            bt = Tensor._wrap(xp.empty((self.out_features,), dtype=dt, device=dev), b)
-            self.bias = bt.requires_grad_(True)
-            init.uniform_(self.bias, -bound, bound)
+            self.bias = init.uniform_(_zeros_parameter((self.out_features,), backend, device, dtype), -bound, bound)
         else:
             self.bias = None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F._linear(x, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class _Activation(Module):
-    fn = None
+    """A module that applies ``fn``, an elementwise function of the input alone."""
 
-    def forward(self, x):
+    fn: Callable[[Tensor], Tensor]
+
+    def forward(self, x: Tensor) -> Tensor:
         return type(self).fn(x)
 
 
@@ -277,76 +275,77 @@ class GELU(_Activation):
 
 
 class Identity(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope: float = 0.01):
         super().__init__()
         self.negative_slope = float(negative_slope)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, negative_slope=self.negative_slope)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
 
 class Dropout(Module):
-    def __init__(self, p=0.5):
+    def __init__(self, p: float = 0.5):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
         self.p = float(p)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
 class Sequential(Module):
     """Modules applied in order; named ``0``, ``1``, ... as in PyTorch (so state_dict names match)."""
 
-    def __init__(self, *modules):
+    _layers: tuple[Module, ...]
+
+    def __init__(self, *modules: Any):
+        """``Sequential(m0, m1, ...)``, or ``Sequential({name: module, ...})`` to name them."""
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
-            for name, m in modules[0].items():
-                self.add_module(str(name), m)
-        else:
-            for i, m in enumerate(modules):
-                self.add_module(str(i), m)
+        first = modules[0] if len(modules) == 1 else None
+        named = first.items() if isinstance(first, Mapping) else enumerate(modules)
+        for name, m in named:
+            self.add_module(str(name), m)
         object.__setattr__(self, "_layers", tuple(self._modules.values()))
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module) -> None:
         super().add_module(name, module)
         object.__setattr__(self, "_layers", tuple(self._modules.values()))
 
-    def append(self, module):
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self._modules)), module)
         return self
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for m in self._layers:
             x = m(x)
         return x
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int | slice) -> Module:
         if isinstance(i, slice):
             return Sequential(*self._layers[i])
         return self._layers[i]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._layers)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._layers)
 
 
-ACTIVATIONS = {"tanh": Tanh, "relu": ReLU, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU,
-               "leakyrelu": LeakyReLU, "identity": Identity}
+ACTIVATIONS: dict[str, type[Module]] = {"tanh": Tanh, "relu": ReLU, "sigmoid": Sigmoid, "gelu": GELU,
+                                        "leaky_relu": LeakyReLU, "leakyrelu": LeakyReLU, "identity": Identity}
 
 
 class MLP(Sequential):
@@ -355,7 +354,8 @@ class MLP(Sequential):
     Layers are named as in ``torch.nn.Sequential(Linear, Tanh, Linear, ...)``: ``0.weight``, ``2.weight``, ...
     """
 
-    def __init__(self, sizes, activation="tanh", dropout=0.0, bias=True, backend=None, device=None, dtype=None):
+    def __init__(self, sizes: Sequence[int], activation: str | type[Module] | Module = "tanh", dropout: float = 0.0,
+                 bias: bool = True, backend: str | Backend | None = None, device: Any = None, dtype: Any = None):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or any(s <= 0 for s in sizes):
             raise ValueError(f"MLP sizes must be at least two positive integers, got {sizes}")
@@ -363,12 +363,13 @@ class MLP(Sequential):
             if activation.lower() not in ACTIVATIONS:
                 raise ValueError(f"unknown activation {activation!r}; choose from "
                                  f"{', '.join(sorted(set(ACTIVATIONS) - {'leakyrelu'}))}")
-            make = ACTIVATIONS[activation.lower()]
+            make: Callable[[], Module] = ACTIVATIONS[activation.lower()]
         elif isinstance(activation, type):
             make = activation
         else:
-            make = lambda a=activation: a  # noqa: E731  (a module instance, shared)
-        layers = []
+            module = activation
+            make = lambda: module  # noqa: E731  (one module instance, shared by every hidden layer)
+        layers: list[Module] = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(a, b, bias=bias, backend=backend, device=device, dtype=dtype))
             if i < len(sizes) - 2:

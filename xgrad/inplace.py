@@ -1,0 +1,61 @@
+"""Updating a tensor's array: in place where the backend allows, with a new array otherwise.
+
+Optimizers, clipping, ``zero_grad`` and ``xgrad.nn.init`` all write through ``update_``, which
+assigns the result back to ``t.data`` either way, so ``xgrad.compile`` sees every write.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable, Iterable
+
+from .tensor import Tensor
+
+__all__ = ["update_", "assign", "zero_grads"]
+
+InPlaceOp = Callable[[Any, Any], Any]
+
+
+def assign(a: Any, value: Any) -> Any:
+    """``a[...] = value``, returning ``a``: plain assignment as an in-place operator, for ``update_``."""
+    a[...] = value
+    return a
+
+
+_OUT_OF_PLACE: dict[InPlaceOp, InPlaceOp] = {
+    operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
+    operator.itruediv: operator.truediv}
+
+
+def update_(t: Tensor, op: InPlaceOp, value: Any) -> Tensor:
+    """``t.data = op(t.data, value)`` for ``op`` one of ``operator.iadd``, ``isub``, ``imul``,
+    ``itruediv`` or ``assign`` (whose ``value`` is a Python scalar or an array of ``t``'s shape).
+
+    The result goes into ``t``'s own array where the backend's arrays are mutable and this one is
+    writable (a NumPy broadcast view is not), into a new array otherwise. Either way it is assigned
+    back to ``t.data``, as ``t.data -= value`` does. Returns ``t``."""
+    a = t.data
+    b = t._backend
+    if b.mutable:
+        try:
+            t.data = op(a, value)
+            return t
+        except (TypeError, ValueError, RuntimeError):
+            if b.writable(a):  # a real error (shapes, dtypes), not a read-only array
+                raise
+    if op is assign:
+        t.data = b.xp.full_like(a, value) if isinstance(value, (bool, int, float)) else value
+    else:
+        t.data = _OUT_OF_PLACE[op](a, value)
+    return t
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Drop the gradients of ``params`` (``set_to_none``) or fill them with zeros in place."""
+    for p in params:
+        g = p.grad
+        if g is not None:
+            if set_to_none:
+                p.grad = None
+            else:
+                update_(g, assign, 0)
