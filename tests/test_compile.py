@@ -243,3 +243,51 @@ def test_fit_with_compile_matches_eager_fit():
         results.append(fit(model, X, y, opt, epochs=3, batch_size=64, seed=2, compile=compiled))
     assert results[0].losses == results[1].losses
     assert results[0].accuracy == results[1].accuracy and results[0].loss == results[1].loss
+
+
+def test_compiled_function_called_inside_another_runs_as_part_of_its_trace(backend):
+    w = xgrad.tensor([[0.5, -1.0], [2.0, 0.25]], dtype="float64", backend=backend, requires_grad=True)
+
+    def layer(h):
+        return xgrad.tanh(h @ w)
+
+    def make_step(inner):
+        def step(x):
+            loss = xgrad.sum(inner(x) * x)
+            w.grad = None
+            loss.backward()
+            return loss, w.grad
+        return step
+
+    outer = xgrad.compile(make_step(xgrad.compile(layer, warmup=0)), warmup=0)
+    x = xgrad.tensor([[1.0, 2.0]], dtype="float64", backend=backend)
+    expected_loss, expected_grad = make_step(layer)(x)
+    for _ in range(3):  # trace, then replays
+        loss, grad = outer(x)
+        assert float(loss) == float(expected_loss)
+        assert np.array_equal(grad.numpy(), expected_grad.numpy())
+
+
+def test_results_of_the_tracing_call_are_detached_like_replays():
+    w = xgrad.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    f = xgrad.compile(lambda x: x * w, warmup=0)
+    x = xgrad.tensor([3.0, 4.0], dtype="float64")
+    for _ in range(2):  # the traced call, then a replay: the same kind of result
+        out = f(x)
+        assert not out.requires_grad and out.numpy().tolist() == [3.0, 8.0]
+        with pytest.raises(xgrad.GraphError, match="does not require grad"):
+            xgrad.sum(out).backward()
+
+
+def test_host_values_read_inside_a_compiled_function_are_guarded(backend):
+    scale = xgrad.tensor([2.0], dtype="float64", backend=backend)
+
+    def f(x):
+        return x * float(scale.numpy()[0])  # a host value: the replay must notice when it changes
+
+    g = xgrad.compile(f, warmup=0)
+    x = xgrad.tensor([1.0, 3.0], dtype="float64", backend=backend)
+    assert g(x).numpy().tolist() == [2.0, 6.0]
+    assert g(x).numpy().tolist() == [2.0, 6.0]
+    scale.data = xgrad.tensor([5.0], dtype="float64", backend=backend).data
+    assert g(x).numpy().tolist() == [5.0, 15.0]

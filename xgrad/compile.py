@@ -28,7 +28,7 @@ import functools
 import warnings
 from typing import Any, Callable
 
-from . import _state, backends as _backends, passes, tracing
+from . import _state, backends as _backends, observe, passes, tracing
 from .tensor import Tensor, new
 from .tracing import Slot, Trace, TraceError
 
@@ -60,6 +60,8 @@ class CompiledFunction:
         self._eager = set()  # signatures that gave up on tracing
 
     def __call__(self, *args, **kwargs):
+        if observe.current() is not None:  # called inside another's trace: run eagerly, so it is recorded
+            return self.fn(*args, **kwargs)
         sig = _signature(args, kwargs)
         plan = self._plans.get(sig)
         if plan is not None:
@@ -128,7 +130,8 @@ def _trace(fn, args, kwargs):
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
         array[...] = t.data
         t.data = array
-    return out, plan
+    kind, values = _Plan._outputs(out, _raw)  # detached results, as every replay returns
+    return _build(kind, values), plan
 
 
 def _raw(t):
@@ -149,7 +152,8 @@ class _Plan:
         self.out_kind, out_arrays = self._outputs(out, raw)
         outputs = [_value(a) for a in out_arrays]
         writes = self._writes(trace, arg_slots, g)
-        stores = [passes.Store(f"{name}.data", _value(raw(t))) for name, t in writes]
+        # the replay runs with no observer: it reads and writes the Tensors' fields directly
+        stores = [passes.Store(f"{name}._data", _value(raw(t))) for name, t in writes]
         stores += self._grad_stores(trace, raw, g)
         roots = passes.root_slots([s.value for s in stores] + outputs)  # slots that leave the replay
 
@@ -194,9 +198,9 @@ class _Plan:
             grad = t.grad
             if grad is not None and id(grad) in trace.born:
                 g[f"b_g{k}"] = grad._backend
-                stores.append(passes.Store(f"{name}.grad", _value(raw(grad)), f"_wrap({{}}, b_g{k})"))
+                stores.append(passes.Store(f"{name}._grad", _value(raw(grad)), f"_wrap({{}}, b_g{k})"))
             else:
-                stores.append(passes.Store(f"{name}.grad", grad))
+                stores.append(passes.Store(f"{name}._grad", grad))
         return stores
 
     @staticmethod
@@ -217,12 +221,12 @@ class _Plan:
     def _loads(trace: Trace, arg_slots: list[tuple[int, int]], needed: set[int],
                g: dict[str, Any]) -> list[tuple[str, int]]:
         """(expression, slot): where the replay reads each array it needs, arguments first."""
-        loads = [(f"A[{i}].data", slot) for i, slot in arg_slots if slot in needed]
+        loads = [(f"A[{i}]._data", slot) for i, slot in arg_slots if slot in needed]
         arg_set = {s for _, s in arg_slots}
         for k, (t, slot) in enumerate(trace.inputs.values()):
             if slot is not None and slot in needed and slot not in arg_set:
                 g[f"t_in{k}"] = t
-                loads.append((f"t_in{k}.data", slot))
+                loads.append((f"t_in{k}._data", slot))
         return loads
 
     @staticmethod

@@ -25,7 +25,7 @@ _current = None  # (backend, device) once chosen
 _seed = None  # the last manual_seed, applied to backends loaded later too
 
 __all__ = ["Backend", "register_backend", "available_backends", "known_backends", "get_backend",
-           "loaded_backends", "current_backend", "current_device", "use_backend", "manual_seed"]
+           "loaded_backends", "placement", "current_backend", "current_device", "use_backend", "manual_seed"]
 
 
 def register_backend(name, loader):
@@ -84,6 +84,15 @@ def get_backend(name=None):
         backend.manual_seed(_seed)
     _LOADED[name] = backend
     return backend
+
+
+def placement(backend=None, device=None):
+    """Where a new array goes: ``(Backend, device)``. The backend named, else the current one; the
+    device named, else the current device (when no backend was named), else the backend's default."""
+    b = get_backend(backend)
+    if device is None and backend is None:
+        device = current_device()
+    return b, device if device is not None else b.default_device
 
 
 def loaded_backends():
