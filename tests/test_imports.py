@@ -14,7 +14,8 @@ import xgrad
 PACKAGE = pathlib.Path(xgrad.__file__).parent
 FORBIDDEN = {"numpy", "cupy", "cupyx", "torch"}
 # the engine: graph, autograd, tensors, creation, custom functions, errors, state, public API
-ENGINE = ["__init__.py", "_state.py", "autograd.py", "creation.py", "errors.py", "function.py", "tensor.py"]
+ENGINE = ["__init__.py", "_state.py", "autograd.py", "creation.py", "errors.py", "function.py", "observe.py",
+          "tensor.py"]
 
 
 def _engine_files():

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd
+from .backends import to_host
 from .tensor import Tensor, new
 
 __all__ = ["GradcheckError", "max_rel_diff", "analytic_grad", "numerical_grad", "gradcheck", "torch_grad",
@@ -34,11 +35,7 @@ class GradcheckError(AssertionError):
 
 def _host(x: Any) -> np.ndarray:
     """A float64 NumPy copy of a Tensor, a torch tensor or any array."""
-    if isinstance(x, Tensor):
-        return np.asarray(x.numpy(), dtype=np.float64)
-    if hasattr(x, "detach"):  # torch
-        return x.detach().cpu().numpy().astype(np.float64)
-    return np.asarray(x, dtype=np.float64)
+    return np.asarray(to_host(x), dtype=np.float64)
 
 
 def _like(x: Tensor, values: Any) -> Tensor:

@@ -9,6 +9,8 @@ whose object is a loader: a callable ``loader(device=None) -> Backend``.
 import importlib
 import os
 
+import numpy as np
+
 from ..errors import BackendUnavailableError
 from .base import Backend
 
@@ -25,7 +27,8 @@ _current = None  # (backend, device) once chosen
 _seed = None  # the last manual_seed, applied to backends loaded later too
 
 __all__ = ["Backend", "register_backend", "available_backends", "known_backends", "get_backend",
-           "loaded_backends", "placement", "current_backend", "current_device", "use_backend", "manual_seed"]
+           "loaded_backends", "placement", "current_backend", "current_device", "use_backend", "manual_seed",
+           "to_host"]
 
 
 def register_backend(name, loader):
@@ -163,6 +166,4 @@ def to_host(obj):
     for b in backends:
         if b.is_array(obj):
             return b.to_numpy(obj)
-    import numpy as np
-
     return np.asarray(obj)
