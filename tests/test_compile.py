@@ -291,3 +291,21 @@ def test_host_values_read_inside_a_compiled_function_are_guarded(backend):
     assert g(x).numpy().tolist() == [2.0, 6.0]
     scale.data = xgrad.tensor([5.0], dtype="float64", backend=backend).data
     assert g(x).numpy().tolist() == [5.0, 15.0]
+
+
+def test_an_error_while_tracing_leaves_tensors_and_the_engine_as_they_were(backend):
+    from xgrad import observe
+
+    w = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
+    before = w.numpy().tolist()
+
+    def f(x):
+        y = x * w
+        raise RuntimeError("user error inside the function")
+
+    g = xgrad.compile(f, warmup=0)
+    with pytest.raises(RuntimeError, match="user error"):
+        g(xgrad.tensor([3.0, 4.0], dtype="float64", backend=backend))
+    assert observe.current() is None and observe.watching == 0
+    assert xgrad.get_backend(backend).is_array(w.data) and w.numpy().tolist() == before
+    assert xgrad.sum(w * w).numpy().item() == 5.0  # the engine works eagerly again

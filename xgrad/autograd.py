@@ -182,6 +182,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                     captured[wanted[t]] = g
             elif create_graph:
                 t.grad = g if t.grad is None else t.grad + g
+            elif not watched:  # the fields directly: nothing observes them
+                old = t._grad
+                t._grad = new(g if old is None else old._data + g, t._backend)
             else:
                 old = t.grad
                 t.grad = new(g if old is None else old.data + g, t._backend)
