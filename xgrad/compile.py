@@ -148,7 +148,6 @@ class _Plan:
     def __init__(self, trace, arg_slots, out):
         raw = _raw  # a Tensor's array as it is; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_wrap": new, "slice": slice}
-        self._globals = g
         self.out_kind, out_arrays = self._outputs(out, raw)
         outputs = [_value(a) for a in out_arrays]
         writes = self._writes(trace, arg_slots, g)

@@ -227,10 +227,6 @@ class Tracer:
     def item(self):
         return self._trace.guard(self, lambda a: a.item())
 
-    def guarded(self, convert):
-        """``convert(real array)``, a Python value guarded like ``bool``/``int``/``float``."""
-        return self._trace.guard(self, convert)
-
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """A NumPy ufunc (or `ndarray op Tracer`) applied to a traced array: recorded like any call."""
         if method != "__call__" or "out" in kwargs:

@@ -49,14 +49,6 @@ class NumpyBackend(Backend):
         np.add.at(out, index, values)
         return out
 
-    def _rows(self, labels):
-        """(row indices, labels) indexing one entry per row of a 2-D array; the row range is cached."""
-        n = labels.shape[0]
-        rows = self._aranges.get(n)
-        if rows is None:
-            rows = self._aranges[n] = np.arange(n)
-        return rows, labels
-
     def _take_along_axis(self, a, indices, /, *, axis=-1):
         """One entry per row of a 2-D array (cross-entropy's label pick) by fancy indexing; a cached
         row range. np.take_along_axis spends microseconds in Python building the same index."""

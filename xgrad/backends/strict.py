@@ -13,7 +13,6 @@ class StrictBackend(Backend):
         import array_api_strict
         from array_api_strict._array_object import Array
 
-        self._mod = array_api_strict
         self._array_type = Array
         super().__init__(array_api_strict, default_device=device)
 

@@ -13,7 +13,6 @@ class TorchBackend(Backend):
 
         self._torch = torch
         super().__init__(xp, default_device=torch.device(device) if device is not None else None)
-        self._generators = {}
 
     def is_array(self, obj):
         return isinstance(obj, self._torch.Tensor)
