@@ -1,12 +1,17 @@
 """Reverse mode: ordering the graph, calling the VJP rules, accumulating gradients, freeing the graph."""
 
+from __future__ import annotations
+
 import functools
 from heapq import heappop, heappush
+from typing import Any, Callable, Sequence, TypeVar
 
 from . import _state, observe
 from .errors import GraphError, ShapeError
 from .ops import grad_namespace
 from .tensor import Tensor, new
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradMode:
@@ -14,20 +19,19 @@ class _GradMode:
 
     enabled = True
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._previous = _state.grad_enabled
         _state.grad_enabled = self.enabled
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         _state.grad_enabled = self._previous
-        return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with type(self)():
                 return fn(*args, **kwargs)
-        return wrapper
+        return wrapper  # type: ignore[return-value]
 
 
 class no_grad(_GradMode):
@@ -42,7 +46,7 @@ class enable_grad(_GradMode):
     enabled = True
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return _state.grad_enabled
 
 
@@ -193,7 +197,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     return captured
 
 
-def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
+def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
     """``tensor.backward(...)``: accumulate into the ``.grad`` of every leaf the tensor depends on."""
     if not tensor.requires_grad:
         raise GraphError(
@@ -205,12 +209,13 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
     run_backward([tensor], [_seed(tensor, gradient, create_graph)], retain_graph, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> Any:
     """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched)."""
-    single_out = isinstance(outputs, Tensor)
-    outputs = [outputs] if single_out else list(outputs)
     single_in = isinstance(inputs, Tensor)
-    inputs = [inputs] if single_in else list(inputs)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
@@ -227,7 +232,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
     found = run_backward(outputs, seeds, retain_graph, create_graph, capture=inputs)
-    result = []
+    result: list[Tensor | None] = []
     for i, (t, g) in enumerate(zip(inputs, found)):
         if g is None:
             if not allow_unused:

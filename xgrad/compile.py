@@ -24,6 +24,8 @@ On CuPy the generated function is the unit a CUDA graph can capture: it launches
 in the same order, on buffers of fixed shapes.
 """
 
+from __future__ import annotations
+
 import functools
 import warnings
 from typing import Any, Callable
@@ -39,7 +41,8 @@ class _Diverged(Exception):
     """A guard failed during a replay: the function must be traced again."""
 
 
-def compile(fn=None, *, warmup=1, max_retraces=8):
+def compile(fn: Callable[..., Any] | None = None, *, warmup: int = 1,
+            max_retraces: int = 8) -> Any:
     """Compile ``fn`` (usable as ``@xgrad.compile`` or ``@xgrad.compile(warmup=0)``)."""
     if fn is None:
         return lambda f: CompiledFunction(f, warmup=warmup, max_retraces=max_retraces)
@@ -49,17 +52,17 @@ def compile(fn=None, *, warmup=1, max_retraces=8):
 class CompiledFunction:
     """A function with one replay plan per input signature."""
 
-    def __init__(self, fn, warmup=1, max_retraces=8):
+    def __init__(self, fn: Callable[..., Any], warmup: int = 1, max_retraces: int = 8):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.warmup = warmup
         self.max_retraces = max_retraces
-        self._plans = {}  # signature -> _Plan
-        self._calls = {}  # signature -> eager calls so far
-        self._retraces = {}
-        self._eager = set()  # signatures that gave up on tracing
+        self._plans: dict[tuple, _Plan] = {}  # signature -> replay plan
+        self._calls: dict[tuple, int] = {}  # signature -> eager calls so far
+        self._retraces: dict[tuple, int] = {}
+        self._eager: set[tuple] = set()  # signatures that gave up on tracing
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if observe.current() is not None:  # called inside another's trace: run eagerly, so it is recorded
             return self.fn(*args, **kwargs)
         sig = _signature(args, kwargs)
@@ -85,7 +88,7 @@ class CompiledFunction:
         self._plans[sig] = plan
         return result
 
-    def plan(self, *args, **kwargs):
+    def plan(self, *args: Any, **kwargs: Any) -> _Plan | None:
         """The replay plan for these arguments' signature (None before it is traced)."""
         return self._plans.get(_signature(args, kwargs))
 

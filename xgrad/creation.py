@@ -1,7 +1,11 @@
 """Making tensors: from data, filled, ranges, identity, and seeded random numbers."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from . import backends as _backends, observe
-from .backends import manual_seed, placement
+from .backends import Backend, manual_seed, placement
 from .tensor import Tensor, new
 
 __all__ = ["tensor", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye",
@@ -10,7 +14,7 @@ __all__ = ["tensor", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_l
 _default_dtype = "float32"  # as in PyTorch; xgrad.set_default_dtype("float64") for float64 everywhere
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(dtype: Any) -> None:
     """The floating dtype of tensors made from Python floats or by zeros/ones/rand/... ("float32" or "float64")."""
     global _default_dtype
     name = str(dtype).rsplit(".", 1)[-1]
@@ -19,7 +23,7 @@ def set_default_dtype(dtype):
     _default_dtype = name
 
 
-def get_default_dtype():
+def get_default_dtype() -> str:
     return _default_dtype
 
 
@@ -31,7 +35,8 @@ def _has_float(data):
     return False
 
 
-def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+           device: Any = None) -> Tensor:
     """A new leaf tensor holding ``data`` (Python numbers, nested lists, or any array; arrays keep their dtype)."""
     if isinstance(data, Tensor):
         data = data.data if backend is None or _backends.get_backend(backend) is data._backend else data.numpy()
@@ -59,15 +64,18 @@ def _filled(fn_name, shape, dtype, requires_grad, backend, device, *extra):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+          device: Any = None) -> Tensor:
     return _filled("zeros", shape, dtype, requires_grad, backend, device)
 
 
-def ones(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+         device: Any = None) -> Tensor:
     return _filled("ones", shape, dtype, requires_grad, backend, device)
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False, backend=None, device=None):
+def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+         device: Any = None) -> Tensor:
     return _filled("full", (shape,) if not isinstance(shape, int) else ((shape,),), dtype, requires_grad,
                    backend, device, fill_value)
 
@@ -79,19 +87,20 @@ def _like(x, fn_name, dtype, requires_grad, *extra):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros_like(x, dtype=None, requires_grad=False):
+def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(x, "zeros_like", dtype, requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad=False):
+def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(x, "ones_like", dtype, requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False):
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(x, "full_like", dtype, requires_grad, fill_value)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=None, device=None):
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False,
+           backend: str | Backend | None = None, device: Any = None) -> Tensor:
     b, device = placement(backend, device)
     if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
         dtype = _default_dtype
@@ -101,7 +110,8 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=No
     return t.requires_grad_(True) if requires_grad else t
 
 
-def eye(n, m=None, dtype=None, requires_grad=False, backend=None, device=None):
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+        device: Any = None) -> Tensor:
     b, device = placement(backend, device)
     data = b.xp.eye(n, m, dtype=b.dtype(dtype or _default_dtype),
                     device=device)
@@ -117,16 +127,18 @@ def _random(kind, shape, dtype, requires_grad, backend, device, a, c):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def rand(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+         device: Any = None) -> Tensor:
     """Uniform on [0, 1), from the backend's generator (seed it with xgrad.manual_seed)."""
     return _random("uniform", shape, dtype, requires_grad, backend, device, 0.0, 1.0)
 
 
-def randn(*shape, dtype=None, requires_grad=False, backend=None, device=None):
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+          device: Any = None) -> Tensor:
     """Standard normal, from the backend's generator (seed it with xgrad.manual_seed)."""
     return _random("normal", shape, dtype, requires_grad, backend, device, 0.0, 1.0)
 
 
-def randperm(n, backend=None, device=None):
+def randperm(n: int, backend: str | Backend | None = None, device: Any = None) -> Tensor:
     b, device = placement(backend, device)
     return new(observe.draw(b, "permutation", n, device=device), b)

@@ -1,5 +1,9 @@
 """Custom ops from a forward and a backward written by the user, as torch.autograd.Function."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from . import _state
 from .ops._core import Op
 from .tensor import Tensor, new
@@ -8,11 +12,11 @@ from .tensor import Tensor, new
 class Context:
     """What ``forward`` leaves for ``backward``: saved tensors and any attributes set on it."""
 
-    def __init__(self):
-        self.saved_tensors = ()
-        self.needs_input_grad = ()
+    def __init__(self) -> None:
+        self.saved_tensors: tuple = ()
+        self.needs_input_grad: tuple[bool, ...] = ()
 
-    def save_for_backward(self, *tensors):
+    def save_for_backward(self, *tensors: Any) -> None:
         self.saved_tensors = tensors
 
 
@@ -48,15 +52,15 @@ class Function:
     """
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Tensor:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx, *grads):
+    def backward(ctx: Context, *grads: Any) -> Any:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         ctx = Context()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         previous = _state.grad_enabled

@@ -6,15 +6,20 @@ a backend with ``register_backend(name, loader)`` or an entry point in the group
 whose object is a loader: a callable ``loader(device=None) -> Backend``.
 """
 
+from __future__ import annotations
+
 import importlib
 import os
+from typing import Any, Callable, Union
 
 import numpy as np
 
 from ..errors import BackendUnavailableError
 from .base import Backend
 
-_LOADERS = {
+Loader = Union[str, Callable[..., Backend]]  # a loader, or "module:function" naming one
+
+_LOADERS: dict[str, Loader] = {
     "numpy": "xgrad.backends.numpy:load",
     "cupy": "xgrad.backends.cupy:load",
     "torch": "xgrad.backends.torch:load",
@@ -23,15 +28,15 @@ _LOADERS = {
 _ALIASES = {"np": "numpy", "strict": "array_api_strict", "array-api-strict": "array_api_strict",
             "pytorch": "torch", "cp": "cupy"}
 _LOADED: dict[str, Backend] = {}
-_current = None  # (backend, device) once chosen
-_seed = None  # the last manual_seed, applied to backends loaded later too
+_current: tuple[Backend, Any] | None = None  # (backend, device) once chosen
+_seed: int | None = None  # the last manual_seed, applied to backends loaded later too
 
 __all__ = ["Backend", "register_backend", "available_backends", "known_backends", "get_backend",
            "loaded_backends", "placement", "current_backend", "current_device", "use_backend", "manual_seed",
            "to_host"]
 
 
-def register_backend(name, loader):
+def register_backend(name: str, loader: Loader) -> None:
     """Make ``loader(device=None) -> Backend`` (or a ``"module:function"`` string) known as ``name``."""
     _LOADERS[name] = loader
     _LOADED.pop(name, None)
@@ -44,15 +49,15 @@ def _entry_points():
         _LOADERS.setdefault(ep.name, ep.value)
 
 
-def known_backends():
+def known_backends() -> list[str]:
     """Names of every registered backend, loadable here or not."""
     _entry_points()
     return sorted(_LOADERS)
 
 
-def available_backends():
+def available_backends() -> dict[str, str | None]:
     """``{name: None or the reason it cannot load}`` for every known backend."""
-    out = {}
+    out: dict[str, str | None] = {}
     for name in known_backends():
         try:
             get_backend(name)
@@ -62,7 +67,7 @@ def available_backends():
     return out
 
 
-def get_backend(name=None):
+def get_backend(name: str | Backend | None = None) -> Backend:
     """The backend called ``name`` (loaded once), or the current one when ``name`` is None."""
     if name is None:
         return current_backend()
@@ -89,7 +94,7 @@ def get_backend(name=None):
     return backend
 
 
-def placement(backend=None, device=None):
+def placement(backend: str | Backend | None = None, device: Any = None) -> tuple[Backend, Any]:
     """Where a new array goes: ``(Backend, device)``. The backend named, else the current one; the
     device named, else the current device (when no backend was named), else the backend's default."""
     b = get_backend(backend)
@@ -98,12 +103,12 @@ def placement(backend=None, device=None):
     return b, device if device is not None else b.default_device
 
 
-def loaded_backends():
+def loaded_backends() -> list[Backend]:
     """The backends loaded so far in this process."""
     return list(_LOADED.values())
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> None:
     """Seed the random numbers of every loaded backend (and of backends loaded later)."""
     global _seed
     _seed = int(seed)
@@ -117,7 +122,7 @@ def _from_environment():
     return get_backend(name), device
 
 
-def current_backend():
+def current_backend() -> Backend:
     """The backend new tensors are made on when no backend is named."""
     global _current
     if _current is None:
@@ -125,9 +130,10 @@ def current_backend():
     return _current[0]
 
 
-def current_device():
+def current_device() -> Any:
     """The device new tensors are made on when none is named (None: the backend's default)."""
     current_backend()
+    assert _current is not None
     return _current[1]
 
 
@@ -138,22 +144,22 @@ class use_backend:
     it for a block and restores the previous choice after.
     """
 
-    def __init__(self, name, device=None):
+    def __init__(self, name: str | Backend, device: Any = None):
         global _current
         current_backend()
         self._previous = _current
-        _current = (get_backend(name), device)
+        self.backend = get_backend(name)
+        _current = (self.backend, device)
 
-    def __enter__(self):
-        return _current[0]
+    def __enter__(self) -> Backend:
+        return self.backend
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         global _current
         _current = self._previous
-        return False
 
 
-def to_host(obj):
+def to_host(obj: Any) -> np.ndarray:
     """A NumPy array of the values of ``obj``: a Tensor, an array of any backend's library (its backend
     is loaded if it is not yet), or anything ``numpy.asarray`` takes. Arrays on a device or of another
     library are copied; a NumPy array may come back as itself."""

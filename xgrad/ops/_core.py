@@ -12,6 +12,10 @@ with ``create_graph=True`` they are xgrad Tensors and xgrad's own namespace, so 
 differentiable graph. Gradients whose shape differs from their input's are summed back by the engine.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 from .. import _state, observe
 from ..backends import current_backend
 from ..errors import BackendMismatchError, DTypeError, ShapeError, XgradError
@@ -22,6 +26,7 @@ class Op:
     """A named forward function and its per-input VJP rules."""
 
     __slots__ = ("name", "forward", "vjps", "check", "saves", "__wrapped__")
+    __wrapped__: Callable[..., Any]  # the forward, for help() and introspection
     custom = False  # True for ops whose backward computes all input gradients at once (see rules)
 
     def __init__(self, name, forward, saves=False):
@@ -46,7 +51,7 @@ class Op:
         return f"<xgrad op {self.name}>"
 
 
-def op(forward=None, *, name=None, saves=False):
+def op(forward: Callable[..., Any] | None = None, *, name: str | None = None, saves: bool = False) -> Any:
     """Declare an op from its forward ``forward(xp, *arrays, **params)``."""
     if forward is None:
         return lambda f: op(f, name=name, saves=saves)
@@ -55,7 +60,7 @@ def op(forward=None, *, name=None, saves=False):
     return o
 
 
-def _call(o, *args, **kw):
+def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     """Run ``o`` on Tensors and constants; record it in the graph when a gradient is needed.
 
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
@@ -77,7 +82,7 @@ def _call(o, *args, **kw):
 Op.__call__ = _call  # type: ignore[method-assign]
 
 
-def apply(o, args, kw):
+def apply(o: Op, args: tuple, kw: dict) -> Tensor:
     """``o(*args, **kw)``, for callers holding the arguments as a tuple and a dict."""
     return _call(o, *args, **kw)
 
@@ -136,7 +141,7 @@ def _describe(args):
     return "; ".join(parts)
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
     """The broadcast of ``shapes``, or None when they do not broadcast."""
     ndim = max((len(s) for s in shapes), default=0)
     out = []

@@ -1,5 +1,7 @@
 """Indexing: ``t[...]`` with basic and integer-array indices (gradient: a scatter-add), take_along_axis."""
 
+from typing import Any
+
 from ..tensor import Tensor
 from ._core import apply, op
 
@@ -37,12 +39,12 @@ def _index_add(xp, like, values, index):
 _index_add.defvjp(None, lambda xp, g, out, like, values, index: xp.getitem(g, index))
 
 
-def getitem(x, index):
+def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]``: basic indices (ints, slices, None, ...) and integer or boolean arrays."""
     return apply(_getitem, (x,), {"index": _unwrap(index, x._backend)})
 
 
-def index_add(like, index, values):
+def index_add(like: Any, index: Any, values: Any) -> Tensor:
     """Zeros shaped like ``like`` with ``values`` added at ``[index]`` (repeated indices accumulate)."""
     backend = like._backend if isinstance(like, Tensor) else values._backend
     if isinstance(like, Tensor):  # only its shape, dtype and device matter: never a gradient path

@@ -1,7 +1,10 @@
 """Neural-network ops, fused where that is what makes them stable: softmax, log_softmax,
 cross_entropy, binary_cross_entropy_with_logits, mse_loss."""
 
+from typing import Any
+
 from ..errors import InputError, ShapeError
+from ..tensor import Tensor
 from . import elementwise, reduction as red
 from ._core import op
 
@@ -152,7 +155,7 @@ binary_cross_entropy_with_logits.defvjp(
     lambda xp, g, out, logits, target, reduction="mean": -logits * _bce_scale(xp, g, logits.shape, reduction))
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean (or summed) squared error."""
     _check_reduction("mse_loss", reduction)
     d = elementwise.subtract(input, target)

@@ -1,5 +1,8 @@
 """Shape ops: reshape, permute_dims, broadcast_to, expand_dims, squeeze, concat, stack."""
 
+from typing import Any, Sequence
+
+from ..tensor import Tensor
 from ._core import apply, op
 
 
@@ -124,12 +127,12 @@ _stack.check = lambda *arrays, axis=0: (
     f"stack needs inputs of one shape, got shapes {[tuple(a.shape) for a in arrays]}")
 
 
-def concat(arrays, /, *, axis=0):
+def concat(arrays: Sequence[Any], /, *, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     return apply(_concat, tuple(arrays), {"axis": axis})
 
 
-def stack(arrays, /, *, axis=0):
+def stack(arrays: Sequence[Any], /, *, axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
     return apply(_stack, tuple(arrays), {"axis": axis})
 

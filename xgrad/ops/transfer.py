@@ -1,5 +1,9 @@
 """Moving a tensor to another backend, device or dtype, with the gradient moved back; ``asarray``."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from .. import _state, creation
 from ..backends import get_backend
 from ..tensor import Tensor, new
@@ -33,7 +37,7 @@ def _move(a, src, dst, device):
     return dst.asarray(src.to_numpy(a), device=device)
 
 
-def to(x, backend=None, device=None, dtype=None):
+def to(x: Tensor, backend: Any = None, device: Any = None, dtype: Any = None) -> Tensor:
     """``x`` on another backend and/or device and/or dtype (a copy when anything changes)."""
     src = x._backend
     dst = get_backend(backend) if backend is not None else src
@@ -50,7 +54,7 @@ def to(x, backend=None, device=None, dtype=None):
     return x
 
 
-def asarray(obj, /, *, dtype=None, device=None, copy=None):
+def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: bool | None = None) -> Tensor:
     """The standard's ``asarray`` on xgrad: a Tensor stays itself, its graph kept (converted with ``to``
     where dtype or device differ); other data becomes a new leaf."""
     if isinstance(obj, Tensor):
