@@ -106,6 +106,35 @@ def test_module_level_imports_have_no_cycle():
     assert _cycles(graph) == []
 
 
+# the layers of docs/ARCHITECTURE.md: a module imports its own layer or lower ones only
+LAYERS = {
+    "xgrad.errors": 0, "xgrad._state": 0, "xgrad.observe": 0,
+    "xgrad.backends": 1,
+    "xgrad.tensor": 2,
+    "xgrad.ops": 3, "xgrad.creation": 3,
+    "xgrad.autograd": 4, "xgrad.function": 4, "xgrad.ops.methods": 4,
+    "xgrad.tracing": 5, "xgrad.passes": 5, "xgrad.compile": 5,
+    "xgrad.nn": 6, "xgrad.optim": 6, "xgrad.inplace": 6, "xgrad.data": 6, "xgrad.checkpoint": 6,
+    "xgrad.training": 6,
+    "xgrad.gradcheck": 7, "xgrad.reference": 7, "xgrad.plotting": 7, "xgrad.cli": 7, "xgrad.__main__": 7,
+}
+
+
+def _layer(module):
+    parts = module.split(".")
+    for i in range(len(parts), 0, -1):
+        name = ".".join(parts[:i])
+        if name in LAYERS:
+            return LAYERS[name]
+    raise KeyError(f"{module} has no layer: add it to LAYERS and docs/ARCHITECTURE.md")
+
+
+def test_modules_import_only_their_layer_or_lower_ones():
+    upward = [(m, t) for m, (top, _) in _imports().items() if m != "xgrad"
+              for t in top if _layer(t) > _layer(m)]
+    assert upward == []
+
+
 def test_no_module_imports_xgrad_lazily():
     lazy = [site for _, (_, sites) in _imports().items() for site in sites]
     assert lazy == []
