@@ -9,6 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, Iterable
 
+from . import observe
 from .tensor import Tensor
 
 __all__ = ["update_", "assign", "zero_grads"]
@@ -38,11 +39,19 @@ def update_(t: Tensor, op: InPlaceOp, value: Any) -> Tensor:
     b = t._backend
     if b.mutable:
         try:
-            t.data = op(a, value)
-            return t
+            result = op(a, value)
         except (TypeError, ValueError, RuntimeError):
             if b.writable(a):  # a real error (shapes, dtypes), not a read-only array
                 raise
+        else:
+            if result is not a and not (observe.adopts(b, result) and tuple(result.shape) == tuple(a.shape)):
+                # e.g. another library's array on the right made a new array: never a silent replacement
+                raise TypeError(f"update_: {getattr(op, '__name__', op)} of a {type(a).__name__} of shape "
+                                f"{tuple(a.shape)} with a {type(value).__name__} gave a new "
+                                f"{type(result).__name__} instead of updating it in place; pass a value of the "
+                                f"tensor's backend ({b.name!r}) and a shape that broadcasts to the tensor's")
+            t.data = result
+            return t
     if op is assign:
         t.data = b.xp.full_like(a, value) if isinstance(value, (bool, int, float)) else value
     else:
