@@ -309,3 +309,35 @@ def test_an_error_while_tracing_leaves_tensors_and_the_engine_as_they_were(backe
     assert observe.current() is None and observe.watching == 0
     assert xgrad.get_backend(backend).is_array(w.data) and w.numpy().tolist() == before
     assert xgrad.sum(w * w).numpy().item() == 5.0  # the engine works eagerly again
+
+
+def test_other_threads_see_tensors_unchanged_while_a_trace_runs(backend):
+    import threading
+
+    w = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
+    reading, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other_thread():
+        reading.wait(10)
+        seen["array"] = xgrad.get_backend(backend).is_array(w.data)
+        seen["sum"] = float(xgrad.sum(w * 2.0))
+        seen["grad"] = w.grad
+        done.set()
+
+    def step(x):
+        loss = xgrad.sum(w * x)
+        w.grad = None
+        loss.backward()
+        with xgrad.no_grad():
+            w.data = w.data - 0.5 * w.grad.data  # written inside the trace, not yet outside it
+        reading.set()
+        done.wait(10)
+        return loss
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    xgrad.compile(step, warmup=0)(xgrad.tensor([3.0, 4.0], dtype="float64", backend=backend))
+    thread.join()
+    assert seen == {"array": True, "sum": 6.0, "grad": None}
+    assert w.numpy().tolist() == [-0.5, 0.0] and w.grad.numpy().tolist() == [3.0, 4.0]  # after the trace

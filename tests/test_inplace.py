@@ -74,8 +74,9 @@ class _Writes(observe.Observer):
     def __init__(self):
         self.writes = []
 
-    def wrote(self, tensor, array):
+    def write(self, tensor, array):
         self.writes.append((tensor, array))
+        super().write(tensor, array)
 
 
 def test_update_assigns_back_to_data_so_observers_see_the_write(backend):

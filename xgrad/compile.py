@@ -138,7 +138,7 @@ def _trace(fn, args, kwargs):
 
 
 def _raw(t):
-    """A tensor's array as it is, seen by no observer (the plan is built while the trace records)."""
+    """A tensor's array as it is, seen by no observer (after the trace)."""
     return t._data
 
 
@@ -149,7 +149,7 @@ class _Plan:
     arrays Slots or constants, and the passes (``xgrad.passes``) decide over the tape alone."""
 
     def __init__(self, trace, arg_slots, out):
-        raw = _raw  # a Tensor's array as it is; the passes see Slots and arrays, never a Tensor
+        raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_wrap": new, "slice": slice}
         self.out_kind, out_arrays = self._outputs(out, raw)
         outputs = [_value(a) for a in out_arrays]

@@ -1,7 +1,7 @@
 """Watching the engine work: one observer per thread, off by default.
 
-The engine tells the current thread's observer when a tensor is made, when a tensor's array is read
-or replaced, when a gradient is set, which array namespace an op, a VJP rule or an update computes
+The engine tells the current thread's observer when a tensor is made, when a tensor's array or
+gradient is read or replaced (the observer decides what this thread sees), which array namespace an op, a VJP rule or an update computes
 with, when random numbers are drawn, when an array goes to the host, and when library code reads a
 hyper-parameter (``static``). ``xgrad.compile`` is such an observer: it needs nothing else
 from the engine, and it patches no class and no backend. With no observer anywhere the engine pays
@@ -28,11 +28,17 @@ class Observer:
         """``tensor.data`` is being read; returns what the reader sees (normally ``array``)."""
         return array
 
-    def wrote(self, tensor: Any, array: Any) -> None:
-        """``tensor.data`` was replaced by ``array``."""
+    def write(self, tensor: Any, array: Any) -> None:
+        """``tensor.data = array``: store it (the default does what an unobserved write does)."""
+        tensor._data = array
 
-    def grad_set(self, tensor: Any, grad: Any) -> None:
-        """``tensor.grad`` was assigned (a Tensor or None)."""
+    def grad(self, tensor: Any, grad: Any) -> Any:
+        """``tensor.grad`` is being read; returns what the reader sees (normally ``grad``)."""
+        return grad
+
+    def set_grad(self, tensor: Any, grad: Any) -> None:
+        """``tensor.grad = grad`` (a Tensor or None): store it (the default as an unobserved write)."""
+        tensor._grad = grad
 
     def namespace(self, backend: Any) -> Any:
         """The array namespace the engine computes with on ``backend`` (normally its rule namespace)."""

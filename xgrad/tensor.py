@@ -59,24 +59,30 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = value
         if observe.watching:
             obs = observe.current()
             if obs is not None:
-                obs.wrote(self, value)
+                obs.write(self, value)
+                return
+        self._data = value
 
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (a Tensor), or None."""
+        if observe.watching:
+            obs = observe.current()
+            if obs is not None:
+                return obs.grad(self, self._grad)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
-        self._grad = value
         if observe.watching:
             obs = observe.current()
             if obs is not None:
-                obs.grad_set(self, value)
+                obs.set_grad(self, value)
+                return
+        self._grad = value
 
     # ---- what it is -------------------------------------------------------------------------
     @property

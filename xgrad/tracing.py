@@ -55,9 +55,18 @@ class Trace:
         self.values = []  # trace-time value of each slot
         self.inputs = {}  # id(tensor) -> (tensor, slot): pre-existing tensors whose data the tape reads
         self.born = set()  # ids of tensors made during the trace
-        self.written = {}  # id(tensor) -> tensor: pre-existing tensors whose data or grad changed
-        self.grad_written = {}
+        self.written = {}  # id(tensor) -> tensor: pre-existing tensors whose data was replaced
+        self.grad_written = {}  # id(tensor) -> tensor: pre-existing tensors whose grad was assigned
+        # what the traced function sees of pre-existing tensors, kept here and not in the tensors, so
+        # other threads see them unchanged until the trace ends (then ``concretize`` writes them)
+        self.arrays = {}  # id(tensor) -> its array (a Tracer) inside the trace
+        self.grads = {}  # id(tensor) -> its grad inside the trace
+        self.keep = []  # every tensor made during the trace
         self.busy = False
+
+    def array_of(self, tensor):
+        """``tensor``'s array as the traced function sees it."""
+        return self.arrays.get(id(tensor), tensor._data)
 
     def new(self, value):
         self.values.append(value)
@@ -276,25 +285,38 @@ class TraceObserver(observe.Observer):
 
     def read(self, tensor, array):
         trace = self.trace
-        if type(array) is Tracer or id(tensor) in trace.born:
+        key = id(tensor)
+        if key in trace.born:
             return array
+        seen = trace.arrays.get(key)
+        if seen is not None:
+            return seen
         # a tensor from before the trace, read for the first time: an input of the tape
-        tracer = trace.new(array)
-        trace.inputs[id(tensor)] = (tensor, tracer._slot)
-        tensor._data = tracer
+        tracer = trace.arrays[key] = trace.new(array)
+        trace.inputs[key] = (tensor, tracer._slot)
         return tracer
 
-    def wrote(self, tensor, array):
+    def write(self, tensor, array):
         trace = self.trace
         key = id(tensor)
-        if key not in trace.born:
-            if key not in trace.inputs and key not in trace.written:
-                trace.inputs[key] = (tensor, None)  # written before read: its old value is not needed
-            trace.written[key] = tensor
+        if key in trace.born:
+            tensor._data = array
+            return
+        if key not in trace.inputs and key not in trace.written:
+            trace.inputs[key] = (tensor, None)  # written before read: its old value is not needed
+        trace.written[key] = tensor
+        trace.arrays[key] = array
 
-    def grad_set(self, tensor, grad):
-        if id(tensor) not in self.trace.born:
-            self.trace.grad_written[id(tensor)] = tensor
+    def grad(self, tensor, grad):
+        return self.trace.grads.get(id(tensor), grad)
+
+    def set_grad(self, tensor, grad):
+        trace = self.trace
+        if id(tensor) in trace.born:
+            tensor._grad = grad
+        else:
+            trace.grad_written[id(tensor)] = tensor
+            trace.grads[id(tensor)] = grad
 
     def namespace(self, backend):
         found = self._namespaces.get(id(backend))
@@ -348,16 +370,21 @@ class _Values:
 
 def recording(trace):
     """``with recording(trace):`` this thread's ops, rules and Tensor reads/writes go into ``trace``."""
-    trace.keep = []
     return observe.observing(TraceObserver(trace))
 
 
 def concretize(trace):
-    """After a trace: put real arrays back into every Tensor the trace touched."""
-    for t in list(trace.keep) + [t for t, _ in trace.inputs.values()] + list(trace.written.values()):
-        v = t._data
-        if type(v) is Tracer:
-            t._data = v._value
+    """After a trace: the real arrays and gradients the traced call produced, put into the Tensors."""
+    def real(v):
+        return v._value if type(v) is Tracer else v
+
+    for t in trace.keep:
+        t._data = real(t._data)
+    for t in list(trace.written.values()):
+        t._data = real(trace.arrays[id(t)])
+    for t in list(trace.grad_written.values()):
+        t._grad = trace.grads[id(t)]
+    for t in list(trace.grad_written.values()) + trace.keep:
         g = t._grad
-        if g is not None and type(g._data) is Tracer:
-            g._data = g._data._value
+        if g is not None:
+            g._data = real(g._data)
