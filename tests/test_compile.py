@@ -268,15 +268,19 @@ def test_compiled_function_called_inside_another_runs_as_part_of_its_trace(backe
         assert np.array_equal(grad.numpy(), expected_grad.numpy())
 
 
-def test_results_of_the_tracing_call_are_detached_like_replays():
+def test_results_carry_no_graph_and_a_backward_through_them_is_an_error():
     w = xgrad.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
     f = xgrad.compile(lambda x: x * w, warmup=0)
     x = xgrad.tensor([3.0, 4.0], dtype="float64")
     for _ in range(2):  # the traced call, then a replay: the same kind of result
         out = f(x)
-        assert not out.requires_grad and out.numpy().tolist() == [3.0, 8.0]
-        with pytest.raises(xgrad.GraphError, match="does not require grad"):
-            xgrad.sum(out).backward()
+        assert out.numpy().tolist() == [3.0, 8.0]
+        w.grad = None
+        # a gradient path through the compiled result, beside one that does not go through it
+        loss = xgrad.sum(out) + xgrad.sum(w * w)
+        with pytest.raises(xgrad.GraphError, match="compile"):
+            loss.backward()  # never a silently partial gradient
+    assert xgrad.compile(lambda x: x * 2.0, warmup=0)(x).requires_grad is False  # no graph inside: a plain result
 
 
 def test_host_values_read_inside_a_compiled_function_are_guarded(backend):

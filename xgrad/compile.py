@@ -31,6 +31,8 @@ import warnings
 from typing import Any, Callable
 
 from . import _state, backends as _backends, observe, passes, tracing
+from .errors import GraphError
+from .ops import Op
 from .tensor import Tensor, new
 from .tracing import Slot, Trace, TraceError
 
@@ -239,7 +241,7 @@ class _Plan:
         def spec(o):
             if isinstance(o, Tensor):
                 values.append(raw(o))
-                return ("T", len(values) - 1, o._backend)
+                return ("T", len(values) - 1, o._backend, o.requires_grad)
             if isinstance(o, (tuple, list)):
                 return (type(o), [spec(i) for i in o])
             if isinstance(o, dict):
@@ -258,9 +260,31 @@ def _value(array: Any) -> Any:
     return Slot(array._slot) if type(array) is tracing.Tracer else array
 
 
+class _NoGraph(Op):
+    """The op of a compiled function's result that required a gradient inside the function: the replay
+    keeps no graph, so a backward through it would silently lose gradients; it raises instead."""
+
+    custom = True
+
+    def __init__(self):
+        super().__init__("compiled", None)
+        self.vjps = ()
+
+    def rules(self, xp, g, out, args, kw, needs):
+        raise GraphError(
+            "backward() reached a result of an xgrad.compile'd function: compiled functions return results "
+            "without their graph, so no gradient can flow back through them. Call backward inside the "
+            "compiled function (compile the whole training step), or do not compile this function.")
+
+
+_NO_GRAPH = _NoGraph()
+
+
 def _build(kind, values):
     tag = kind[0]
     if tag == "T":
+        if kind[3]:  # it had a graph inside the function: a backward that reaches it must not pass silently
+            return new(values[kind[1]], kind[2], _NO_GRAPH, (), (), {})
         return new(values[kind[1]], kind[2])
     if tag == "C":
         return kind[1]
