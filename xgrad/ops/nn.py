@@ -84,26 +84,25 @@ def cross_entropy(xp, logits, target, reduction="mean"):
     shifted = logits - xp.max(logits, axis=-1, keepdims=True)
     e = xp.exp(shifted)
     total = xp.sum(e, axis=-1, keepdims=True)
-    logp = shifted - xp.log(total)
     if _integer_labels(xp, target):
         if tuple(target.shape) != tuple(logits.shape[:-1]):
             raise ShapeError(
                 f"xgrad.cross_entropy: integer labels of shape {tuple(target.shape)} do not match logits "
                 f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis")
-        hot = xp.onehot(target, logits.shape[-1], logp.dtype)  # checks the labels lie in [0, C)
-        # each row's entry at its label, picked (a product with the one-hot rows would turn a -inf
-        # logit elsewhere in the row into NaN)
-        losses = -xp.squeeze(xp.take_along_axis(logp, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
+        hot = xp.onehot(target, logits.shape[-1], e.dtype)  # checks the labels lie in [0, C)
+        # -log softmax at each row's label, log(total) - shifted[label] (equal to -(shifted - log(total))
+        # bit for bit); picked, not a product with the one-hot rows, which would turn a -inf logit
+        # elsewhere in the row into NaN
+        picked = xp.squeeze(xp.take_along_axis(shifted, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
+        losses = xp.squeeze(xp.log(total), axis=-1) - picked
         return _reduce(xp, losses, reduction), e / total - hot
-    else:
-        if tuple(target.shape) != tuple(logits.shape):
-            raise ShapeError(
-                f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
-                f"logits' shape {tuple(logits.shape)}")
-        p = target
-        residual = logp
-    losses = -xp.sum(p * logp, axis=-1)
-    return _reduce(xp, losses, reduction), residual
+    if tuple(target.shape) != tuple(logits.shape):
+        raise ShapeError(
+            f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
+            f"logits' shape {tuple(logits.shape)}")
+    logp = shifted - xp.log(total)
+    losses = -xp.sum(target * logp, axis=-1)
+    return _reduce(xp, losses, reduction), logp
 
 
 # labels and logits differ in shape by design: a failure is not a broadcasting problem
