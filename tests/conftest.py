@@ -56,11 +56,11 @@ def _restore_xgrad_state():
     """Each test starts from, and leaves behind, the process's default xgrad state."""
     current = xgrad.backends._current
     dtype = xgrad.get_default_dtype()
-    grad_enabled = _state.grad_enabled
+    grad_enabled = _state.mode.grad_enabled
     yield
     xgrad.backends._current = current
     xgrad.set_default_dtype(dtype)
-    _state.grad_enabled = grad_enabled
+    _state.mode.grad_enabled = grad_enabled
 
 
 @pytest.fixture

@@ -1,8 +1,16 @@
-"""Process-wide engine state, kept in one small module the hot paths read directly."""
+"""Engine state the hot paths read directly: grad mode (per thread) and the op sequence counter."""
 
 import itertools
+import threading
 
-grad_enabled = True  # flipped by no_grad / enable_grad
+
+class _Mode(threading.local):
+    """Per-thread switches: each thread starts with grad mode on."""
+
+    grad_enabled = True  # set by no_grad / enable_grad and, inside backward, by create_graph
+
+
+mode = _Mode()
 
 # Every recorded op output gets the next number. Inputs are always made before outputs, so
 # descending numbers are a topological order: backward needs no separate graph sort.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from heapq import heappop, heappush
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -15,16 +16,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradMode:
-    """Base of no_grad / enable_grad: a context manager and a decorator."""
+    """Base of no_grad / enable_grad: a context manager and a decorator. Grad mode is per thread; each
+    exit restores exactly what its own entry found (also for one instance entered in several threads)."""
 
     enabled = True
 
+    def __init__(self) -> None:
+        self._saved = threading.local()
+
     def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = self.enabled
+        stack = self._saved.__dict__.setdefault("stack", [])
+        stack.append(_state.mode.grad_enabled)
+        _state.mode.grad_enabled = self.enabled
 
     def __exit__(self, *exc: Any) -> None:
-        _state.grad_enabled = self._previous
+        _state.mode.grad_enabled = self._saved.stack.pop()
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -47,7 +53,7 @@ class enable_grad(_GradMode):
 
 
 def is_grad_enabled() -> bool:
-    return _state.grad_enabled
+    return _state.mode.grad_enabled
 
 
 class _FreedOp:
@@ -124,8 +130,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     if capture is not None:
         wanted = {c: i for i, c in enumerate(capture)}
         captured = [None] * len(capture)
-    previous_mode = _state.grad_enabled
-    _state.grad_enabled = bool(create_graph)
+    mode = _state.mode  # this thread's: backward switches recording off for itself only
+    previous_mode = mode.grad_enabled
+    mode.grad_enabled = bool(create_graph)
     watched = observe.watching  # arrays and namespaces through the observer only when one watches
     try:
         while heap:
@@ -193,7 +200,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 old = t.grad
                 t.grad = new(g if old is None else old.data + g, t._backend)
     finally:
-        _state.grad_enabled = previous_mode
+        mode.grad_enabled = previous_mode
     return captured
 
 

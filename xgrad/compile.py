@@ -113,7 +113,7 @@ def _signature(args, kwargs):
     sig = tuple(map(_key, args))
     if kwargs:
         sig += tuple(sorted((k, _key(v)) for k, v in kwargs.items()))
-    return sig + (_state.grad_enabled, _backends.current_backend(), _backends.current_device())
+    return sig + (_state.mode.grad_enabled, _backends.current_backend(), _backends.current_device())
 
 
 def _trace(fn, args, kwargs):

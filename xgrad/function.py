@@ -63,15 +63,16 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         ctx = Context()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        previous = _state.grad_enabled
-        _state.grad_enabled = False
+        mode = _state.mode
+        previous = mode.grad_enabled
+        mode.grad_enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.grad_enabled = previous
+            mode.grad_enabled = previous
         if not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward must return one xgrad Tensor, got {type(out).__name__}")
-        if any(ctx.needs_input_grad) and _state.grad_enabled:
+        if any(ctx.needs_input_grad) and mode.grad_enabled:
             raw = tuple(a.data if isinstance(a, Tensor) else a for a in args)
             out = new(out.data, out._backend, _FunctionOp(cls, ctx), args, raw, {"backend": out._backend})
         return out

@@ -74,7 +74,7 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     if o.saves:  # forward returned (out, residual): the rules get the residual as `saved=`
         out, saved = out
         kw = dict(kw, saved=saved)
-    if needs_grad and _state.grad_enabled and o.vjps is not None:
+    if needs_grad and _state.mode.grad_enabled and o.vjps is not None:
         return new(out, backend, o, args, raw, kw)
     return new(out, backend)
 

@@ -43,7 +43,7 @@ def to(x: Tensor, backend: Any = None, device: Any = None, dtype: Any = None) ->
     dst = get_backend(backend) if backend is not None else src
     if dst is not src or (device is not None and str(device) != str(src.device(x.data))):
         data = _move(x.data, src, dst, device)
-        if x.requires_grad and _state.grad_enabled:
+        if x.requires_grad and _state.mode.grad_enabled:
             x = new(data, dst, _Transfer(src, src.device(x.data), dst), (x,), (x.data,), {})
         else:
             x = new(data, dst)
