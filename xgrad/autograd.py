@@ -104,6 +104,14 @@ def _seed(t, gradient, create_graph):
     return g
 
 
+def _changed(o: Any, t: Tensor, what: str) -> GraphError:
+    return GraphError(
+        f"backward through {o.name}: {what} of shape {t.shape} was modified in place after {o.name} "
+        "used it (by an in-place method, an optimizer step or an init function), so its gradient would "
+        "be computed from the new values. Change it only after backward (e.g. optimizer.step() after "
+        "loss.backward()), or compute out of place (t = t + v).")
+
+
 def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=None):
     """Propagate ``seeds`` (one per root) back through the graph.
 
@@ -142,6 +150,15 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 captured[wanted[t]] = g
             o = t._op
             parents = t._parents
+            seq = t._seq  # an array written in place after the op saw it: its rules would read new values
+            v = t._version
+            if v is not None and v[0] > seq:
+                raise _changed(o, t, "its output")
+            for p in parents:
+                if type(p) is Tensor:
+                    v = p._version
+                    if v is not None and v[0] > seq:
+                        raise _changed(o, p, "an input")
             if create_graph:
                 xp = grad_namespace
                 out = t

@@ -1,7 +1,9 @@
 """Updating a tensor's array: in place where the backend allows, with a new array otherwise.
 
-Optimizers, clipping, ``zero_grad`` and ``xgrad.nn.init`` all write through ``update_``, which
-assigns the result back to ``t.data`` either way, so ``xgrad.compile`` sees every write.
+Tensor's in-place methods (``add_``, ``+=``, ``t[i] = v``, ...), optimizers, clipping, ``zero_grad``
+and ``xgrad.nn.init`` all write through ``update_`` / ``setitem_``, which assign the result back to
+``t.data`` either way (so ``xgrad.compile`` sees every write) and note it in the tensor's version
+(so backward refuses to use values changed after they were saved).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import operator
 from typing import Any, Callable, Iterable
 
 from . import observe
-from .tensor import Tensor
+from .tensor import Tensor, written
 
-__all__ = ["update_", "assign", "zero_grads"]
+__all__ = ["update_", "setitem_", "assign", "zero_grads"]
 
 InPlaceOp = Callable[[Any, Any], Any]
 
@@ -34,7 +36,9 @@ def update_(t: Tensor, op: InPlaceOp, value: Any) -> Tensor:
 
     The result goes into ``t``'s own array where the backend's arrays are mutable and this one is
     writable (a NumPy broadcast view is not), into a new array otherwise. Either way it is assigned
-    back to ``t.data``, as ``t.data -= value`` does. Returns ``t``."""
+    back to ``t.data``, as ``t.data -= value`` does, and the write is noted in ``t``'s version, so a
+    graph that saved the old values refuses to backward. Returns ``t``."""
+    written(t)
     a = t.data
     b = t._backend
     if b.mutable:
@@ -52,10 +56,25 @@ def update_(t: Tensor, op: InPlaceOp, value: Any) -> Tensor:
                                 f"tensor's backend ({b.name!r}) and a shape that broadcasts to the tensor's")
             t.data = result
             return t
-    if op is assign:
-        t.data = b.xp.full_like(a, value) if isinstance(value, (bool, int, float)) else value
+    if op is assign and not b.is_array(value) and not observe.adopts(b, value):
+        t.data = b.xp.full_like(a, value)
+    elif op is assign:
+        t.data = b.xp.astype(b.xp.broadcast_to(value, tuple(a.shape)), a.dtype)
     else:
         t.data = _OUT_OF_PLACE[op](a, value)
+    return t
+
+
+def setitem_(t: Tensor, index: Any, value: Any) -> Tensor:
+    """``t[index] = value`` in ``t``'s own array where it is writable, else in a copy that replaces it;
+    the write is noted in ``t``'s version."""
+    written(t)
+    a = t.data
+    b = t._backend
+    if not (b.mutable and b.writable(a)):
+        a = b.xp.asarray(a, copy=True)
+    a[index] = value
+    t.data = a
     return t
 
 

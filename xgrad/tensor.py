@@ -14,7 +14,7 @@ from . import _state, observe
 from .backends import Backend, get_backend
 from .errors import DTypeError
 
-__all__ = ["Tensor", "new"]
+__all__ = ["Tensor", "new", "written"]
 
 
 class Tensor:
@@ -23,11 +23,12 @@ class Tensor:
     ``data`` is the raw array (a NumPy, CuPy, torch or array-api-strict array), kept for interop.
     A tensor made by an op that needs gradients holds the op (``_op``), its inputs (``_parents``,
     Tensors or constants), the raw arrays the op saw (``_args``), the op's parameters (``_kw``) and
-    its place in the recording order (``_seq``).
+    its place in the recording order (``_seq``). ``_version`` remembers in-place writes to the array,
+    so a backward that would read changed values refuses (see ``written``).
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_backend", "_op", "_parents", "_args", "_kw", "_seq",
-                 "__weakref__")
+                 "_version", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray op Tensor` to the Tensor's reflected operator
     _data: Any
     _grad: Tensor | None
@@ -38,6 +39,7 @@ class Tensor:
     _args: Any
     _kw: Any
     _seq: int
+    _version: list[int] | None  # [seq of the last in-place write], shared with tensors on the same array
 
     if TYPE_CHECKING:  # for type checkers: the methods xgrad/ops/methods.py attaches
         def __getattr__(self, name: str) -> Any: ...
@@ -50,7 +52,9 @@ class Tensor:
     # ---- the array and the gradient: read and written through the observer when one watches ----
     @property
     def data(self) -> Any:
-        """The raw array."""
+        """The raw array of the library. The engine does not track what is done to it: writing into it
+        (``t.data[...] = v``) changes values a recorded graph may have saved without any check. Use the
+        in-place methods (``add_``, ``copy_``, ``t[i] = v``, ...) instead: they are checked."""
         if observe.watching:
             obs = observe.current()
             if obs is not None:
@@ -145,13 +149,12 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """The same array, cut off from the graph."""
-        return new(self.data, self._backend)
-
-    def zero_(self) -> Tensor:
-        """Fill with zeros (replaces the array; other holders of the old array keep their values)."""
-        self.data = self._backend.xp.zeros_like(self.data)
-        return self
+        """The same array, cut off from the graph (in-place writes to either are seen by both)."""
+        d = new(self.data, self._backend)
+        if self._version is None:
+            self._version = [0]
+        d._version = self._version
+        return d
 
     # ---- host transfer and conversion -------------------------------------------------------
     def numpy(self) -> Any:
@@ -184,10 +187,6 @@ class Tensor:
         raise TypeError("xgrad.Tensor cannot be subclassed; wrap a Tensor in your own class instead "
                         "(xgrad.nn.Parameter(...) returns a plain Tensor)")
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise TypeError("xgrad tensors do not support item assignment; build the value with "
-                        "xgrad.where / xgrad.concat, or write into t.data under xgrad.no_grad()")
-
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]  # type: ignore[index]  # __getitem__ comes from xgrad/ops/methods.py
@@ -207,6 +206,7 @@ def new(data: Any, backend: Backend, op: Any = None, parents: Any = None, args: 
     t._backend = backend
     t._data = data
     t._grad = None
+    t._version = None
     if op is None:
         t.requires_grad = False
         t._op = t._parents = t._args = t._kw = None
@@ -222,6 +222,15 @@ def new(data: Any, backend: Backend, op: Any = None, parents: Any = None, args: 
         if obs is not None:
             obs.created(t)
     return t
+
+
+def written(t: Tensor) -> None:
+    """Note an in-place write to ``t``'s array: a recorded op that saved it before now refuses to run
+    its backward, which would read the new values."""
+    cell = t._version
+    if cell is None:
+        cell = t._version = [0]
+    cell[0] = _state.next_seq()  # later than every op recorded so far
 
 
 def shape_size(shape: tuple[int, ...]) -> int:

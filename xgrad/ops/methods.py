@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import autograd
+import operator
+
+from .. import _state, autograd, inplace
 from ..backends import known_backends
+from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
+from .indexing import _unwrap
 from . import (abs, add, argmax, astype, clip, cos, divide, equal, exp, expand_dims, getitem, greater,
                greater_equal, less, less_equal, log, log_softmax, logical_and, logical_not, logical_or,
                logsumexp, matmul, matrix_transpose, max, mean, min, multiply, negative, not_equal,
@@ -50,6 +54,71 @@ def _backward(self: Tensor, gradient: Any = None, retain_graph: bool = False, cr
     autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
 
+def _check_inplace(t: Tensor, name: str, values: tuple) -> None:
+    """In-place changes are checked, never recorded: refused where they would have to be."""
+    if not _state.mode.grad_enabled:
+        return
+    if t.requires_grad and t.is_leaf:
+        raise GraphError(
+            f"{name}: a leaf tensor that requires grad (shape {t.shape}) cannot be changed in place while "
+            "gradients are recorded; do it under `with xgrad.no_grad():` (as optimizers do)")
+    if t.requires_grad or any(type(v) is Tensor and v.requires_grad for v in values):
+        raise GraphError(
+            f"{name}: in-place changes are not recorded in the graph, and this one would need to be (the "
+            f"tensor of shape {t.shape} {'is part of a graph' if t.requires_grad else 'gets a value that requires grad'}); "
+            "write it out of place (t = t + v), or under xgrad.no_grad() if no gradient should flow through it")
+
+
+def _array(t: Tensor, value: Any) -> Any:
+    """``value`` as something ``t``'s array can be combined with in place: a raw array of ``t``'s backend
+    or a Python scalar."""
+    if type(value) is Tensor:
+        if value._backend is not t._backend:
+            raise BackendMismatchError(
+                f"in-place update of a tensor on {t.backend!r} with one on {value.backend!r}; move it with "
+                f".to({t.backend!r}) first")
+        return value.data
+    if type(value) in (int, float, bool) or t._backend.is_array(value):
+        return value
+    return t._backend.asarray(value)
+
+
+def _inplace(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Tensor]:
+    def method(self: Tensor, other: Any) -> Tensor:
+        _check_inplace(self, name, (other,))
+        return inplace.update_(self, op, _array(self, other))
+    method.__name__ = name
+    return method
+
+
+def _fill_(self: Tensor, value: Any) -> Tensor:
+    """Every element set to ``value``, in place."""
+    _check_inplace(self, "fill_", (value,))
+    return inplace.update_(self, inplace.assign, _array(self, value))
+
+
+def _copy_(self: Tensor, src: Any) -> Tensor:
+    """The values of ``src`` (broadcast to this tensor's shape, cast to its dtype), in place."""
+    _check_inplace(self, "copy_", (src,))
+    return inplace.update_(self, inplace.assign, _array(self, src))
+
+
+def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Values limited to [min, max], in place."""
+    _check_inplace(self, "clamp_", (min, max))
+    a = self.data
+    return inplace.update_(self, inplace.assign, self._backend.xp.clip(a, _array(self, min) if min is not None
+                                                                       else None,
+                                                                       _array(self, max) if max is not None
+                                                                       else None))
+
+
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value``, in place (not recorded: under no_grad, or on tensors outside any graph)."""
+    _check_inplace(self, "__setitem__", (value,))
+    inplace.setitem_(self, _unwrap(index, self._backend), _array(self, value))
+
+
 METHODS: dict[str, Any] = {
     # operators
     "__add__": add, "__radd__": _reflected(add),
@@ -63,6 +132,13 @@ METHODS: dict[str, Any] = {
     "__ge__": greater_equal,
     "__invert__": logical_not, "__and__": logical_and, "__or__": logical_or,
     "__getitem__": getitem,
+    # in place: checked (a version bump; refused where a gradient would have to be recorded)
+    "__iadd__": _inplace("add_", operator.iadd), "__isub__": _inplace("sub_", operator.isub),
+    "__imul__": _inplace("mul_", operator.imul), "__itruediv__": _inplace("div_", operator.itruediv),
+    "add_": _inplace("add_", operator.iadd), "sub_": _inplace("sub_", operator.isub),
+    "mul_": _inplace("mul_", operator.imul), "div_": _inplace("div_", operator.itruediv),
+    "fill_": _fill_, "zero_": lambda self: _fill_(self, 0), "copy_": _copy_, "clamp_": _clamp_,
+    "__setitem__": _setitem,
     # gradients, conversion
     "backward": _backward,
     "to": _to,
