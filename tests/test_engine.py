@@ -17,7 +17,7 @@ def leaf(values, backend=None, dtype="float64"):
 
 
 def close(t, want, rtol=1e-12):
-    got = t.numpy() if isinstance(t, xgrad.Tensor) else np.asarray(t)
+    got = t.detach().numpy() if isinstance(t, xgrad.Tensor) else np.asarray(t)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=0)
 
 

@@ -20,7 +20,7 @@ def test_linear_shapes_init_and_torch_names():
     lin = nn.Linear(20, 7, dtype="float64")
     assert lin.weight.shape == (7, 20) and lin.bias.shape == (7,)
     bound = 1 / math.sqrt(20)
-    w, b = lin.weight.numpy(), lin.bias.numpy()
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     assert np.abs(w).max() > 0.8 * bound  # uniform over the whole range, not a narrower one
     m = nn.MLP([2, 32, 32, 2], dtype="float64")
@@ -38,10 +38,10 @@ def test_weights_copy_both_ways_and_outputs_agree():
     tm = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).double()
     tm.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in m.state_dict().items()})
     x = np.random.default_rng(0).normal(size=(5, 3))
-    np.testing.assert_allclose(m(xgrad.tensor(x)).numpy(), tm(torch.from_numpy(x)).detach().numpy(), atol=1e-14)
+    np.testing.assert_allclose(m(xgrad.tensor(x)).detach().numpy(), tm(torch.from_numpy(x)).detach().numpy(), atol=1e-14)
     tm2 = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).double()
     m.load_state_dict(tm2.state_dict())  # torch tensors straight in
-    np.testing.assert_allclose(m(xgrad.tensor(x)).numpy(), tm2(torch.from_numpy(x)).detach().numpy(), atol=1e-14)
+    np.testing.assert_allclose(m(xgrad.tensor(x)).detach().numpy(), tm2(torch.from_numpy(x)).detach().numpy(), atol=1e-14)
 
 
 @pytest.mark.parametrize("act,tact", [("tanh", torch.nn.Tanh()), ("relu", torch.nn.ReLU()),
@@ -84,7 +84,7 @@ def test_module_registration_tree_and_modes():
     net.eval()
     assert not net.body[2].training
     x = xgrad.randn(6, 2)
-    np.testing.assert_array_equal(net(x).numpy(), net(x).numpy())  # dropout off in eval
+    np.testing.assert_array_equal(net(x).detach().numpy(), net(x).detach().numpy())  # dropout off in eval
     net.train()
     out = net(x).sum()
     out.backward()
@@ -116,7 +116,7 @@ def test_parameter_converts_on_request():
     assert p.dtype == src._backend.dtype("float32") and p.data is not src.data and nn.is_parameter(p)
     q = nn.Parameter(src, backend="torch")
     assert q.backend == "torch" and nn.is_parameter(q)
-    np.testing.assert_array_equal(q.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(q.detach().numpy(), [1.0, 2.0])
     with pytest.raises(xgrad.DTypeError):
         nn.Parameter([1, 2])  # integers cannot require grad
 
@@ -164,9 +164,9 @@ def test_state_dict_round_trip_and_mismatch_messages():
     sd = {k: np.array(v) for k, v in a.state_dict().items()}
     b.load_state_dict(sd)
     for (k, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     sd["0.weight"][0, 0] += 1  # a copy was loaded, not a view
-    assert dict(b.named_parameters())["0.weight"].numpy()[0, 0] != sd["0.weight"][0, 0]
+    assert dict(b.named_parameters())["0.weight"].detach().numpy()[0, 0] != sd["0.weight"][0, 0]
     bad = dict(sd)
     bad["0.weight"] = np.zeros((4, 2))
     del bad["2.bias"]
@@ -218,7 +218,7 @@ def test_fused_linear_gradients_nd_no_bias_and_double_backward():
     # second order: d/dw of |d loss/dx|^2 through the fused rule
     (gx,) = xgrad.grad(F.linear(x, w, b).tanh().sum(), [x], create_graph=True)
     (gw,) = xgrad.grad((gx * gx).sum(), [w])
-    xt, wt, bt = (torch.tensor(t.numpy(), requires_grad=True) for t in (x, w, b))
+    xt, wt, bt = (torch.tensor(t.detach().numpy(), requires_grad=True) for t in (x, w, b))
     (gxt,) = torch.autograd.grad(torch.nn.functional.linear(xt, wt, bt).tanh().sum(), [xt], create_graph=True)
     (gwt,) = torch.autograd.grad((gxt * gxt).sum(), [wt])
     np.testing.assert_allclose(gw.numpy(), gwt.numpy(), atol=1e-12)

@@ -20,7 +20,7 @@ def _problem(backend="numpy"):
     xgrad.manual_seed(0)
     m = nn.MLP([3, 6, 3], activation="tanh", backend=backend, dtype="float64")
     tm = torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3)).double()
-    tm.load_state_dict({k: torch.from_numpy(p.numpy().copy()) for k, p in m.named_parameters()})
+    tm.load_state_dict({k: torch.from_numpy(p.detach().numpy().copy()) for k, p in m.named_parameters()})
     b = xgrad.get_backend(backend)
     return m, tm, xgrad.tensor(x, backend=b), xgrad.tensor(y, backend=b), torch.from_numpy(x), torch.from_numpy(y)
 
@@ -45,7 +45,7 @@ def _run(make, tmake, backend="numpy", schedule=None, tschedule=None, clip=None,
             tsch.step()
             assert abs(opt.param_groups[0]["lr"] - topt.param_groups[0]["lr"]) <= 1e-15
         for p, tp in zip(m.parameters(), tm.parameters()):
-            worst = max(worst, float(np.max(np.abs(p.numpy() - tp.detach().numpy()))))
+            worst = max(worst, float(np.max(np.abs(p.detach().numpy() - tp.detach().numpy()))))
     assert worst <= 1e-12, worst
     return m, opt
 
@@ -211,4 +211,4 @@ def test_optimizer_state_dict_round_trip_continues_identically():
             F.cross_entropy(mm(X), y).backward()
             oo.step()
     for p, q in zip(m.parameters(), m2.parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())

@@ -32,7 +32,7 @@ def _train(model, opt, X, y, steps, errors):
 
 
 def _weights(model):
-    return [p.numpy().copy() for p in model.parameters()]
+    return [p.detach().numpy().copy() for p in model.parameters()]
 
 
 def test_four_trainers_and_a_no_grad_evaluator_match_their_single_threaded_runs():

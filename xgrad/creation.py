@@ -37,22 +37,33 @@ def _has_float(data):
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
            device: Any = None) -> Tensor:
-    """A new leaf tensor holding ``data`` (Python numbers, nested lists, or any array; arrays keep their dtype)."""
+    """A new leaf tensor holding a copy of ``data`` (Python numbers, nested lists, or any array; arrays
+    keep their dtype): later writes to ``data`` do not reach it."""
+    return _leaf(data, dtype, requires_grad, backend, device, copy=True)
+
+
+def as_tensor(data: Any, dtype: Any = None, requires_grad: bool = False, backend: str | Backend | None = None,
+              device: Any = None) -> Tensor:
+    """Like ``tensor``, but sharing ``data``'s memory where no conversion is needed (an array of the
+    backend, of the dtype and device asked): writes to ``data`` then change the tensor, untracked."""
+    return _leaf(data, dtype, requires_grad, backend, device, copy=None)
+
+
+def _leaf(data: Any, dtype: Any, requires_grad: bool, backend: str | Backend | None, device: Any,
+          copy: bool | None) -> Tensor:
     if isinstance(data, Tensor):
-        data = data.data if backend is None or _backends.get_backend(backend) is data._backend else data.numpy()
+        data = data.data if backend is None or _backends.get_backend(backend) is data._backend else \
+            data.detach().numpy()
     b, device = placement(backend, device)
     if dtype is None and _has_float(data):
         dtype = _default_dtype
-    if dtype is None and device is None and observe.adopts(b, data):
-        t = new(data, b)
+    if observe.adopts(b, data):  # an array xgrad.compile is tracing: copied by a recorded call
+        t = new(b.xp.asarray(data, dtype=b.dtype(dtype) if dtype is not None else None, copy=copy), b)
     else:
-        t = new(b.asarray(data, dtype=dtype, device=device), b)
+        t = new(b.asarray(data, dtype=dtype, device=device, copy=copy), b)
     if requires_grad:
         t.requires_grad_(True)
     return t
-
-
-as_tensor = tensor
 
 
 def _filled(fn_name, shape, dtype, requires_grad, backend, device, *extra):

@@ -104,7 +104,7 @@ def torch_model_like(model: Sequential, device: str = "cpu", dtype: str = "float
             raise TypeError(f"no torch counterpart for layer {type(m).__name__}")
     tm = torch.nn.Sequential(*layers).to(device=device, dtype=getattr(torch, dtype))
     with torch.no_grad():
-        tm.load_state_dict({k: torch.from_numpy(np.array(p.numpy(), dtype=np.float64))
+        tm.load_state_dict({k: torch.from_numpy(np.array(p.detach().numpy(), dtype=np.float64))
                             for k, p in model.named_parameters()})
     return tm
 

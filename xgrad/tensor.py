@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from . import _state, observe
 from .backends import Backend, get_backend
-from .errors import DTypeError
+from .errors import DTypeError, GraphError
 
 __all__ = ["Tensor", "new", "written"]
 
@@ -127,7 +127,7 @@ class Tensor:
         return self.data.shape[0]
 
     def __repr__(self) -> str:
-        body = repr(self.numpy()).replace("array(", "tensor(", 1) if self.size <= 100 else \
+        body = repr(self._host()).replace("array(", "tensor(", 1) if self.size <= 100 else \
             f"tensor(shape={self.shape}"
         if body.endswith(")"):
             body = body[:-1]
@@ -158,14 +158,24 @@ class Tensor:
 
     # ---- host transfer and conversion -------------------------------------------------------
     def numpy(self) -> Any:
-        """A host NumPy copy of the values."""
+        """The values as a NumPy array: the tensor's own memory where its array is on the host (NumPy,
+        torch on the CPU), so writes to it change the tensor untracked; a host copy otherwise. Refused
+        for a tensor that requires grad, as in PyTorch: NumPy would drop the gradient without a word
+        (call ``t.detach().numpy()``)."""
+        if self.requires_grad:
+            raise GraphError(
+                f"numpy() of a tensor that requires grad (shape {self.shape}): NumPy cannot carry its gradient. "
+                "Call t.detach().numpy() for the values.")
+        return self._host()
+
+    def _host(self) -> Any:
         return observe.to_host(self._backend, self.data)
 
     def item(self) -> Any:
-        return self.numpy().item()
+        return self._host().item()
 
     def tolist(self) -> Any:
-        return self.numpy().tolist()
+        return self._host().tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -177,6 +187,7 @@ class Tensor:
         return bool(self.item())
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        # np.exp(t), np.sum(t), SciPy: refused when t requires grad (numpy() says why), never a silent loss
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
 

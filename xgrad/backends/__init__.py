@@ -164,7 +164,7 @@ def to_host(obj: Any) -> np.ndarray:
     is loaded if it is not yet), or anything ``numpy.asarray`` takes. Arrays on a device or of another
     library are copied; a NumPy array may come back as itself."""
     if isinstance(getattr(obj, "_backend", None), Backend):  # a Tensor
-        return obj.numpy()
+        return obj.detach().numpy()
     backends = list(_LOADED.values())
     library = type(obj).__module__.partition(".")[0]
     if library in _LOADERS and library not in _LOADED:

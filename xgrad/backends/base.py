@@ -48,8 +48,9 @@ class Backend:
         return {}
 
     # ---- conversion and devices ------------------------------------------------------------
-    def asarray(self, obj, dtype=None, device=None):
-        """An array of this backend from Python data, NumPy arrays or another array-API array."""
+    def asarray(self, obj, dtype=None, device=None, copy=None):
+        """An array of this backend from Python data, NumPy arrays or another array-API array; with
+        ``copy=True`` never memory shared with ``obj`` (None: shared where no conversion is needed)."""
         xp = self.namespace
         if dtype is not None:
             dtype = self.dtype(dtype)
@@ -58,7 +59,7 @@ class Backend:
         if not isinstance(obj, (int, float, bool, list, tuple)) and hasattr(obj, "__array__") and \
                 not self.is_array(obj):
             obj = _np.asarray(obj)
-        return xp.asarray(obj, dtype=dtype, device=device)
+        return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
 
     def is_array(self, obj):
         """Whether ``obj`` is an array of this library."""

@@ -33,16 +33,17 @@ class CupyBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, self._cp.ndarray)
 
-    def asarray(self, obj, dtype=None, device=None):
+    def asarray(self, obj, dtype=None, device=None, copy=None):
         cp = self._cp
         if isinstance(device, str):
             device = cp.cuda.Device(_device_index(device))
         device = device if device is not None else self.default_device
         dtype = self.dtype(dtype) if dtype is not None else None
+        make = cp.array if copy else cp.asarray
         if device is None:
-            return cp.asarray(obj, dtype=dtype)
+            return make(obj, dtype=dtype)
         with device:
-            return cp.asarray(obj, dtype=dtype)
+            return make(obj, dtype=dtype)
 
     def to_numpy(self, a):
         return self._cp.asnumpy(a)

@@ -33,10 +33,11 @@ class NumpyBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, np.ndarray)
 
-    def asarray(self, obj, dtype=None, device=None):
+    def asarray(self, obj, dtype=None, device=None, copy=None):
         if device not in (None, "cpu"):
             raise ValueError(f"backend 'numpy' has only the device 'cpu', not {device!r}")
-        return np.asarray(obj, dtype=self.dtype(dtype) if dtype is not None else None)
+        dtype = self.dtype(dtype) if dtype is not None else None
+        return np.array(obj, dtype=dtype, copy=True) if copy else np.asarray(obj, dtype=dtype)
 
     def to_numpy(self, a):
         return np.asarray(a)

@@ -17,8 +17,8 @@ class TorchBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, self._torch.Tensor)
 
-    def asarray(self, obj, dtype=None, device=None):
-        a = super().asarray(obj, dtype=dtype, device=device)
+    def asarray(self, obj, dtype=None, device=None, copy=None):
+        a = super().asarray(obj, dtype=dtype, device=device, copy=copy)
         return a.detach() if a.requires_grad else a
 
     def to_numpy(self, a):

@@ -1,0 +1,46 @@
+"""Handing tensors to NumPy: never a silently lost gradient, and memory shared only where documented."""
+
+import numpy as np
+import pytest
+
+import xgrad
+
+
+def test_numpy_functions_refuse_a_tensor_that_requires_grad(backend):
+    w = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
+    for f in (np.exp, np.asarray, np.linalg.norm):
+        with pytest.raises(xgrad.GraphError, match=r"detach\(\)") as e:
+            f(w)
+        assert isinstance(e.value, RuntimeError)
+    total = np.sum(w)  # NumPy calls the tensor's own sum: the result keeps its gradient
+    assert isinstance(total, xgrad.Tensor) and total.requires_grad and float(total) == 3.0
+    total.backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+    with pytest.raises(xgrad.GraphError, match="requires grad"):
+        w.numpy()
+    assert np.exp(w.detach()).tolist() == pytest.approx([np.e, np.e ** 2])
+    # Python numbers are fine, as in PyTorch: they are values, not arrays that could carry a gradient
+    assert float(xgrad.sum(w)) == 3.0 and xgrad.sum(w).item() == 3.0 and w.tolist() == [1.0, 2.0]
+
+
+def test_tensor_copies_and_as_tensor_shares():
+    a = np.array([1.0, 2.0])
+    copied, shared = xgrad.tensor(a, backend="numpy"), xgrad.as_tensor(a, backend="numpy")
+    a[0] = 100.0
+    assert copied.tolist() == [1.0, 2.0]
+    assert shared.tolist() == [100.0, 2.0]
+
+
+def test_tensor_copies_on_every_backend(backend):
+    b = xgrad.get_backend(backend)
+    source = b.asarray([1.0, 2.0], dtype="float64")
+    t = xgrad.tensor(source, backend=backend)
+    source[0] = 100.0
+    assert t.tolist() == [1.0, 2.0]
+
+
+def test_numpy_of_a_host_tensor_shares_its_memory():
+    t = xgrad.tensor([1.0, 2.0], dtype="float64", backend="numpy")
+    view = t.numpy()
+    view[0] = 5.0  # documented: untracked, like torch's numpy()
+    assert t.tolist() == [5.0, 2.0]
