@@ -9,11 +9,15 @@ pool, BLAS) by whole scheduler slices. So the runner waits (a while) for the mac
 starting, and afterwards re-runs the cases that were measured while other processes kept more than
 the cores the benchmark does not need busy (recorded per case by bench/conftest.py); the report merges the JSONs, later runs
 replacing earlier ones case by case.
+
+In the results folder it replaces only its own outputs (SUITE.json, SUITE-rerunN.json, the report's
+files); other files there are left alone.
 """
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -61,6 +65,13 @@ def contended(path):
     return [b["fullname"] for b in doc.get("benchmarks", []) if (b.get("extra_info") or {}).get("contended")]
 
 
+def own_outputs(out, suite):
+    """The JSON files an earlier run of ``suite`` left in ``out`` (``SUITE.json``, ``SUITE-rerunN.json``):
+    removed before a new run, so no stale re-run is mistaken for part of it. Nothing else is removed."""
+    pattern = re.compile(re.escape(suite) + r"(-rerun\d+)?\.json")
+    return sorted(name for name in os.listdir(out) if pattern.fullmatch(name))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.run", description="run a benchmark suite, then its report")
     p.add_argument("suite", choices=("cpu", "gpu", "quick"))
@@ -75,9 +86,8 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     marker = {"cpu": "cpu", "gpu": "gpu", "quick": "quick"}[a.suite]
     device = "gpu" if a.suite == "gpu" else "cpu"
-    for old in os.listdir(out):
-        if old.endswith(".json"):
-            os.remove(os.path.join(out, old))
+    for old in own_outputs(out, a.suite):
+        os.remove(os.path.join(out, old))
     jsons = [os.path.join(out, f"{a.suite}.json")]
     if a.threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XGRAD_BENCH_THREADS"):

@@ -156,6 +156,27 @@ def test_info():
     (["train", "--dataset", "circles"], "invalid choice: 'circles'"),
     (["train", "--lr", "-0.1"], "--lr: expected a positive number"),
     (["train", "--epochs", "0"], "--epochs: expected a positive integer"),
+    # before: a traceback and exit code 1 (what `xgrad verify` means by "a gradient check failed"), or
+    # training on NaN with exit code 0
+    (["train", "--samples", "1"], "--samples 1 for moons: n_samples must be an integer >= 2"),
+    (["train", "--dataset", "xor", "--samples", "3"], "--samples 3 for xor"),
+    (["train", "--samples", "0"], "--samples: expected a positive integer"),
+    (["train", "--momentum", "-5"], "--momentum: expected a finite number >= 0"),
+    (["train", "--momentum", "nan"], "--momentum: expected a finite number >= 0"),
+    (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
+    (["train", "--seed", "-1"], "--seed: expected a seed from 0 to 2**32 - 1"),
+    (["train", "--seed", str(2**32)], "--seed: expected a seed from 0 to 2**32 - 1"),
+    (["verify", "--seed", "-1"], "--seed: expected a seed from 0 to 2**32 - 1"),
+    (["train", "--noise", "nan"], "--noise: expected a finite number >= 0"),
+    (["train", "--noise", "inf"], "--noise: expected a finite number >= 0"),
+    (["train", "--noise", "-0.1"], "--noise: expected a finite number >= 0"),
+    (["train", "--lr", "nan"], "--lr: expected a positive number"),
+    (["train", "--lr", "0"], "--lr: expected a positive number"),
+    (["train", "--lr", "1e999"], "--lr: expected a positive number"),
+    (["train", "--batch-size", "0"], "--batch-size: expected a positive integer"),
+    (["train", "--batch-size", "-3"], "--batch-size: expected a positive integer"),
+    (["train", "--sizes", "2,0,2"], "--sizes: expected at least two positive layer sizes"),
+    (["verify", "--torch-threads", "0"], "--torch-threads: expected a positive integer"),
     (["train", "--sizes", "2,a,2"], "--sizes: expected comma-separated layer sizes"),
     (["train", "--sizes", "3,8,2"], "--sizes must start with 2"),
     (["train", "--dtype", "int8"], "invalid choice: 'int8'"),
@@ -195,3 +216,69 @@ def test_console_script_and_bad_backend_env():
         pytest.skip("the xgrad console script is not installed in this environment")
     r = subprocess.run([exe, "info"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "backends:" in r.stdout
+
+
+def _failing_plot(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_a_failed_plot_keeps_the_checkpoint(tmp_path, monkeypatch, capsys):
+    # before: the plot was written first, so its failure lost the trained model (no checkpoint)
+    from xgrad import checkpoint, cli, nn, plotting
+
+    png, ck = tmp_path / "p.png", tmp_path / "c.npz"
+    monkeypatch.setattr(plotting, "plot_training", _failing_plot)
+    assert cli.main(["train", "--epochs", "2", "--no-progress", "--plot", str(png), "--save", str(ck)]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("xgrad: error: could not write the plot"), err
+    assert "No space left on device" in err and f"the checkpoint {str(ck)!r} is saved" in err
+    assert f"checkpoint: {ck}" in out and not png.exists()
+    assert checkpoint.load(ck, nn.MLP((2, 32, 32, 2), dtype="float64"))["epochs"] == 2
+
+
+def test_an_unexpected_xgrad_error_in_training_is_one_line_not_exit_1(monkeypatch, capsys):
+    from xgrad import cli, optim
+    from xgrad.errors import GraphError
+
+    steps = []
+
+    def failing_step(self):
+        steps.append(1)
+        if len(steps) == 20:
+            raise GraphError("something went wrong\nwith more detail on a second line")
+
+    monkeypatch.setattr(optim.SGD, "step", failing_step)
+    rc = cli.main(["train", "--epochs", "3"])  # with the progress bar
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_USAGE != cli.EXIT_CHECK_FAILED
+    assert err.splitlines()[-1] == "xgrad: error: GraphError: something went wrong", err
+    assert "Traceback" not in err and "second line" not in err
+
+
+def test_bench_runner_replaces_only_its_own_outputs(tmp_path, monkeypatch):
+    # before: `python -m bench.run --out DIR` deleted every *.json in DIR
+    monkeypatch.syspath_prepend(ROOT)
+    import json
+
+    import bench.report
+    from bench import run
+
+    keep = ["results.json", "gpu_step.json", "cpu-notes.json", "cpu-rerun.json", "quick.json.bak", "notes.md"]
+    stale = ["cpu.json", "cpu-rerun1.json", "cpu-rerun12.json"]
+    for name in keep + stale:
+        (tmp_path / name).write_text("{}")
+    assert run.own_outputs(str(tmp_path), "cpu") == sorted(stale)
+    assert run.own_outputs(str(tmp_path), "quick") == []
+
+    def fake_pytest(args):  # the suite's run: writes its JSON, measures nothing
+        path = next(a.split("=", 1)[1] for a in args if a.startswith("--benchmark-json="))
+        with open(path, "w") as f:
+            json.dump({"benchmarks": []}, f)
+        return 0
+
+    monkeypatch.setattr(run, "pytest", fake_pytest)
+    monkeypatch.setattr(run, "wait_quiet", lambda limit, max_wait: None)
+    monkeypatch.setattr(bench.report, "report", lambda paths, out_dir: (os.path.join(out_dir, "report.md"), None))
+    assert run.main(["cpu", "--out", str(tmp_path)]) == 0
+    assert sorted(os.listdir(tmp_path)) == sorted(keep + ["cpu.json"])
+    assert json.loads((tmp_path / "cpu.json").read_text()) == {"benchmarks": []}

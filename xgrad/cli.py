@@ -39,24 +39,23 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---- option parsing ----------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, refused unless ``ok`` of it; ``what`` says what it takes."""
+    def parse(text: str) -> Any:
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ok(v):  # nan fails every comparison
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
+_positive_int = _checked(int, lambda v: v > 0, "a positive integer")
+_positive_float = _checked(float, lambda v: 0 < v < float("inf"), "a positive number")
+_nonnegative_float = _checked(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+_seed = _checked(int, lambda v: 0 <= v < 2**32, "a seed from 0 to 2**32 - 1")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -78,7 +77,8 @@ def _add_placement(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default=None,
                    help="numpy, torch, cupy or array_api_strict (default: $XGRAD_BACKEND, else numpy)")
     p.add_argument("--device", default=None, help="device for the backend, e.g. cuda:0 (default: the backend's)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the data, the initial weights and the batches")
+    p.add_argument("--seed", type=_seed, default=42,
+                   help="seed of the data, the initial weights and the batches (0 to 2**32 - 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--samples", type=_positive_int, default=None,
                    help="number of points (default: the data set's: "
                         + ", ".join(f"{n} {DATASETS[n].n_samples}" for n in names) + ")")
-    t.add_argument("--noise", type=float, default=None,
+    t.add_argument("--noise", type=_nonnegative_float, default=None,
                    help="noise level (default: the data set's: "
                         + ", ".join(f"{n} {DATASETS[n].noise:g}" for n in names) + ")")
     t.add_argument("--sizes", type=_sizes, default=(2, 32, 32, 2), help="layer sizes (default: 2,32,32,2)")
@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="activation between layers (default: tanh)")
     t.add_argument("--optimizer", default="sgd", choices=sorted(OPTIMIZERS), help="optimizer (default: sgd)")
     t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate (default: 0.05)")
-    t.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    t.add_argument("--momentum", type=_nonnegative_float, default=0.0,
+                   help="SGD momentum (--optimizer sgd only; default: 0)")
     t.add_argument("--batch-size", type=_positive_int, default=64, help="mini-batch size (default: 64)")
     t.add_argument("--epochs", type=_positive_int, default=200, help="epochs (default: 200)")
     t.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16"),
@@ -204,11 +205,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.sizes[-1] < ds.n_classes:
         raise UsageError(f"--sizes must end with at least {ds.n_classes} outputs for {ds.name} "
                          f"({ds.n_classes} classes), got {args.sizes[-1]}")
-    if args.noise is not None and args.noise < 0:
-        raise UsageError(f"--noise must be >= 0, got {args.noise}")
+    if args.momentum and args.optimizer != "sgd":
+        raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     samples = args.samples or ds.n_samples
-    X, y = load_dataset(ds.name, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
-                        device=args.device, dtype=args.dtype)
+    try:
+        X, y = load_dataset(ds.name, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
+                            device=args.device, dtype=args.dtype)
+    except ValueError as e:  # what the data set's generator refuses, e.g. too few points for its classes
+        raise UsageError(f"--samples {samples} for {ds.name}: {e}") from None
     creation.manual_seed(args.seed)
     model = MLP(args.sizes, activation=args.activation, backend=b, device=args.device, dtype=args.dtype)
     kw = {"lr": args.lr}
@@ -225,15 +229,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress=not args.no_progress, compile=args.compile)
     _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
          f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
-    if args.plot:
-        plotting.plot_training(args.plot, model, X, y, r.losses, r.accuracies,
-                      title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%")
-        _out(f"plot: {args.plot}")
-    if args.save:
+    if args.save:  # before the plot: a plot that fails must not lose the trained model
         save(args.save, model, opt, extra={"sizes": list(args.sizes), "activation": args.activation,
                                            "dataset": args.dataset, "epochs": args.epochs, "seed": args.seed,
                                            "accuracy": r.accuracy, "loss": r.loss})
         _out(f"checkpoint: {args.save}")
+    if args.plot:
+        try:
+            plotting.plot_training(args.plot, model, X, y, r.losses, r.accuracies,
+                                   title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%")
+        except Exception as e:
+            kept = f" (the checkpoint {args.save!r} is saved)" if args.save else ""
+            raise UsageError(f"could not write the plot {args.plot!r}: {type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}{kept}") from None
+        _out(f"plot: {args.plot}")
     return 0
 
 

@@ -3,7 +3,7 @@
 from typing import Any, Sequence
 
 from ..tensor import Tensor
-from ._core import apply, op
+from ._core import Op, apply, op
 
 
 @op
@@ -62,39 +62,40 @@ def flip(xp, a, axis=None):
 flip.defvjp(lambda xp, g, out, a, axis=None: xp.flip(g, axis=axis))
 
 
-def _slice_of(ndim, axis, start, stop):
-    return (slice(None),) * (axis % ndim) + (slice(start, stop), Ellipsis)
+class _Join(Op):
+    """concat and stack: any number of inputs, each one's gradient a slice of ``g``.
+
+    One call computes every input's gradient (a ``custom`` op), so a backward over N inputs is linear
+    in N; per-input rules would each get all N inputs, and concat's would add up the sizes before its
+    input each time (quadratic). ``slices(g, arrays, axis)`` gives each input's index into ``g``."""
+
+    __slots__ = ("slices",)
+    custom = True
+
+    def __init__(self, name, forward, slices, check):
+        super().__init__(name, forward)
+        self.__wrapped__ = forward
+        self.vjps = ()  # differentiable: recorded in the graph, gradients from rules()
+        self.slices = slices
+        self.check = check
+
+    def rules(self, xp, g, out, args, kw, needs):
+        return [g[s] if need else None for s, need in zip(self.slices(g, args, kw["axis"]), needs)]
 
 
-@op
-def _concat(xp, *arrays, axis=0):
-    return xp.concat(arrays, axis=axis)
+def _concat_slices(g, arrays, axis):
+    ax = axis % g.ndim
+    lead = (slice(None),) * ax
+    start = 0
+    for a in arrays:
+        stop = start + a.shape[ax]
+        yield lead + (slice(start, stop), Ellipsis)
+        start = stop
 
 
-def _concat_vjp(i):
-    def rule(xp, g, out, *arrays, axis=0):
-        ax = axis % g.ndim
-        start = 0
-        for a in arrays[:i]:
-            start += a.shape[ax]
-        return g[_slice_of(g.ndim, ax, start, start + arrays[i].shape[ax])]
-    return rule
-
-
-class _Variadic:
-    """Rules for ops taking any number of arrays (concat, stack): one rule built per position."""
-
-    def __init__(self, make):
-        self._make = make
-        self._rules = {}
-
-    def __getitem__(self, i):
-        if i not in self._rules:
-            self._rules[i] = self._make(i)
-        return self._rules[i]
-
-
-_concat.vjps = _Variadic(_concat_vjp)
+def _stack_slices(g, arrays, axis):
+    lead = (slice(None),) * (axis % g.ndim)
+    return (lead + (i, Ellipsis) for i in range(len(arrays)))
 
 
 def _check_concat(*arrays, axis=0):
@@ -107,24 +108,13 @@ def _check_concat(*arrays, axis=0):
     return None
 
 
-_concat.check = _check_concat
+def _check_stack(*arrays, axis=0):
+    shapes = [tuple(a.shape) for a in arrays]
+    return None if len(set(shapes)) <= 1 else f"stack needs inputs of one shape, got shapes {shapes}"
 
 
-@op
-def _stack(xp, *arrays, axis=0):
-    return xp.stack(arrays, axis=axis)
-
-
-def _stack_vjp(i):
-    def rule(xp, g, out, *arrays, axis=0):
-        return g[(slice(None),) * (axis % g.ndim) + (i, Ellipsis)]
-    return rule
-
-
-_stack.vjps = _Variadic(_stack_vjp)
-_stack.check = lambda *arrays, axis=0: (
-    None if len({tuple(a.shape) for a in arrays}) <= 1 else
-    f"stack needs inputs of one shape, got shapes {[tuple(a.shape) for a in arrays]}")
+_concat = _Join("concat", lambda xp, *arrays, axis=0: xp.concat(arrays, axis=axis), _concat_slices, _check_concat)
+_stack = _Join("stack", lambda xp, *arrays, axis=0: xp.stack(arrays, axis=axis), _stack_slices, _check_stack)
 
 
 def concat(arrays: Sequence[Any], /, *, axis: int = 0) -> Tensor:
