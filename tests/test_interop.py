@@ -44,3 +44,19 @@ def test_numpy_of_a_host_tensor_shares_its_memory():
     view = t.numpy()
     view[0] = 5.0  # documented: untracked, like torch's numpy()
     assert t.tolist() == [5.0, 2.0]
+
+
+def test_grad_has_its_tensors_dtype_and_backend(backend):
+    x = xgrad.tensor([1.0, 2.0], dtype="float32", backend=backend, requires_grad=True)
+    y = xgrad.tensor([3.0, 4.0], dtype="float64", backend=backend)
+    xgrad.sum(x * y).backward()  # the product is float64
+    assert x.grad.dtype == x.dtype and x.grad.tolist() == [3.0, 4.0]
+    z = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
+    (z * 2.0).backward(xgrad.tensor([1.0, 0.5], dtype="float32", backend=backend))
+    assert z.grad.dtype == z.dtype and z.grad.tolist() == [2.0, 1.0]
+    with xgrad.no_grad():  # an SGD step keeps working, in the parameter's dtype
+        x -= 0.5 * x.grad
+    assert x.dtype == xgrad.get_backend(backend).dtype("float32")
+    other = "numpy" if backend != "numpy" else "torch"
+    with pytest.raises(xgrad.BackendMismatchError, match="gradient"):
+        (z * 2.0).backward(xgrad.tensor([1.0, 1.0], dtype="float64", backend=other))

@@ -8,7 +8,7 @@ from heapq import heappop, heappush
 from typing import Any, Callable, Sequence, TypeVar
 
 from . import _state, observe
-from .errors import GraphError, ShapeError
+from .errors import BackendMismatchError, GraphError, ShapeError
 from .ops import grad_namespace
 from .tensor import Tensor, new
 
@@ -95,10 +95,21 @@ def _seed(t, gradient, create_graph):
                 "shape holding d(loss)/d(this tensor)), or reduce it to a scalar first, e.g. t.sum().backward()")
         g = t._backend.xp.ones_like(t.data)
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else t._backend.asarray(gradient, dtype=t.dtype)
+        b = t._backend
+        if isinstance(gradient, Tensor):
+            if gradient._backend is not b or str(gradient.device) != str(t.device):
+                raise BackendMismatchError(
+                    f"backward(): `gradient` lives on {gradient.backend}/{gradient.device}, the tensor on "
+                    f"{t.backend}/{t.device}; move it with .to(...) first")
+            g = gradient.data
+        else:
+            g = b.asarray(gradient, dtype=t.dtype, device=b.device(t.data))
         if tuple(g.shape) != t.shape:
             raise ShapeError(f"backward(): `gradient` has shape {tuple(g.shape)} but the tensor has shape "
                              f"{t.shape}; they must match")
+        if g.dtype != t.dtype:  # the gradient of a tensor has the tensor's dtype, as in PyTorch
+            g = b.xp.astype(g, t.dtype)
+            gradient = new(g, b)
     if create_graph:
         return gradient if isinstance(gradient, Tensor) else new(g, t._backend)
     return g
@@ -209,13 +220,18 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 if t in wanted:
                     captured[wanted[t]] = g
             elif create_graph:
+                if g.dtype != t.dtype:
+                    g = grad_namespace.astype(g, t.dtype)
                 t.grad = g if t.grad is None else t.grad + g
-            elif not watched:  # the fields directly: nothing observes them
-                old = t._grad
-                t._grad = new(g if old is None else old._data + g, t._backend)
             else:
-                old = t.grad
-                t.grad = new(g if old is None else old.data + g, t._backend)
+                if g.dtype != t._data.dtype:  # .grad always has its tensor's dtype (a float32 leaf used
+                    g = t._backend.xp.astype(g, t._data.dtype)  # with float64 values, say)
+                if not watched:  # the fields directly: nothing observes them
+                    old = t._grad
+                    t._grad = new(g if old is None else old._data + g, t._backend)
+                else:
+                    old = t.grad
+                    t.grad = new(g if old is None else old.data + g, t._backend)
     finally:
         mode.grad_enabled = previous_mode
     return captured
