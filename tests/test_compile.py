@@ -53,7 +53,7 @@ def test_compiled_training_equals_eager_bit_for_bit(backend):
         le, lc = eager(x, y), compiled(x, y)
         assert le.item() == lc.item()
         for a, b in zip(eager_params, compiled_params):
-            assert np.array_equal(a.numpy(), b.numpy())
+            assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     plan = compiled.plan(x, y)
     assert plan is not None and plan.steps > 20
     assert "_Diverged" not in plan.source or "raise _Diverged" in plan.source
@@ -209,7 +209,7 @@ def test_compiled_module_and_optimizer_step_equals_eager(backend, make_opt):
         lc = compiled(x, y)
         assert le.item() == lc.item()
         for a, b in zip(models[0][0].parameters(), models[1][0].parameters()):
-            assert np.array_equal(a.numpy(), b.numpy())
+            assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     assert len(compiled._plans) == 1 and not compiled._retraces
 
 
@@ -274,7 +274,7 @@ def test_results_carry_no_graph_and_a_backward_through_them_is_an_error():
     x = xgrad.tensor([3.0, 4.0], dtype="float64")
     for _ in range(2):  # the traced call, then a replay: the same kind of result
         out = f(x)
-        assert out.numpy().tolist() == [3.0, 8.0]
+        assert out.detach().numpy().tolist() == [3.0, 8.0]
         w.grad = None
         # a gradient path through the compiled result, beside one that does not go through it
         loss = xgrad.sum(out) + xgrad.sum(w * w)
@@ -301,7 +301,7 @@ def test_an_error_while_tracing_leaves_tensors_and_the_engine_as_they_were(backe
     from xgrad import observe
 
     w = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
-    before = w.numpy().tolist()
+    before = w.detach().numpy().tolist()
 
     def f(x):
         y = x * w
@@ -311,8 +311,8 @@ def test_an_error_while_tracing_leaves_tensors_and_the_engine_as_they_were(backe
     with pytest.raises(RuntimeError, match="user error"):
         g(xgrad.tensor([3.0, 4.0], dtype="float64", backend=backend))
     assert observe.current() is None and observe.watching == 0
-    assert xgrad.get_backend(backend).is_array(w.data) and w.numpy().tolist() == before
-    assert xgrad.sum(w * w).numpy().item() == 5.0  # the engine works eagerly again
+    assert xgrad.get_backend(backend).is_array(w.data) and w.detach().numpy().tolist() == before
+    assert xgrad.sum(w * w).detach().numpy().item() == 5.0  # the engine works eagerly again
 
 
 def test_other_threads_see_tensors_unchanged_while_a_trace_runs(backend):
@@ -344,4 +344,4 @@ def test_other_threads_see_tensors_unchanged_while_a_trace_runs(backend):
     xgrad.compile(step, warmup=0)(xgrad.tensor([3.0, 4.0], dtype="float64", backend=backend))
     thread.join()
     assert seen == {"array": True, "sum": 6.0, "grad": None}
-    assert w.numpy().tolist() == [-0.5, 0.0] and w.grad.numpy().tolist() == [3.0, 4.0]  # after the trace
+    assert w.detach().numpy().tolist() == [-0.5, 0.0] and w.grad.detach().numpy().tolist() == [3.0, 4.0]  # after the trace

@@ -6,7 +6,7 @@ import numpy as np
 
 import xgrad
 from xgrad.passes import (InPlace, Store, Update, eliminate_dead, emit, fold_constants, plan_buffers, reads,
-                          root_slots, slots)
+                          root_slots, schedule, slots, writes_to_inputs)
 from xgrad.tracing import Entry, Slot
 
 S = Slot
@@ -70,9 +70,12 @@ def test_dead_steps_are_dropped_and_effects_kept():
             Entry("guard", bool, (S(1),), {}, True, True),
             Entry("setitem", operator.setitem, (S(3), 0, S(5)), {}, None, True),  # into the output: kept
             Entry("setitem", operator.setitem, (S(2), 0, S(6)), {}, None, True)]  # into dead v2: dropped
-    live, needed = eliminate_dead(tape, roots={3}, folded={})
+    live, needed = eliminate_dead(tape, roots={3}, folded={}, fresh={np.exp})
     assert live == [tape[0], tape[2], tape[3], tape[4], tape[5]]
     assert needed == {0, 1, 3, 5}
+    # not known to allocate, exp(v0) may be a view of the input v0: the write into it is kept
+    live, needed = eliminate_dead(tape, roots={3}, folded={})
+    assert live == [tape[0], tape[1], tape[2], tape[3], tape[4], tape[5], tape[6]]
 
 
 def test_folded_steps_are_not_replayed():
@@ -87,6 +90,53 @@ def test_the_int_3_among_the_outputs_is_not_slot_3():
     assert roots == {2}
     live, _ = eliminate_dead(tape, roots, folded={})
     assert live == tape[:2]  # exp(v2), slot 3, is dead
+
+
+def test_a_write_through_a_view_keeps_what_it_writes_into():
+    view = Entry("getitem", operator.getitem, (S(1), slice(0, 2)), {}, S(2))  # v2 = v1[0:2], a view
+    tape = [call(np.zeros_like, (S(0),), 1),
+            view,
+            Entry("setitem", operator.setitem, (S(2), 0, S(0)), {}, None, True),  # v2[0] = v0: writes into v1
+            op(operator.mul, S(1), 2.0, 3)]
+    values = arrays(4)
+    # v1 is written through its view: neither folded (a constant would change) nor its write dropped
+    assert fold_constants(tape, values, roots={3}, shape_only={np.zeros_like}) == {}
+    live, _ = eliminate_dead(tape, roots={3}, folded={})
+    assert live == tape
+
+
+def test_a_write_into_an_input_is_kept_though_nothing_reads_it():
+    tape = [Entry("inplace", operator.iadd, (S(0), 1.0), {}, None, True),  # v0 += 1: an existing tensor's array
+            Entry("method", "fill", (S(1), 0.0), {}, None, True)]  # v1.fill(0)
+    live, needed = eliminate_dead(tape, roots=set(), folded={})
+    assert live == tape and needed == {0, 1}
+    assert writes_to_inputs(tape) == tape
+
+
+# ---- schedule ------------------------------------------------------------------------------------
+
+def test_guards_come_first_with_what_they_need_and_writes_after():
+    draw = np.random.default_rng(0).random
+    tape = [op(operator.mul, S(0), 2.0, 1),  # v1: forward
+            Entry("inplace", operator.isub, (S(0), S(1)), {}, None, True),  # v0 -= v1: the update
+            call(draw, ((2,),), 2, effect=True),  # a draw the guard does not need
+            call(np.sum, (S(1),), 3),
+            Entry("guard", float, (S(3),), {}, 1.0, True)]  # float(v3): reads what the update does not change
+    ordered, start = schedule(tape)
+    assert ordered == [tape[0], tape[3], tape[4], tape[1], tape[2]] and start == 3
+    assert writes_to_inputs(ordered[:start]) == []
+    assert schedule(tape[:4]) == (tape[:4], 0)  # no guard: the tape as it is
+
+
+def test_a_guard_on_a_written_array_follows_the_write_and_earlier_draws():
+    draw = np.random.default_rng(0).random
+    tape = [call(draw, ((2,),), 1, effect=True),
+            call(draw, ((2,),), 2, effect=True),
+            Entry("inplace", operator.iadd, (S(0), S(2)), {}, None, True),  # v0 += v2
+            Entry("guard", bool, (S(0),), {}, True, True)]
+    ordered, start = schedule(tape)
+    assert ordered == tape and start == 4  # the draws in their order, and the write the guard reads
+    assert writes_to_inputs(ordered[:start]) == [tape[2]]  # xgrad.compile refuses this
 
 
 # ---- plan_buffers --------------------------------------------------------------------------------
@@ -137,6 +187,11 @@ def test_an_update_is_not_in_place_across_shapes_dtypes_or_other_steps():
     assert plan_buffers(live, [Update(0, 3, UFUNCS)], {3}, values) == {}
 
 
+def test_no_update_is_in_place_before_the_guards():
+    live, values = _sgd_tape()
+    assert plan_buffers(live, [Update(0, 3, UFUNCS)], {3}, values, start=2) == {}
+
+
 def test_one_step_writes_into_one_buffer():
     live, values = _sgd_tape()
     values.append(np.zeros(3))  # v4: a second tensor's old array, replaced by the same v3
@@ -168,6 +223,24 @@ def test_emit_writes_straight_line_code_that_frees_temporaries():
         "    q.grad = _wrap(c0, b)",
         "    return (v4, 3, v5, )"])
     assert names == {"v5": np.float64(2.0), "guard0": bool, "u_subtract": np.subtract, "f3": np.sum, "c0": born}
+
+
+def test_emit_places_checks_and_hands_random_draws_to_a_failed_guard():
+    draw = np.random.default_rng(0).random
+    live = [call(draw, ((2,),), 1, effect=True), Entry("guard", bool, (S(1),), {}, True, True),
+            op(operator.add, S(0), S(1), 2)]
+    source, _ = emit(live, [("A[0]", 0)], [], [S(2)], {}, {}, prologue=["if stale(): raise _Stale"],
+                     checks=["check(v0)"])
+    assert source == "\n".join([
+        "def replay(A):",
+        "    if stale(): raise _Stale",
+        "    v0 = A[0]",
+        "    check(v0)",
+        "    v1 = f0((2, ))",
+        "    if guard1(v1) != True: raise _Diverged((v1, ))",
+        "    v2 = v0 + v1",
+        "    del v0, v1",
+        "    return (v2, )"])
 
 
 def test_the_emitted_replay_runs():

@@ -10,15 +10,25 @@ line of a generated Python function over raw arrays, with no Tensor or graph obj
 that function. Results equal eager results bit for bit: the same array functions run on the same
 values in the same order; only work whose result nothing uses is dropped.
 
-What the trace assumes, as torch.compile and jax.jit do:
-  * Shapes, dtypes, backends and devices of Tensor arguments, and the values of other arguments,
-    form the signature; a new signature traces again.
-  * Python control flow that depends on array values is recorded as a guard: a call whose value
-    differs stops and traces again (after ``max_retraces`` it runs eagerly for good, with a warning).
-  * State lives in Tensors (parameters, gradients, optimizer buffers): the replay reads the Tensors
-    it read during the trace and writes the ones written. Raw arrays and Python numbers read from
-    elsewhere are constants of the trace (xgrad's optimizers guard their hyper-parameters).
-  * Returned Tensors are detached results: call backward inside the compiled function.
+A replay gives eager's numbers or does not run. What the trace read is checked before its first
+step, and a failed check traces again (``_Stale``; the README lists exactly what is checked):
+  * the signature: shapes, dtypes, backends and devices of Tensor arguments, values of the others,
+    grad mode, the current backend, device and default dtype;
+  * the Tensors it read: each array's type, shape, dtype and device, ``requires_grad``, and the
+    ``.grad`` of existing tensors (None or not; read anew at each replay);
+  * the Python state it read: the function's closure cells and the globals its code names (by
+    identity, or by value for numbers and strings), the attributes of every ``nn.Module`` (one counter
+    tells whether any changed), optimizers' hyper-parameters, parameter lists and state dicts.
+Python control flow on array values and values read on the host (``.item()``, ``float(t)``) are
+guards inside the replay (``_Diverged``). The replay runs them before anything it writes (state
+updates follow the last guard), so a replay that stops has changed nothing; the random numbers it
+drew are handed to the new trace, which uses them instead of drawing again. A function that writes
+into an existing array before such a guard depends on it cannot be replayed (``TraceError``). After
+``max_retraces`` traces of one signature it runs eagerly, with a warning.
+
+Returned Tensors are detached results: call backward inside the compiled function. A trace that
+stores a Tensor it made anywhere but in a ``.grad`` (a list, an attribute, optimizer state created
+during the trace) is not replayed: the next call traces again.
 
 On CuPy the generated function is the unit a CUDA graph can capture: it launches the same kernels,
 in the same order, on buffers of fixed shapes.
@@ -26,21 +36,30 @@ in the same order, on buffers of fixed shapes.
 
 from __future__ import annotations
 
+import dis
 import functools
+import gc
+import types
 import warnings
+import weakref
 from typing import Any, Callable
 
-from . import _state, backends as _backends, observe, passes, tracing
+from . import _state, backends as _backends, creation as _creation, observe, passes, tracing
 from .errors import GraphError
 from .ops import Op
-from .tensor import Tensor, new
+from .tensor import Tensor, new, written
 from .tracing import Slot, Trace, TraceError
 
 __all__ = ["compile", "CompiledFunction", "TraceError"]
 
 
+class _Stale(Exception):
+    """A check before the replay's first step failed: nothing was done; another plan or a trace runs."""
+
+
 class _Diverged(Exception):
-    """A guard failed during a replay: the function must be traced again."""
+    """A value guard failed during a replay (nothing written yet); ``args[0]``, if any: the random
+    arrays drawn before it, in order."""
 
 
 def compile(fn: Callable[..., Any] | None = None, *, warmup: int = 1,
@@ -52,14 +71,14 @@ def compile(fn: Callable[..., Any] | None = None, *, warmup: int = 1,
 
 
 class CompiledFunction:
-    """A function with one replay plan per input signature."""
+    """A function with replay plans per input signature (newest first; each checks what it assumes)."""
 
     def __init__(self, fn: Callable[..., Any], warmup: int = 1, max_retraces: int = 8):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.warmup = warmup
         self.max_retraces = max_retraces
-        self._plans: dict[tuple, _Plan] = {}  # signature -> replay plan
+        self._plans: dict[tuple, list[_Plan]] = {}  # signature -> replay plans, once traced
         self._calls: dict[tuple, int] = {}  # signature -> eager calls so far
         self._retraces: dict[tuple, int] = {}
         self._eager: set[tuple] = set()  # signatures that gave up on tracing
@@ -68,31 +87,46 @@ class CompiledFunction:
         if observe.current() is not None:  # called inside another's trace: run eagerly, so it is recorded
             return self.fn(*args, **kwargs)
         sig = _signature(args, kwargs)
-        plan = self._plans.get(sig)
-        if plan is not None:
-            try:
-                return plan.run(args)
-            except _Diverged:
-                del self._plans[sig]
-                n = self._retraces[sig] = self._retraces.get(sig, 0) + 1
-                if n > self.max_retraces:
-                    warnings.warn(f"xgrad.compile({self.fn.__name__}): guards failed {n} times for one "
-                                  "signature (Python control flow on changing values, or a changing "
-                                  "hyper-parameter); running it eagerly from now on", RuntimeWarning)
-                    self._eager.add(sig)
+        plans = self._plans.get(sig)
+        drawn: list = []
+        if plans is not None:
+            for plan in plans:
+                try:
+                    return plan.run(args)
+                except _Stale:
+                    continue
+                except _Diverged as failed:
+                    plans.remove(plan)
+                    drawn = plan.drawn(failed)
+                    break
+            if sig not in self._eager:
+                self._retrace(sig)
         if sig in self._eager:
-            return self.fn(*args, **kwargs)
+            return _eagerly(self.fn, args, kwargs, drawn)
         calls = self._calls.get(sig, 0)
         if calls < self.warmup:
             self._calls[sig] = calls + 1
             return self.fn(*args, **kwargs)
-        result, plan = _trace(self.fn, args, kwargs)
-        self._plans[sig] = plan
+        result, plan = _trace(self.fn, args, kwargs, drawn)
+        plans = self._plans.setdefault(sig, [])
+        if plan is not None:
+            plans.insert(0, plan)
         return result
 
+    def _retrace(self, sig: tuple) -> None:
+        n = self._retraces[sig] = self._retraces.get(sig, 0) + 1
+        if n > self.max_retraces:
+            warnings.warn(f"xgrad.compile({getattr(self.fn, '__name__', self.fn)}): traced {n} times for one "
+                          "signature (Python control flow on changing values, a changing hyper-parameter or "
+                          "Python value, or tensors stored outside the function); running it eagerly from now "
+                          "on", RuntimeWarning)
+            self._eager.add(sig)
+            del self._plans[sig]
+
     def plan(self, *args: Any, **kwargs: Any) -> _Plan | None:
-        """The replay plan for these arguments' signature (None before it is traced)."""
-        return self._plans.get(_signature(args, kwargs))
+        """The newest replay plan for these arguments' signature (None before it is traced)."""
+        plans = self._plans.get(_signature(args, kwargs))
+        return plans[0] if plans else None
 
 
 def _key(a):
@@ -113,12 +147,36 @@ def _signature(args, kwargs):
     sig = tuple(map(_key, args))
     if kwargs:
         sig += tuple(sorted((k, _key(v)) for k, v in kwargs.items()))
-    return sig + (_state.mode.grad_enabled, _backends.current_backend(), _backends.current_device())
+    return sig + (_state.mode.grad_enabled, _backends.current_backend(), _backends.current_device(),
+                  _creation._default_dtype)
 
 
-def _trace(fn, args, kwargs):
-    """Run ``fn`` once while recording; return its (real) result and the replay plan."""
+class _Predrawn(observe.Observer):
+    """Eager code that uses, first, the random numbers an aborted replay drew."""
+
+    def __init__(self, drawn):
+        self.drawn = drawn
+
+    def random(self, backend, kind, args, kw):
+        if self.drawn:
+            return self.drawn.pop(0)[1]
+        return getattr(backend, kind)(*args, **kw)
+
+
+def _eagerly(fn, args, kwargs, drawn):
+    if not drawn:
+        return fn(*args, **kwargs)
+    with observe.observing(_Predrawn(list(drawn))):
+        return fn(*args, **kwargs)
+
+
+def _trace(fn, args, kwargs, drawn=()):
+    """Run ``fn`` once while recording; return its (real) result and the replay plan (None when the
+    function kept a tensor it made somewhere a replay would not update)."""
+    outside = _Outside(fn, args, kwargs)  # before the call: what a replay must find unchanged
+    start_seq = _state.next_seq()  # a tensor whose version passes it was written in place (tensor.written)
     trace = Trace()
+    trace.predrawn = list(drawn)
     for b in _backends.loaded_backends():
         _shape_only(b)
     arg_slots = []
@@ -129,14 +187,19 @@ def _trace(fn, args, kwargs):
                 arg_slots.append((i, value._slot))
         try:
             out = fn(*args, **kwargs)
-            plan = _Plan(trace, arg_slots, out)
+            if trace.predrawn:
+                raise TraceError("xgrad.compile: internal error: the new trace drew fewer random numbers than "
+                                 "the replay it replaces")
+            plan = _Plan(trace, arg_slots, out, outside, start_seq)
         finally:
             tracing.concretize(trace)
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
         array[...] = t.data
         t.data = array
     kind, values = _Plan._outputs(out, _raw)  # detached results, as every replay returns
-    return _build(kind, values), plan
+    del out
+    plan.arm()
+    return _build(kind, values), (None if _kept_elsewhere(trace) else plan)
 
 
 def _raw(t):
@@ -144,115 +207,395 @@ def _raw(t):
     return t._data
 
 
+def _kept_elsewhere(trace: Trace) -> bool:
+    """Whether a tensor made during the trace is still referenced after it from anywhere but the
+    ``.grad`` of an existing tensor (or the graph of such a gradient): a replay would not update it."""
+    alive = [weakref.ref(t) for t in trace.keep]
+    trace.keep = []
+    expected = set()
+    todo = [g for g in trace.grads.values() if g is not None]
+    while todo:
+        t = todo.pop()
+        if id(t) not in expected:
+            expected.add(id(t))
+            todo += [p for p in (t._parents or ()) if type(p) is Tensor]
+
+    def kept():
+        return any(t is not None and id(t) not in expected for t in (r() for r in alive))
+
+    return kept() and (gc.collect() >= 0) and kept()  # collected, a reference cycle is no reference
+
+
+# ---- what a trace read besides arrays --------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _plain(v):
+    """Whether ``v`` is compared by value: numbers, strings, None, and tuples of them."""
+    if type(v) in (int, float, complex, bool, str, bytes, type(None)):
+        return True
+    return type(v) in (tuple, frozenset) and all(map(_plain, v))
+
+
+def _same(a, b):
+    """``a`` stands for ``b`` (checked after ``a is b`` failed): equal plain values of one type."""
+    return type(a) is type(b) and _plain(b) and a == b
+
+
+def _is_optimizer(v):
+    return isinstance(getattr(v, "param_groups", None), list) and isinstance(getattr(v, "state", None), dict)
+
+
+class _Outside:
+    """What the function reads besides arrays, as it is when the trace starts: its closure cells, the
+    globals its code (and code nested in it) names, the attributes of a bound method's ``self`` that
+    the code names, the optimizers among those values and among the arguments, and the attributes of
+    every live ``nn.Module`` (with ``observe.state_version``, which counts their changes)."""
+
+    def __init__(self, fn: Any, args: tuple, kwargs: dict) -> None:
+        self.values: list[tuple[Any, str, Any]] = []  # (holder, key, value): ``holder[key]`` or a cell's contents
+        self.version = observe.state_version
+        self.modules = [(m, dict(m.__dict__)) for m in observe.tracked()]
+        owner = None
+        if isinstance(fn, types.MethodType):
+            owner, fn = fn.__self__, fn.__func__
+        elif not isinstance(fn, types.FunctionType):  # a callable object: its __call__, if written in Python
+            call = getattr(type(fn), "__call__", None)
+            owner, fn = fn, (call if isinstance(call, types.FunctionType) else None)
+        if fn is not None:
+            self._read_by(fn, owner)
+        found = {id(v): v for v in list(args) + list(kwargs.values()) + [v for _, _, v in self.values]
+                 if _is_optimizer(v)}
+        # (optimizer, its param_groups list, the group dicts, its state dict, the number of entries)
+        self.optimizers = [(o, o.param_groups, list(o.param_groups), o.state, len(o.state)) for o in found.values()]
+
+    def _read_by(self, fn, owner):
+        """The closure cells of ``fn``, the globals and the attributes of ``owner`` its code names."""
+        names, global_names = set(), set()
+        codes = [fn.__code__]
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            global_names.update(i.argval for i in dis.get_instructions(code)
+                                if i.opname in ("LOAD_GLOBAL", "LOAD_NAME"))
+            codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        for cell in fn.__closure__ or ():
+            try:
+                self.values.append((cell, "", cell.cell_contents))
+            except ValueError:  # an empty cell
+                pass
+        for name in sorted(global_names):
+            value = fn.__globals__.get(name, _MISSING)
+            if value is not _MISSING:
+                self.values.append((fn.__globals__, name, value))
+        attrs = getattr(owner, "__dict__", None)
+        if attrs is not None and not any(owner is m for m, _ in self.modules):  # a module's: checked with them
+            self.values += [(attrs, name, attrs[name]) for name in sorted(names) if name in attrs]
+
+    def unchanged_modules(self, version: list) -> None:
+        """After ``observe.state_version`` moved: whether every module is as when traced (then the
+        replay keeps the new count), else ``_Stale``."""
+        for m, saved in self.modules:
+            now = m.__dict__
+            if len(now) != len(saved):
+                raise _Stale
+            for k, v in saved.items():
+                w = now.get(k, _MISSING)
+                if w is not v and not _same(w, v):
+                    raise _Stale
+        version[0] = observe.state_version
+
+
+class _Source:
+    """Source lines of a replay's checks (``prologue``: before anything; ``checks``: after the loads)
+    and the globals they name."""
+
+    def __init__(self, g: dict[str, Any]):
+        self.g = g
+        self.prologue: list[str] = []
+        self.checks: list[str] = []
+        self._names: dict[int, str] = {}
+
+    def name(self, value: Any, prefix: str = "k") -> str:
+        key = id(value)
+        if key not in self._names:
+            self._names[key] = f"{prefix}{len(self._names)}"
+            self.g[self._names[key]] = value
+        return self._names[key]
+
+    def same(self, expression: str, value: Any) -> None:
+        """A check that ``expression`` is still ``value`` (or an equal number or string)."""
+        k = self.name(value)
+        self.prologue.append(f"if {expression} is not {k} and not _same({expression}, {k}): raise _Stale")
+
+
 class _Plan:
     """The generated replay of one trace, and what it reads and writes.
 
-    Tensors stay here: they become globals of the replay (``t_in0``, ``t_w0``, ``t_g0``) and their
-    arrays Slots or constants, and the passes (``xgrad.passes``) decide over the tape alone."""
+    Tensors stay here: they become globals of the replay (``t0``, ``t1``) and their arrays Slots or
+    constants, and the passes (``xgrad.passes``) decide over the tape alone."""
 
-    def __init__(self, trace, arg_slots, out):
+    def __init__(self, trace, arg_slots, out, outside, start_seq):
         raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
-        g = {"_Diverged": _Diverged, "_wrap": new, "slice": slice}
+        g = {"_Diverged": _Diverged, "_Stale": _Stale, "_wrap": new, "slice": slice, "_same": _same,
+             "_obs": observe}
         self.out_kind, out_arrays = self._outputs(out, raw)
         outputs = [_value(a) for a in out_arrays]
-        writes = self._writes(trace, arg_slots, g)
+        src = _Source(g)
+        refs, grad_locals = self._refs(trace, src)
+        writes = self._writes(trace, arg_slots)
         # the replay runs with no observer: it reads and writes the Tensors' fields directly
-        stores = [passes.Store(f"{name}._data", _value(raw(t))) for name, t in writes]
-        stores += self._grad_stores(trace, raw, g)
+        stores = [passes.Store(f"{refs(t)}._data", _value(raw(t))) for t in writes]
+        stores += self._grad_stores(trace, raw, refs, g)
         roots = passes.root_slots([s.value for s in stores] + outputs)  # slots that leave the replay
 
-        folded = passes.fold_constants(trace.entries, trace.values, roots, _SHAPE_ONLY)
-        live, needed = passes.eliminate_dead(trace.entries, roots, folded)
+        folded = passes.fold_constants(trace.entries, trace.values, roots, _SHAPE_ONLY, _FRESH)
+        live, needed = passes.eliminate_dead(trace.entries, roots, folded, _FRESH)
+        live, start = passes.schedule(live, _FRESH)  # value guards before every write they do not need
+        if passes.writes_to_inputs(live[:start], _FRESH):
+            raise TraceError(
+                "xgrad.compile: the function writes into an existing tensor's array in place (an optimizer "
+                "step, t.add_(v), t[i] = v, t.data[...] = v, zero_grad(set_to_none=False)) and then reads a "
+                "value that depends on it on the host (.item(), float(t), bool(t), .numpy(), Python control flow on an "
+                "array); a replay that finds a different value there must start again and could not undo "
+                "the write. Read that value outside the compiled function, or assign a new array instead")
+        self.draw_fns = [e.fn for e in live[:start] if passes.draws(e)]
         self.steps = len(live)
         self.folded = len(folded)
 
         # buffer reuse: an update of state written straight into the state's own array
         updates = self._updates(trace, raw, writes)
-        inplace = passes.plan_buffers(live, [u for _, u in updates], roots, trace.values, _FRESH)
+        inplace = passes.plan_buffers(live, [u for _, u in updates], roots, trace.values, _FRESH, start)
         written_into = {p.buffer for p in inplace.values()}
         self.kept_buffers = [(t, trace.values[u.buffer]) for t, u in updates if u.buffer in written_into]
+        written_into |= {passes.mutates(e) for e in live} - {None}
 
-        self.source, names = passes.emit(live, self._loads(trace, arg_slots, needed, g), stores, outputs,
-                                         inplace, folded)
+        self._prologue(trace, outside, refs, grad_locals, src)
+        loads = self._loads(trace, arg_slots, needed, refs, src, written_into)
+        stores += self._remember(trace, raw, writes, live, inplace, src)
+        stores += self._versions(trace, refs, start_seq, g)
+        prologue = (["try:"] + ["    " + line for line in src.prologue]
+                    + ["except (LookupError, ValueError, AttributeError, TypeError):", "    raise _Stale"]
+                    if src.prologue else [])
+        self.source, names = passes.emit(live, loads, stores, outputs, inplace, folded, prologue, src.checks)
         g.update(names)
         namespace = dict(g)
         exec(self.source, namespace)  # noqa: S102 - code generated from the recorded tape
         self._replay = namespace["replay"]
 
+    # ---- naming the tensors -----------------------------------------------------------------------
     @staticmethod
-    def _writes(trace: Trace, arg_slots: list[tuple[int, int]], g: dict[str, Any]) -> list[tuple[str, Any]]:
-        """(global name, tensor) of each tensor from before the trace whose array the function replaced."""
+    def _refs(trace: Trace, src: _Source) -> tuple[Callable[[Tensor], str], dict[int, str]]:
+        """The source text for an existing tensor: a global (``t0``), or, for a gradient read from an
+        existing tensor, that tensor's ``.grad`` as the replay finds it (``r0``, set in the prologue);
+        and those locals, by id of the tensor whose ``.grad`` they are."""
+        read = [key for key, (_, grad) in trace.grad_reads.items() if grad is not None]
+        grad_locals = {key: f"r{k}" for k, key in enumerate(read)}
+
+        def ref(t):
+            owner = trace.grad_of.get(id(t))
+            return grad_locals[id(owner)] if owner is not None else src.name(t, "t")
+        return ref, grad_locals
+
+    @staticmethod
+    def _writes(trace: Trace, arg_slots: list[tuple[int, int]]) -> list[Any]:
+        """Each tensor from before the trace whose array the function replaced."""
         arg_set = {s for _, s in arg_slots}
         if any(slot in arg_set for t, slot in trace.inputs.values() if id(t) in trace.written):
             raise TraceError("xgrad.compile: the function assigns to the data of one of its arguments; "
                              "return the new value instead")
-        writes = []
-        for k, t in enumerate(trace.written.values()):
-            g[f"t_w{k}"] = t
-            writes.append((f"t_w{k}", t))
-        return writes
+        return list(trace.written.values())
 
     @staticmethod
-    def _grad_stores(trace: Trace, raw: Callable[[Any], Any], g: dict[str, Any]) -> list[passes.Store]:
+    def _grad_stores(trace: Trace, raw: Callable[[Any], Any], refs: Callable[[Tensor], str],
+                     g: dict[str, Any]) -> list[passes.Store]:
         """The ``.grad`` each tensor from before the trace has after it: None, a new array, or a Tensor."""
         stores = []
         for k, t in enumerate(trace.grad_written.values()):
-            name = f"t_g{k}"
-            g[name] = t
             grad = t.grad
             if grad is not None and id(grad) in trace.born:
                 g[f"b_g{k}"] = grad._backend
-                stores.append(passes.Store(f"{name}._grad", _value(raw(grad)), f"_wrap({{}}, b_g{k})"))
+                stores.append(passes.Store(f"{refs(t)}._grad", _value(raw(grad)), f"_wrap({{}}, b_g{k})"))
+            elif grad is not None:  # an existing tensor: the template is its name
+                stores.append(passes.Store(f"{refs(t)}._grad", None, refs(grad)))
             else:
-                stores.append(passes.Store(f"{name}._grad", grad))
+                stores.append(passes.Store(f"{refs(t)}._grad", None))
         return stores
 
     @staticmethod
-    def _updates(trace: Trace, raw: Callable[[Any], Any],
-                 writes: list[tuple[str, Any]]) -> list[tuple[Any, passes.Update]]:
-        """(tensor, Update) for each replaced array that was read, on a backend with out= ufuncs."""
+    def _updates(trace: Trace, raw: Callable[[Any], Any], writes: list[Any]) -> list[tuple[Any, passes.Update]]:
+        """(tensor, Update) for each replaced array that was read, on a backend with out= ufuncs, and
+        shared with no other input."""
         updates = []
-        for _, t in writes:
+        for t in writes:
             entry, array = trace.inputs.get(id(t)), raw(t)
             ufuncs = getattr(t._backend, "out_ufuncs", None)
             if entry is None or entry[1] is None or type(array) is not tracing.Tracer or not ufuncs:
                 continue
-            if t._backend.writable(trace.values[entry[1]]):
+            old = trace.values[entry[1]]
+            shared = any(s != entry[1] and trace.values[s] is old for _, s in trace.inputs.values() if s is not None)
+            if t._backend.writable(old) and not shared:
                 updates.append((t, passes.Update(entry[1], array._slot, ufuncs)))
         return updates
 
-    @staticmethod
-    def _loads(trace: Trace, arg_slots: list[tuple[int, int]], needed: set[int],
-               g: dict[str, Any]) -> list[tuple[str, int]]:
-        """(expression, slot): where the replay reads each array it needs, arguments first."""
+    # ---- what a replay checks first -------------------------------------------------------------------
+    def _prologue(self, trace: Trace, outside: _Outside, refs: Callable[[Tensor], str], grad_locals: dict[int, str],
+                  src: _Source) -> None:
+        """Lines checking, before anything runs, that what the trace read besides arrays is unchanged."""
+        for container, key, value in trace.statics:
+            src.same(f"{src.name(container)}[{key!r}]", value)
+        for holder, key, value in outside.values:
+            src.same(f"{src.name(holder)}[{key!r}]" if key else f"{src.name(holder)}.cell_contents", value)
+        groups = {id(c): c for c, _, _ in trace.statics if isinstance(c, dict) and isinstance(c.get("params"), list)}
+        for opt, param_groups, group_list, state, size in outside.optimizers:
+            pg, st = src.name(param_groups), src.name(state)
+            same_groups = "".join(f" or {pg}[{i}] is not {src.name(grp)}" for i, grp in enumerate(group_list))
+            src.prologue.append(f"if {src.name(opt)}.param_groups is not {pg} or len({pg}) != {len(group_list)}"
+                                f"{same_groups} or {src.name(opt)}.state is not {st} or len({st}) != {size}: "
+                                "raise _Stale")
+            groups.update((id(grp), grp) for grp in group_list if isinstance(grp.get("params"), list))
+        for grp in groups.values():
+            ps = grp["params"]
+            lst = src.name(ps)
+            same_params = "".join(f" or {lst}[{i}] is not {src.name(p)}" for i, p in enumerate(ps))
+            src.prologue.append(f"if {src.name(grp)}['params'] is not {lst} or len({lst}) != {len(ps)}"
+                                f"{same_params}: raise _Stale")
+        for key, (t, grad) in trace.grad_reads.items():
+            if grad is None:
+                src.prologue.append(f"if {refs(t)}._grad is not None: raise _Stale")
+            else:
+                r = grad_locals[key]
+                src.prologue += [f"{r} = {refs(t)}._grad", f"if {r} is None: raise _Stale"]
+        if outside.modules:
+            version = src.name([outside.version], "V")
+            src.prologue.append(f"if _obs.state_version != {version}[0]: "
+                                f"{src.name(outside.unchanged_modules)}({version})")
+
+    def _loads(self, trace: Trace, arg_slots: list[tuple[int, int]], needed: set[int],
+               refs: Callable[[Tensor], str], src: _Source, written_into: set[int]) -> list[tuple[str, int]]:
+        """(expression, slot): where the replay reads each array it needs, arguments first; and the
+        checks that each existing tensor's array is the one last seen (or one like the trace's) and its
+        ``requires_grad`` unchanged."""
         loads = [(f"A[{i}]._data", slot) for i, slot in arg_slots if slot in needed]
         arg_set = {s for _, s in arg_slots}
-        for k, (t, slot) in enumerate(trace.inputs.values()):
-            if slot is not None and slot in needed and slot not in arg_set:
-                g[f"t_in{k}"] = t
-                loads.append((f"t_in{k}._data", slot))
+        self._seen: list[Any] = []  # the array each loaded tensor held when last seen
+        self._expect: list[tuple] = []  # what another array must be like
+        self._loaded: list[tuple[Any, Any, bool]] = []  # (tensor, the tensor whose .grad it is, written into)
+        self._index: dict[int, int] = {}  # slot -> its place in those lists
+        seen, fresh = src.name(self._seen, "K"), src.name(self._fresh_array, "_fresh")
+        for t, slot in trace.inputs.values():
+            if slot is None or slot not in needed or slot in arg_set:
+                continue
+            i = self._index[slot] = len(self._seen)
+            self._seen.append(None)
+            self._expect.append(_array_key(trace.values[slot]))
+            self._loaded.append((t, trace.grad_of.get(id(t)), slot in written_into))
+            loads.append((f"{refs(t)}._data", slot))
+            src.checks += [f"if v{slot} is not {seen}[{i}]: {fresh}({i}, v{slot})",
+                           f"if {refs(t)}.requires_grad is not {t.requires_grad}: raise _Stale"]
         return loads
+
+    def _remember(self, trace: Trace, raw: Callable[[Any], Any], writes: list[Any], live: list[Any],
+                  inplace: dict[int, passes.InPlace], src: _Source) -> list[passes.Store]:
+        """Stores noting the new arrays the replay leaves in loaded tensors (the next replay's check of
+        them is then one ``is``): those replaced by another array, and new gradients read next time."""
+        name = src.name(self._seen, "K")
+        into = {live[n].out.index: b.buffer for n, b in inplace.items()}  # results written into a buffer
+        slot_of = {id(t): s for t, s in trace.inputs.values() if s in self._index}
+        found = []
+        for t in writes:
+            value = _value(raw(t))
+            slot = slot_of.get(id(t))
+            if slot is not None and type(value) is Slot and value.index != slot and into.get(value.index) != slot:
+                found.append(passes.Store(f"{name}[{self._index[slot]}]", value))
+        grads = {id(owner): i for i, (_, owner, _) in enumerate(self._loaded) if owner is not None}
+        for t in trace.grad_written.values():
+            grad = trace.grads[id(t)]
+            if id(t) in grads and grad is not None and id(grad) in trace.born and type(raw(grad)) is tracing.Tracer:
+                found.append(passes.Store(f"{name}[{grads[id(t)]}]", _value(raw(grad))))
+        return found
+
+    def _versions(self, trace: Trace, refs: Callable[[Tensor], str], start_seq: int,
+                  g: dict[str, Any]) -> list[passes.Store]:
+        """Stores noting in-place writes in the tensors' versions, as eager code does (``tensor.written``):
+        for tensors whose version the traced call moved, and for those the replay updates in place
+        (``out=``) where the function assigned a new array, so a graph that saved the old values refuses
+        to backward instead of reading the new ones."""
+        seen = {id(t): t for t, _ in trace.inputs.values()}
+        seen.update(trace.written)
+        moved = [t for t in seen.values() if t._version is not None and t._version[0] > start_seq]
+        moved += [t for t, _ in self.kept_buffers if not any(t is m for m in moved)]
+        self._versioned = [t for t in moved if id(t) not in trace.grad_of]  # arm() gives each a version cell
+        if not moved:
+            return []
+        g["_next_seq"], g["_written"] = _state.next_seq, written
+        stores = [passes.Store("_seq", None, "_next_seq()")]
+        for t in moved:  # a gradient read anew has no cell of its own yet: the engine's function makes one
+            stores.append(passes.Store(f"{refs(t)}._version[0]", None, "_seq") if id(t) not in trace.grad_of
+                          else passes.Store("_", None, f"_written({refs(t)})"))
+        return stores
+
+    def arm(self) -> None:
+        """After the trace: the arrays the loaded tensors now hold are the ones the next replay finds."""
+        for t in self._versioned:
+            if t._version is None:
+                t._version = [0]
+        for i, (t, owner, _) in enumerate(self._loaded):
+            holder = t if owner is None else owner._grad
+            self._seen[i] = None if holder is None else holder._data
+
+    def _fresh_array(self, i: int, array: Any) -> None:
+        """A loaded tensor holds another array than last seen: like the trace's (and, where the replay
+        writes into it, writable and no other loaded tensor's), it is remembered; else ``_Stale``."""
+        t, _, written_into = self._loaded[i]
+        if _array_key(array) != self._expect[i]:
+            raise _Stale
+        if written_into and (not t._backend.writable(array) or any(array is a for a in self._seen)):
+            raise _Stale
+        self._seen[i] = array
 
     @staticmethod
     def _outputs(out, raw):
-        """The structure of ``out`` and the list of arrays (Tracers or real arrays) its Tensors hold."""
+        """The structure of ``out`` and the list of arrays (Tracers or real arrays) it holds."""
         values = []
 
         def spec(o):
             if isinstance(o, Tensor):
                 values.append(raw(o))
                 return ("T", len(values) - 1, o._backend, o.requires_grad)
-            if isinstance(o, (tuple, list)):
+            if type(o) is tracing.Tracer:  # a raw array computed inside: the replay's array, not this one
+                values.append(o)
+                return ("A", len(values) - 1)
+            if type(o) in (tuple, list):
                 return (type(o), [spec(i) for i in o])
-            if isinstance(o, dict):
+            if isinstance(o, tuple) and hasattr(o, "_fields"):  # a named tuple
+                return ("N", type(o), [spec(i) for i in o])
+            if type(o) is dict:
                 return (dict, {k: spec(v) for k, v in o.items()})
-            return ("C", o)
+            if _plain(o):
+                return ("C", o)
+            raise TraceError(f"xgrad.compile: the function returns a {type(o).__name__}; a compiled function "
+                             "returns Tensors, arrays, numbers, strings, None, and tuples, lists and dicts of "
+                             "them (every other object would be this call's, returned again by each replay)")
 
         return spec(out), values
 
     def run(self, args):
         values = self._replay(args)
         return _build(self.out_kind, values)
+
+    def drawn(self, failed: _Diverged) -> list:
+        """(function, array) of each random draw a replay made before the guard that stopped it."""
+        arrays = failed.args[0] if failed.args else ()
+        return list(zip(self.draw_fns, arrays))
+
+
+def _array_key(a: Any) -> tuple:
+    """What a replay assumes of an array: its type, shape, dtype and device."""
+    if not hasattr(a, "shape"):
+        return (type(a), a)
+    return (type(a), tuple(a.shape), a.dtype, str(getattr(a, "device", None)))
 
 
 def _value(array: Any) -> Any:
@@ -286,10 +629,15 @@ def _build(kind, values):
         if kind[3]:  # it had a graph inside the function: a backward that reaches it must not pass silently
             return new(values[kind[1]], kind[2], _NO_GRAPH, (), (), {})
         return new(values[kind[1]], kind[2])
+    if tag == "A":
+        a = values[kind[1]]
+        return a._value if type(a) is tracing.Tracer else a
     if tag == "C":
         return kind[1]
     if tag is dict:
         return {k: _build(v, values) for k, v in kind[1].items()}
+    if tag == "N":
+        return kind[1](*(_build(v, values) for v in kind[2]))
     return tag(_build(v, values) for v in kind[1])
 
 
@@ -314,4 +662,3 @@ def _shape_only(backend):
         f = getattr(backend.xp, name, None)
         if f is not None:
             _FRESH.add(f)
-

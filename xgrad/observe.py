@@ -5,7 +5,9 @@ gradient is read or replaced (the observer decides what this thread sees), which
 with, when random numbers are drawn, when an array goes to the host, and when library code reads a
 hyper-parameter (``static``). ``xgrad.compile`` is such an observer: it needs nothing else
 from the engine, and it patches no class and no backend. With no observer anywhere the engine pays
-one test of the module integer ``watching`` per hook.
+one test of the module integer ``watching`` per hook. Apart from observers, ``nn.Module`` reports
+changes to its attributes (``changed``), so a compiled replay knows with one comparison that no
+module changed since it was traced.
 
 This module imports nothing from xgrad, so every layer can call it.
 """
@@ -13,9 +15,11 @@ This module imports nothing from xgrad, so every layer can call it.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Callable
 
-__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "adopts", "static", "watching"]
+__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "adopts", "static", "watching",
+           "track", "tracked", "changed", "state_version"]
 
 
 class Observer:
@@ -133,3 +137,27 @@ def static(container: Any, key: Any) -> Any:
     if obs is not None:
         obs.static(container, key, value)
     return value
+
+
+# ---- objects whose attributes compiled code depends on (nn.Module) -------------------------------------
+
+state_version = 0
+"""Counts changes to the attributes of tracked objects: a compiled replay tests it, one comparison."""
+
+_tracked: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def track(obj: Any) -> None:
+    """Note ``obj`` (an nn.Module) as an object whose attributes ``xgrad.compile`` checks after a change."""
+    _tracked[id(obj)] = obj
+
+
+def tracked() -> list[Any]:
+    """The tracked objects still alive."""
+    return list(_tracked.values())
+
+
+def changed() -> None:
+    """A tracked object's attribute changed (a parameter or submodule replaced, train/eval, ...)."""
+    global state_version
+    state_version += 1

@@ -8,7 +8,10 @@ run eagerly are what the tape holds; no Tensor or graph object appears in it.
 Tensors that existed before the trace and are read inside it (parameters, optimizer state, the
 arguments) become the tape's inputs; those written inside it (updated parameters, new ``.grad``)
 become its outputs. Converting a traced value to a Python number (``bool``, ``int``, ``float``, an
-index) records a guard: a replay whose value differs stops and retraces.
+index) or to host values (``.item()``, ``.numpy()``) records a guard: a replay whose value differs stops
+and retraces. In-place writes (``a[i] = v``, ``a += b``, in-place methods) are steps that mutate their
+first argument. The trace also notes what the function read outside arrays: the hyper-parameters read
+through ``observe.static`` and the ``.grad`` of existing tensors, for ``xgrad.compile``'s guards.
 """
 
 import operator
@@ -34,12 +37,16 @@ class Slot:
 
 
 class Entry:
-    """One step of the tape: ``out = fn(*args, **kw)``; ``kind`` says how to emit it."""
+    """One step of the tape: ``out = fn(*args, **kw)``; ``kind`` says how to emit it.
+
+    Kinds: "call", "op" (binary/unary operator), "getitem", "method", "guard" (a value that must not
+    change), and the writes into ``args[0]``: "setitem", "inplace" (``a += b``) and "method" with
+    ``effect`` (an in-place method). A "call" with ``effect`` draws random numbers."""
 
     __slots__ = ("kind", "fn", "args", "kw", "out", "effect")
 
     def __init__(self, kind, fn, args, kw, out, effect=False):
-        self.kind = kind  # "call", "op" (binary/unary operator), "getitem", "setitem", "method", "guard"
+        self.kind = kind
         self.fn = fn
         self.args = args
         self.kw = kw
@@ -62,7 +69,12 @@ class Trace:
         self.arrays = {}  # id(tensor) -> its array (a Tracer) inside the trace
         self.grads = {}  # id(tensor) -> its grad inside the trace
         self.keep = []  # every tensor made during the trace
+        self.statics = []  # (container, key, value): hyper-parameters read through observe.static
+        self.grad_reads = {}  # id(tensor) -> (tensor, its grad then): existing .grad read before any assignment
+        self.grad_of = {}  # id(grad tensor) -> the existing tensor whose .grad it was when read
+        self.predrawn = []  # (fn, array): random numbers an aborted replay drew, to be used again in order
         self.busy = False
+        self.closed = False  # set by concretize: a Tracer used after the trace is an error
 
     def array_of(self, tensor):
         """``tensor``'s array as the traced function sees it."""
@@ -74,19 +86,35 @@ class Trace:
 
     def record(self, kind, fn, args, kw, effect=False):
         """Run ``fn`` on the real values of ``args`` and append the step; returns the traced result."""
+        self.check_open()
         self.busy = True  # the step is one unit: namespace calls made inside it are not recorded
         try:
-            out = fn(*_real(args), **{k: _real(v) for k, v in kw.items()}) if kind != "method" else \
-                getattr(_real(args[0]), fn)(*_real(args[1:]), **{k: _real(v) for k, v in kw.items()})
+            real_args = _real(args)
+            real_kw = {k: _real(v) for k, v in kw.items()}
+            if kind == "method":
+                out = getattr(real_args[0], fn)(*real_args[1:], **real_kw)
+            else:
+                out = fn(*real_args, **real_kw)
         finally:
             self.busy = False
-        spec_args = _encode(args)
-        spec_kw = {k: _encode(v) for k, v in kw.items()}
-        if kind == "setitem":
-            self.entries.append(Entry(kind, fn, spec_args, spec_kw, None, effect=True))
-            return None
+        if kind == "setitem" or (kind in ("method", "inplace") and (out is None or out is real_args[0])):
+            # a write into args[0] (``a[i] = v``, ``a += b``, ``a.fill(0)``): no new value
+            self.entries.append(Entry(kind, fn, _encode(args), {k: _encode(v) for k, v in kw.items()}, None, True))
+            return None if out is None else args[0]
+        if kind == "inplace":  # the library made a new array (``a += b`` then rebinds ``a``): a plain call
+            kind = "call"
+        return self.append(kind, fn, args, kw, out, effect)
+
+    def check_open(self):
+        if self.closed:
+            raise TraceError("xgrad.compile: an array traced inside a compiled function was used after the "
+                             "function returned (kept in a variable, list or attribute outside it); return it "
+                             "as a Tensor instead")
+
+    def append(self, kind, fn, args, kw, out, effect=False):
+        """Append the step ``out = fn(*args, **kw)`` whose real result is ``out``; returns the traced result."""
         result, out_spec = self._wrap(out)
-        self.entries.append(Entry(kind, fn, spec_args, spec_kw, out_spec, effect))
+        self.entries.append(Entry(kind, fn, _encode(args), {k: _encode(v) for k, v in kw.items()}, out_spec, effect))
         return result
 
     def _wrap(self, out):
@@ -100,6 +128,7 @@ class Trace:
 
     def guard(self, tracer, convert):
         """``convert(tracer)`` as a Python value, with a guard that a replay gives the same value."""
+        self.check_open()
         value = convert(tracer._value)
         self.entries.append(Entry("guard", convert, (Slot(tracer._slot),), {}, value, effect=True))
         return value
@@ -131,6 +160,11 @@ def _binary(fn, reflected=False):
     if reflected:
         return lambda self, other: self._trace.record("op", fn, (other, self), {})
     return lambda self, other: self._trace.record("op", fn, (self, other), {})
+
+
+def _inplace(fn):
+    """``a += b`` on a traced array: written into ``a`` where the library does so, as eagerly."""
+    return lambda self, other: self._trace.record("inplace", fn, (self, other), {})
 
 
 class Tracer:
@@ -202,6 +236,11 @@ class Tracer:
     __gt__, __ge__ = _binary(operator.gt), _binary(operator.ge)
     __eq__, __ne__ = _binary(operator.eq), _binary(operator.ne)
     __hash__ = object.__hash__
+    __iadd__, __isub__ = _inplace(operator.iadd), _inplace(operator.isub)
+    __imul__, __itruediv__ = _inplace(operator.imul), _inplace(operator.itruediv)
+    __ifloordiv__, __imod__ = _inplace(operator.ifloordiv), _inplace(operator.imod)
+    __ipow__, __iand__ = _inplace(operator.ipow), _inplace(operator.iand)
+    __ior__, __ixor__ = _inplace(operator.ior), _inplace(operator.ixor)
 
     def __neg__(self):
         return self._trace.record("op", operator.neg, (self,), {})
@@ -308,7 +347,16 @@ class TraceObserver(observe.Observer):
         trace.arrays[key] = array
 
     def grad(self, tensor, grad):
-        return self.trace.grads.get(id(tensor), grad)
+        trace = self.trace
+        key = id(tensor)
+        if key in trace.grads:
+            return trace.grads[key]
+        if key not in trace.born and key not in trace.grad_reads:
+            # an existing tensor's .grad as it was before the call: a replay reads it again (and guards None)
+            trace.grad_reads[key] = (tensor, grad)
+            if grad is not None:
+                trace.grad_of.setdefault(id(grad), tensor)
+        return grad
 
     def set_grad(self, tensor, grad):
         trace = self.trace
@@ -325,11 +373,20 @@ class TraceObserver(observe.Observer):
         return found[1]
 
     def random(self, backend, kind, args, kw):
-        return self.trace.record("call", getattr(backend, kind), args, kw, effect=True)
+        fn = getattr(backend, kind)
+        trace = self.trace
+        if trace.predrawn:  # what an aborted replay already drew: the same numbers, not new ones
+            drawn_by, array = trace.predrawn.pop(0)
+            if drawn_by != fn:
+                raise TraceError("xgrad.compile: internal error: retracing after a failed guard made different "
+                                 f"random draws ({fn.__name__}) than the replay it replaces ({drawn_by.__name__})")
+            return trace.append("call", fn, args, kw, array, effect=True)
+        return trace.record("call", fn, args, kw, effect=True)
 
     def to_host(self, backend, array):
         if type(array) is not Tracer:
             return backend.to_numpy(array)
+        self.trace.check_open()
         # the values leave the tape (.numpy(), .item(), float(t), ...): a replay whose values differ retraces
         host = _HostValues(backend.to_numpy)
         self.trace.entries.append(Entry("guard", host, (Slot(array._slot),), {}, host(array._value), effect=True))
@@ -339,7 +396,7 @@ class TraceObserver(observe.Observer):
         return type(obj) is Tracer
 
     def static(self, container, key, value):
-        self.trace.entries.append(Entry("static", operator.getitem, (container, key), {}, value, effect=True))
+        self.trace.statics.append((container, key, value))
 
 
 class _HostValues:
@@ -349,7 +406,7 @@ class _HostValues:
         self.to_numpy = to_numpy
 
     def __call__(self, array):
-        return _Values(self.to_numpy(array))
+        return _Values(self.to_numpy(array).copy())  # a copy: the host array may share the array's memory
 
 
 class _Values:
@@ -378,6 +435,7 @@ def concretize(trace):
     def real(v):
         return v._value if type(v) is Tracer else v
 
+    trace.closed = True
     for t in trace.keep:
         t._data = real(t._data)
     for t in list(trace.written.values()):

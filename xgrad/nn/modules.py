@@ -6,6 +6,7 @@ import math
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from .. import observe
 from ..backends import Backend, placement, to_host
 from ..creation import get_default_dtype, tensor
 from ..errors import ShapeError, XgradError
@@ -55,6 +56,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        observe.track(self)  # xgrad.compile checks modules' attributes: every change below is counted
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
@@ -72,20 +74,25 @@ class Module:
             else:
                 params.pop(name, None)
                 modules.pop(name, None)
+        if name not in self.__dict__ or self.__dict__[name] is not value:
+            observe.changed()
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
+        observe.changed()
 
     def register_parameter(self, name: str, value: Tensor | None) -> None:
         self._parameters[name] = value
         object.__setattr__(self, name, value)
+        observe.changed()
 
     def add_module(self, name: str, module: Module) -> None:
         self._modules[name] = module
         object.__setattr__(self, name, module)
+        observe.changed()
 
     # ---- calling -----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -126,7 +133,9 @@ class Module:
     # ---- modes and gradients -----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            if m.training is not bool(mode):
+                object.__setattr__(m, "training", bool(mode))
+                observe.changed()
         return self
 
     def eval(self) -> Module:
