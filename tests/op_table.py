@@ -136,6 +136,20 @@ def _ce_probs(draw, rng):
         {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
 
 
+def _ce_nd(probs):
+    """Logits (N, C, d1, ...) with the classes on axis 1, as PyTorch takes them."""
+    def make(draw, rng):
+        n, k = draw(st.integers(1, 3)), draw(st.integers(2, 4))
+        rest = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+        logits = normal(rng, (n, k) + rest)
+        reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+        if probs:
+            p = rng.uniform(0.1, 1.0, size=(n, k) + rest)
+            return [logits, p / p.sum(1, keepdims=True)], {"reduction": reduction}
+        return [logits], {"labels": rng.integers(0, k, size=(n,) + rest), "reduction": reduction}
+    return make
+
+
 def _pair_same_shape(target_domain=normal):
     def make(draw, rng):
         s = draw(shape(0))
@@ -236,6 +250,44 @@ def _getitem_array(draw, rng):
     return [normal(rng, s)], {"idx": idx}
 
 
+def _mixed_forms(I, J, M, T0):
+    """Indices mixing ints, slices, None, Ellipsis and arrays, on a (4, 3, 6, 5) tensor: PyTorch applies
+    the ints first, so the arrays' axes stay in place where NumPy would move them first."""
+    S = slice(None)
+    return [(1, S, slice(0, None, 2), I), (S, I, S, 0), (0, S, I), (I, S, J), (None, 0, S, I), (1, Ellipsis, I),
+            (I, 0, J), (slice(1, None), I), (-1, I, J), (S, M), (0, M), (I, None, J), (S, S, I, J),
+            (T0, S, I), (1, S, slice(3, 5), I), (I, slice(0, 3), J)]
+
+
+def _getitem_mixed(draw, rng):
+    k = draw(st.integers(1, 4))
+    i, j = rng.integers(0, 3, size=k), rng.integers(0, 3, size=k)
+    i[-1] = i[0]  # a repeated position: its gradient must accumulate
+    return [normal(rng, (4, 3, 6, 5))], {"I": i, "J": j, "M": np.array([True, False, True]), "T0": np.array(2),
+                                        "form": draw(st.integers(0, len(_mixed_forms(*[None] * 4)) - 1))}
+
+
+def _mixed_index(c, x):
+    return x[_mixed_forms(c["I"], c["J"], c["M"], c["T0"])[c["form"]]]
+
+
+def _bitwise(draw, rng):
+    s = draw(shape(1))
+    return [normal(rng, s), normal(rng, s)], {"i": rng.integers(-8, 8, size=s), "m": rng.uniform(size=s) > 0.5}
+
+
+def _bitwise_mask(c):
+    """&, |, ^, ~ on integer tensors (bitwise, with Python ints too) and bool tensors (logical)."""
+    i, m = c["i"], c["m"]
+    bits = ((i & 5) ^ (3 | i)) + (~i & 0x1337) - (6 ^ i) + (i | 1)
+    return ((bits & 2) == 2) ^ (m | ~m & (i > 0)) & ~(m ^ (i < -3))
+
+
+def _int_float(draw, rng):
+    s = draw(shape(1))
+    return [normal(rng, s)], {"i": rng.integers(-6, 7, size=s)}
+
+
 def _where(draw, rng):
     sc, sa, sb = draw(broadcasting(3)).input_shapes
     return [normal(rng, sa), normal(rng, sb)], {"cond": np.asarray(rng.uniform(size=sc) > 0.5)}
@@ -289,6 +341,12 @@ OPS = [
     unary("clip", lambda x: xgrad.clip(x, -0.5, 0.5), lambda x: _torch().clamp(x, -0.5, 0.5), domain=away(-0.5, 0.5)),
     unary("clip_min", lambda x: xgrad.clip(x, min=0.25), lambda x: _torch().clamp(x, min=0.25), domain=away(0.25)),
     Case("where", _where, lambda c, a, b: xgrad.where(c["cond"], a, b), lambda c, a, b: _torch().where(c["cond"], a, b)),
+    # integer and bool tensors: bitwise ops and PyTorch's result dtypes (int / int and int * float give
+    # the default float dtype, float32 here: a float64 quotient would differ from torch's beyond 1e-12)
+    Case("bitwise", _bitwise, lambda c, a, b: xgrad.where(_bitwise_mask(c), a, b * 2.0),
+         lambda c, a, b: _torch().where(_bitwise_mask(c), a, b * 2.0)),
+    Case("int_float", _int_float, lambda c, x: x * c["i"] + c["i"] / 3 + c["i"] * 0.1 - 2.0 ** c["i"],
+         lambda c, x: x * c["i"] + c["i"] / 3 + c["i"] * 0.1 - 2.0 ** c["i"]),
     # reductions
     reduction("sum", lambda c, x: xgrad.sum(x, axis=c["axis"], keepdims=c["keepdims"]),
               lambda c, x: _torch().sum(x, dim=_dim(c), keepdim=c["keepdims"])),
@@ -322,6 +380,7 @@ OPS = [
          lambda c, *xs: _torch().stack(xs, dim=c["axis"])),
     Case("getitem_basic", _getitem_basic, lambda c, x: x[c["index"]], lambda c, x: x[c["index"]]),
     Case("getitem_array", _getitem_array, _indexed, _indexed),
+    Case("getitem_mixed", _getitem_mixed, _mixed_index, _mixed_index),
     Case("take", _take, lambda c, x: xgrad.take(x, c["indices"], axis=c["axis"]),
          lambda c, x: _torch().index_select(x, c["axis"], c["indices"])),
     Case("take_along_axis", _take_along_axis,
@@ -336,6 +395,12 @@ OPS = [
          lambda c, z: F.cross_entropy(z, c["labels"], reduction=c["reduction"]),
          lambda c, z: _tF().cross_entropy(z, c["labels"], reduction=c["reduction"])),
     Case("cross_entropy_probs", _ce_probs,
+         lambda c, z, p: F.cross_entropy(z, p, reduction=c["reduction"]),
+         lambda c, z, p: _tF().cross_entropy(z, p, reduction=c["reduction"])),
+    Case("cross_entropy_labels_nd", _ce_nd(False),
+         lambda c, z: F.cross_entropy(z, c["labels"], reduction=c["reduction"]),
+         lambda c, z: _tF().cross_entropy(z, c["labels"], reduction=c["reduction"])),
+    Case("cross_entropy_probs_nd", _ce_nd(True),
          lambda c, z, p: F.cross_entropy(z, p, reduction=c["reduction"]),
          lambda c, z, p: _tF().cross_entropy(z, p, reduction=c["reduction"])),
     Case("mse_loss", _pair_same_shape(),

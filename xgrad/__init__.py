@@ -11,6 +11,7 @@ from .creation import (arange, as_tensor, eye, full, get_default_dtype, manual_s
 from .creation import full_like, ones_like, zeros_like
 from .function import Context, Function
 from .compile import compile
+from .ops import (bitwise_and, bitwise_invert, bitwise_or, bitwise_xor)
 from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip, concat, cos, divide, equal, exp,
                   expand_dims, expm1, flip, getitem, greater, greater_equal, index_add, isfinite, isnan, less,
                   less_equal, log, log1p, logical_and, logical_not, logical_or, logsumexp, matmul,

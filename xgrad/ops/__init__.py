@@ -6,9 +6,11 @@ which is how gradients become differentiable."""
 from typing import Any, Callable
 
 from .. import creation as _creation
+from ..backends import current_backend as _current_backend
 from ..backends.namespace import NAMES as _RULE_NAMES, RuleNamespace as _RuleNamespace
 from ._core import Op, apply, op
-from .elementwise import (abs, add, all, any, astype, clip, cos, divide, equal, exp, expm1, full_like, gelu,
+from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip,
+                          cos, divide, equal, exp, expm1, full_like, gelu,
                           greater, greater_equal, isfinite, isnan, leaky_relu, less, less_equal, log, log1p,
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, ones_like, onehot, pow, relu, sigmoid, sign, sin, softplus, sqrt,
@@ -20,8 +22,14 @@ from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
 
+def _namespace_info() -> Any:
+    """The array-API inspection object of the current backend's library (its dtypes by name). Only
+    forwards use it, and they run on a backend's namespace; it is here so the names agree."""
+    return _current_backend().namespace.__array_namespace_info__()
+
+
 _CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
-             "arange": _creation.arange, "eye": _creation.eye}
+             "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info}
 
 # a contract name xgrad does not supply (no op of that name here) is reported as missing by _RuleNamespace
 grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] for name in _RULE_NAMES

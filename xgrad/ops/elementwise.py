@@ -1,14 +1,223 @@
-"""Elementwise ops: arithmetic, transcendental functions, activations, comparisons, where."""
+"""Elementwise ops: arithmetic, transcendental functions, activations, comparisons, bitwise ops, where.
+
+Result dtypes follow PyTorch's promotion, not the array-API standard's (which leaves mixed kinds
+undefined) or NumPy's: an integer or bool tensor with a Python float, and true division or a
+floating function (exp, tanh, ...) of integer tensors, give ``xgrad.get_default_dtype()``; an integer
+tensor with a float tensor gives that float dtype; a 0-d tensor or a Python number does not widen a
+tensor of its own kind (float32 tensor * float64 0-d tensor is float32). The forwards cast their
+inputs to that dtype (``_operands``, ``_floating``) where the library would pick another or refuse.
+"""
 
 import math as _math
+from typing import Any
 
+from ..creation import get_default_dtype
+from ..errors import DTypeError
+from ..tensor import Tensor
 from ._core import op
 
+# ---- dtypes: PyTorch's promotion rules -------------------------------------------------------
+
+_SCALARS = (bool, int, float)
+_INFO: dict = {}  # id(dtype) -> (dtype, name, kind): kind "b", "i", "u", "f", "c" or "?"
+_FLOATS: dict = {}  # id(dtype) -> dtype, for the floating dtypes met (a fast test in hot forwards)
+_CACHE_LIMIT = 256  # array_api_strict makes a dtype object per array: the caches start over past this
+
+
+def dtype_info(dtype):
+    """``(dtype, name, kind)`` of a dtype of any backend: name like ``"float32"``, kind one of
+    ``"b"`` (bool), ``"i"``, ``"u"``, ``"f"``, ``"c"`` (complex) or ``"?"``. By identity, never by
+    comparing dtypes of two libraries."""
+    found = _INFO.get(id(dtype))
+    if found is not None and found[0] is dtype:
+        return found
+    name = str(dtype).rsplit(".", 1)[-1]
+    kind = ("b" if name == "bool" else "u" if name.startswith("uint") else "i" if name.startswith("int")
+            else "f" if name in ("float16", "float32", "float64", "bfloat16") else
+            "c" if name.startswith("complex") else "?")
+    found = (dtype, name, kind)
+    if len(_INFO) >= _CACHE_LIMIT:
+        _INFO.clear()
+        _FLOATS.clear()
+    _INFO[id(dtype)] = found  # the cache keeps the dtype alive, so its id is not reused meanwhile
+    if kind == "f":
+        _FLOATS[id(dtype)] = dtype
+    return found
+
+
+_BITS = {"bool": 1, "int8": 8, "int16": 16, "int32": 32, "int64": 64, "uint8": 8, "uint16": 16,
+         "uint32": 32, "uint64": 64, "float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
+
+
+def _kind(name):
+    return "b" if name == "bool" else "u" if name.startswith("uint") else "i" if name.startswith("int") \
+        else "f"
+
+
+def _promote_names(a, b):
+    """torch.promote_types on real dtype names (None: absent)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    ka, kb = _kind(a), _kind(b)
+    if ka == "b":
+        return b
+    if kb == "b":
+        return a
+    if ka == "f" and kb == "f":
+        if {a, b} == {"float16", "bfloat16"}:
+            return "float32"
+        return a if _BITS[a] >= _BITS[b] else b
+    if ka == "f":
+        return a
+    if kb == "f":
+        return b
+    if ka == kb:
+        return a if _BITS[a] >= _BITS[b] else b
+    unsigned, signed = (a, b) if ka == "u" else (b, a)
+    if _BITS[signed] > _BITS[unsigned]:
+        return signed
+    return f"int{min(2 * _BITS[unsigned], 64)}"
+
+
+def _combine(higher, lower):
+    """torch's combine_categories: a lower tier (0-d tensors, then Python numbers) changes the
+    result only when its kind is higher."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    kh = _kind(higher)
+    if kh == "f":
+        return higher
+    if kh == "b" or _kind(lower) == "f":
+        return _promote_names(higher, lower)
+    return higher
+
+
+def result_name(*operands, true_divide=False):
+    """The name of PyTorch's result dtype for ``operands`` (arrays and Python numbers), or None when
+    a complex or unknown dtype is involved (the library decides then)."""
+    dims = zeros = wrapped = None
+    for x in operands:
+        t = type(x)
+        if t is bool or t is int or t is float:
+            wrapped = _promote_names(wrapped, "bool" if t is bool else "int64" if t is int else get_default_dtype())
+        elif x is None:
+            continue
+        elif hasattr(x, "dtype"):
+            _, name, kind = dtype_info(x.dtype)
+            if kind in "c?":
+                return None
+            if x.ndim:
+                dims = _promote_names(dims, name)
+            else:
+                zeros = _promote_names(zeros, name)
+        else:
+            return None  # complex numbers and the like: the library decides
+    name = _combine(dims, _combine(zeros, wrapped))
+    if true_divide and name is not None and _kind(name) != "f":
+        return get_default_dtype()
+    return name
+
+
+_DTYPES: dict = {}  # id(namespace) -> (namespace, {name: dtype})
+
+
+def dtype_object(xp, name):
+    """The dtype called ``name`` of the library behind ``xp`` (its array-API inspection table)."""
+    found = _DTYPES.get(id(xp))
+    if found is None or found[0] is not xp:
+        found = (xp, dict(xp.__array_namespace_info__().dtypes()))
+        if len(_DTYPES) >= _CACHE_LIMIT:  # a namespace per xgrad.compile trace: start over
+            _DTYPES.clear()
+        _DTYPES[id(xp)] = found
+    try:
+        return found[1][name]
+    except KeyError:
+        raise DTypeError(f"xgrad: the result dtype {name} (PyTorch's promotion; the default dtype is "
+                         f"{get_default_dtype()}) is not a dtype this backend's library offers; cast the "
+                         "inputs explicitly with .to(dtype)") from None
+
+
+def _cast(xp, x, name):
+    """``x`` (an array or a Python number) as an operand of dtype ``name``."""
+    t = type(x)
+    if t is bool:
+        return x if name == "bool" else float(x) if _kind(name) == "f" else int(x)
+    if t is int or t is float or x is None:
+        return x
+    if dtype_info(x.dtype)[1] == name:
+        return x
+    return xp.astype(x, dtype_object(xp, name))
+
+
+def _promote(xp, operands, true_divide=False):
+    name = result_name(*operands, true_divide=true_divide)
+    if name is None:
+        return operands
+    return tuple(_cast(xp, x, name) for x in operands)
+
+
+_NUMBERS = (bool, int, float, complex)
+
+
+def _operands(xp, a, b):
+    """``a`` and ``b`` cast to PyTorch's result dtype where the library would pick another one (or
+    refuse to mix them, as array-api-strict does). Cheap when nothing needs casting."""
+    ta, tb = type(a), type(b)
+    if ta is float or ta is int:
+        if tb in _NUMBERS or id(b.dtype) in _FLOATS or (ta is int and dtype_info(b.dtype)[2] in "iu"):
+            return a, b
+    elif tb is float or tb is int:
+        if ta in _NUMBERS or id(a.dtype) in _FLOATS or (tb is int and dtype_info(a.dtype)[2] in "iu"):
+            return a, b
+    elif ta not in _NUMBERS and tb not in _NUMBERS and a.dtype is b.dtype:
+        return a, b
+    return _promote(xp, (a, b))
+
+
+def _quotient_operands(xp, a, b):
+    """Like ``_operands``, for true division: integer and bool inputs give the default float dtype."""
+    ta, tb = type(a), type(b)
+    if ta is float or ta is int:
+        if tb in _NUMBERS or id(b.dtype) in _FLOATS:
+            return a, b
+    elif tb is float or tb is int:
+        if ta in _NUMBERS or id(a.dtype) in _FLOATS:
+            return a, b
+    elif ta not in _NUMBERS and tb not in _NUMBERS and a.dtype is b.dtype and id(a.dtype) in _FLOATS:
+        return a, b
+    return _promote(xp, (a, b), true_divide=True)
+
+
+def _floating(xp, a):
+    """``a`` itself when it is floating (or complex); integer and bool arrays as the default float
+    dtype, as PyTorch's floating functions (exp, tanh, ...) take them."""
+    if type(a) in _NUMBERS or dtype_info(a.dtype)[2] not in "biu":
+        return a
+    return xp.astype(a, dtype_object(xp, get_default_dtype()))
+
+
+def _like(xp, x, g):
+    """An operand ``x`` of a VJP rule in ``g``'s dtype (integer operands are cast: a float32
+    gradient times an int64 tensor stays float32, as in PyTorch)."""
+    if type(x) in _SCALARS or x.dtype is g.dtype:
+        return x
+    return xp.astype(x, g.dtype)
+
+
 # ---- arithmetic ------------------------------------------------------------------------------
+# The forwards test inline (a call costs as much as the test) whether their operands may need a cast:
+# a float array with a Python number, or two arrays of one dtype, need none.
 
 
 @op
 def add(xp, a, b):
+    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
+            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
+        a, b = _operands(xp, a, b)
     return a + b
 
 
@@ -18,6 +227,9 @@ add.defvjp(lambda xp, g, out, a, b: g,
 
 @op
 def subtract(xp, a, b):
+    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
+            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
+        a, b = _operands(xp, a, b)
     return a - b
 
 
@@ -27,20 +239,26 @@ subtract.defvjp(lambda xp, g, out, a, b: g,
 
 @op
 def multiply(xp, a, b):
+    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
+            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
+        a, b = _operands(xp, a, b)
     return a * b
 
 
-multiply.defvjp(lambda xp, g, out, a, b: g * b,
-                lambda xp, g, out, a, b: g * a)
+multiply.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g),
+                lambda xp, g, out, a, b: g * _like(xp, a, g))
 
 
 @op
 def divide(xp, a, b):
+    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
+            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0) or id(a.dtype) not in _FLOATS):
+        a, b = _quotient_operands(xp, a, b)
     return a / b
 
 
-divide.defvjp(lambda xp, g, out, a, b: g / b,
-              lambda xp, g, out, a, b: -g * out / b)
+divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g),
+              lambda xp, g, out, a, b: -g * out / _like(xp, b, g))
 
 
 @op
@@ -51,14 +269,63 @@ def negative(xp, a):
 negative.defvjp(lambda xp, g, out, a: -g)
 
 
-@op
-def pow(xp, a, b):
+def _power(xp, a, b):
+    """``a ** b`` as PyTorch computes it for a float tensor and these numbers: by products, sqrt and
+    reciprocals (so (-0.0) ** -0.5 is -inf as 1/sqrt(-0.0), not pow's inf), else pow."""
+    if type(b) is float or type(b) is int:
+        if b == 2:
+            return a * a
+        if b == 0.5 or b == -0.5 or b == -1 or b == 3 or b == -2:
+            if type(a) in _NUMBERS or id(a.dtype) in _FLOATS or dtype_info(a.dtype)[2] == "f":
+                if b == 0.5:
+                    return xp.sqrt(a)
+                if b == -0.5:
+                    return 1 / xp.sqrt(a)
+                if b == -1:
+                    return 1 / a
+                return a * a * a if b == 3 else 1 / (a * a)
     return a ** b
 
 
-# d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a (the rule for b is only asked when b needs a gradient)
-pow.defvjp(lambda xp, g, out, a, b: g * b * a ** (b - 1),
-           lambda xp, g, out, a, b: g * out * (_math.log(a) if type(a) in (int, float) else xp.log(a)))
+@op
+def pow(xp, a, b):
+    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
+            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
+        a, b = _operands(xp, a, b)
+    return _power(xp, a, b)
+
+
+def _pow_grad_base(xp, g, out, a, b):
+    # PyTorch's: b a^(b-1), and 0 wherever the exponent is 0 (also at a = 0, where b a^(b-1) is 0 * inf)
+    if type(b) in _NUMBERS:
+        if b == 0:
+            return xp.zeros_like(g)
+        return g * (b * _power(xp, a, b - 1))
+    b = _like(xp, b, g)
+    return xp.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+
+
+def _log_of_number(c):
+    """log of a Python number with IEEE values instead of math's errors: log 0 = -inf, log(<0) = nan."""
+    c = float(c)
+    if c > 0:
+        return _math.log(c)
+    return -_math.inf if c == 0 else _math.nan  # also nan for nan
+
+
+def _pow_grad_exponent(xp, g, out, a, b):
+    # PyTorch's: a^b log a, and 0 where a = 0 and b >= 0 (the limit from a > 0); a negative base gives
+    # nan (log of a negative number), never an error
+    if type(a) in _NUMBERS:
+        if a == 0:
+            return g * xp.where(b >= 0, 0.0, out * _log_of_number(a))
+        return g * (out * _log_of_number(a))
+    a = _like(xp, a, g)
+    return g * xp.where(xp.logical_and(a == 0, b >= 0), 0.0, out * xp.log(a))
+
+
+# the rule for b is only asked when b needs a gradient
+pow.defvjp(_pow_grad_base, _pow_grad_exponent)
 
 
 @op
@@ -69,8 +336,13 @@ def square(xp, a):
 square.defvjp(lambda xp, g, out, a: g * 2 * a)
 
 
+# ---- floating functions (integer inputs are taken as the default float dtype, as in PyTorch) ------
+
+
 @op
 def exp(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.exp(a)
 
 
@@ -79,6 +351,8 @@ exp.defvjp(lambda xp, g, out, a: g * out)
 
 @op
 def log(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.log(a)
 
 
@@ -87,10 +361,18 @@ log.defvjp(lambda xp, g, out, a: g / a)
 
 @op
 def sqrt(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.sqrt(a)
 
 
 sqrt.defvjp(lambda xp, g, out, a: g / (2 * out))
+
+
+def _sign(xp, a):
+    # PyTorch's sign(nan) is 0 (the standard's is nan)
+    s = xp.sign(a)
+    return xp.where(xp.isnan(s), 0.0, s) if id(a.dtype) in _FLOATS or dtype_info(a.dtype)[2] == "f" else s
 
 
 @op
@@ -98,11 +380,13 @@ def abs(xp, a):
     return xp.abs(a)
 
 
-abs.defvjp(lambda xp, g, out, a: g * xp.sign(a))
+abs.defvjp(lambda xp, g, out, a: g * _sign(xp, a))
 
 
 @op
 def sin(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.sin(a)
 
 
@@ -111,6 +395,8 @@ sin.defvjp(lambda xp, g, out, a: g * xp.cos(a))
 
 @op
 def cos(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.cos(a)
 
 
@@ -119,6 +405,8 @@ cos.defvjp(lambda xp, g, out, a: -g * xp.sin(a))
 
 @op
 def tanh(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.tanh(a)
 
 
@@ -127,6 +415,8 @@ tanh.defvjp(lambda xp, g, out, a: g * (1 - out * out))
 
 @op
 def log1p(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.log1p(a)
 
 
@@ -135,6 +425,8 @@ log1p.defvjp(lambda xp, g, out, a: g / (1 + a))
 
 @op
 def expm1(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
     return xp.expm1(a)
 
 
@@ -150,7 +442,11 @@ def _sigmoid(xp, a):
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-sigmoid = op(_sigmoid, name="sigmoid")
+@op
+def sigmoid(xp, a):
+    if id(getattr(a, "dtype", None)) not in _FLOATS:
+        a = _floating(xp, a)
+    return _sigmoid(xp, a)
 
 
 sigmoid.defvjp(lambda xp, g, out, a: g * out * (1 - out))
@@ -158,10 +454,11 @@ sigmoid.defvjp(lambda xp, g, out, a: g * out * (1 - out))
 
 @op
 def relu(xp, a):
-    return xp.where(a > 0, a, 0.0)
+    # PyTorch's: a where a is not negative, so nan stays nan (and -0.0 stays -0.0)
+    return xp.where(a < 0, 0, a)
 
 
-relu.defvjp(lambda xp, g, out, a: xp.where(a > 0, g, 0.0))
+relu.defvjp(lambda xp, g, out, a: xp.where(a <= 0, 0.0, g))
 
 
 @op
@@ -202,29 +499,40 @@ softplus.defvjp(lambda xp, g, out, a: g * _sigmoid(xp, a))
 
 @op
 def maximum(xp, a, b):
+    a, b = _operands(xp, a, b)
     return xp.maximum(a, b)
 
 
-# ties split the gradient evenly, as PyTorch does
-maximum.defvjp(lambda xp, g, out, a, b: xp.where(a > b, g, xp.where(a == b, g / 2, 0.0)),
-               lambda xp, g, out, a, b: xp.where(b > a, g, xp.where(a == b, g / 2, 0.0)))
+# as PyTorch: ties split the gradient evenly, and where either input is nan (so is the result) both
+# get the full gradient
+maximum.defvjp(lambda xp, g, out, a, b: xp.where(a < b, 0.0, xp.where(a == b, g / 2, g)),
+               lambda xp, g, out, a, b: xp.where(a > b, 0.0, xp.where(a == b, g / 2, g)))
 
 
 @op
 def minimum(xp, a, b):
+    a, b = _operands(xp, a, b)
     return xp.minimum(a, b)
 
 
-minimum.defvjp(lambda xp, g, out, a, b: xp.where(a < b, g, xp.where(a == b, g / 2, 0.0)),
-               lambda xp, g, out, a, b: xp.where(b < a, g, xp.where(a == b, g / 2, 0.0)))
+minimum.defvjp(lambda xp, g, out, a, b: xp.where(a > b, 0.0, xp.where(a == b, g / 2, g)),
+               lambda xp, g, out, a, b: xp.where(a < b, 0.0, xp.where(a == b, g / 2, g)))
 
 
 @op
 def clip(xp, a, min=None, max=None):
+    if id(a.dtype) not in _FLOATS and (type(min) in _NUMBERS or type(max) in _NUMBERS):
+        name = result_name(a, min, max)
+        if name is not None:
+            a = _cast(xp, a, name)
+    if min is not None and max is not None and type(min) in _NUMBERS and type(max) in _NUMBERS and min > max:
+        # PyTorch's clamp is min(max(a, lo), hi): every value is hi (the standard leaves this undefined)
+        return xp.clip(xp.clip(a, min, None), None, max)
     return xp.clip(a, min, max)
 
 
 def _clip_vjp(xp, g, out, a, min=None, max=None):
+    # PyTorch's: the gradient passes where min <= a <= max (not at nan)
     inside = g
     if min is not None:
         inside = xp.where(a >= min, inside, 0.0)
@@ -238,6 +546,11 @@ clip.defvjp(_clip_vjp)
 
 @op
 def where(xp, condition, a, b):
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:  # PyTorch: floats alone give the default dtype
+        name = result_name(a, b)
+        if name is not None:
+            return xp.where(condition, xp.full_like(condition, a, dtype=dtype_object(xp, name)), b)
+    a, b = _operands(xp, a, b)
     return xp.where(condition, a, b)
 
 
@@ -246,27 +559,50 @@ where.defvjp(None,
              lambda xp, g, out, c, a, b: xp.where(c, 0.0, g))
 
 
-@op
-def astype(xp, a, dtype):
+@op(name="astype")
+def _astype(xp, a, dtype):
     return xp.astype(a, dtype)
 
 
-astype.defvjp(lambda xp, g, out, a, dtype: xp.astype(g, a.dtype))
+_astype.defvjp(lambda xp, g, out, a, dtype: xp.astype(g, a.dtype))
 
 
-# ---- not differentiable: comparisons, sign, constants like an input ---------------------------
+def astype(x: Any, dtype: Any) -> Tensor:
+    """``x`` as ``dtype``: a dtype of its backend's library, or a name like ``"float32"``."""
+    if isinstance(dtype, str) and type(x) is Tensor:
+        dtype = x._backend.dtype(dtype)
+    return _astype(x, dtype)
 
 
-sign = op(lambda xp, a: xp.sign(a), name="sign")
-equal = op(lambda xp, a, b: a == b, name="equal")
-not_equal = op(lambda xp, a, b: a != b, name="not_equal")
-less = op(lambda xp, a, b: a < b, name="less")
-less_equal = op(lambda xp, a, b: a <= b, name="less_equal")
-greater = op(lambda xp, a, b: a > b, name="greater")
-greater_equal = op(lambda xp, a, b: a >= b, name="greater_equal")
+# ---- not differentiable: comparisons, sign, bitwise, constants like an input -------------------
+
+
+def _sign_op(xp, a):
+    return _sign(xp, a)
+
+
+def _compare(f, name):
+    def forward(xp, a, b):
+        a, b = _operands(xp, a, b)
+        return f(a, b)
+    return op(forward, name=name)
+
+
+sign = op(_sign_op, name="sign")
+equal = _compare(lambda a, b: a == b, "equal")
+not_equal = _compare(lambda a, b: a != b, "not_equal")
+less = _compare(lambda a, b: a < b, "less")
+less_equal = _compare(lambda a, b: a <= b, "less_equal")
+greater = _compare(lambda a, b: a > b, "greater")
+greater_equal = _compare(lambda a, b: a >= b, "greater_equal")
 logical_not = op(lambda xp, a: xp.logical_not(a), name="logical_not")
 logical_and = op(lambda xp, a, b: xp.logical_and(a, b), name="logical_and")
 logical_or = op(lambda xp, a, b: xp.logical_or(a, b), name="logical_or")
+# bitwise on integers, logical on bools (the operators &, |, ^, ~ are these, as in PyTorch)
+bitwise_and = op(lambda xp, a, b: xp.bitwise_and(*_operands(xp, a, b)), name="bitwise_and")
+bitwise_or = op(lambda xp, a, b: xp.bitwise_or(*_operands(xp, a, b)), name="bitwise_or")
+bitwise_xor = op(lambda xp, a, b: xp.bitwise_xor(*_operands(xp, a, b)), name="bitwise_xor")
+bitwise_invert = op(lambda xp, a: xp.bitwise_invert(a), name="bitwise_invert")
 isfinite = op(lambda xp, a: xp.isfinite(a), name="isfinite")
 isnan = op(lambda xp, a: xp.isnan(a), name="isnan")
 all = op(lambda xp, a, axis=None, keepdims=False: xp.all(a, axis=axis, keepdims=keepdims), name="all")

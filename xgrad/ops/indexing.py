@@ -39,9 +39,63 @@ def _index_add(xp, like, values, index):
 _index_add.defvjp(None, lambda xp, g, out, like, values, index: xp.getitem(g, index))
 
 
+def _is_array(i):
+    return not (i is None or i is Ellipsis or type(i) in (int, slice, bool))
+
+
+def _torch_order(parts):
+    """PyTorch's meaning of an index with arrays, as indexings that NumPy and the array-API libraries
+    read alike (one or two index tuples, applied in turn); None when ``parts`` already means it.
+
+    PyTorch applies the ints (and 0-d integer tensors), slices and None first, then the arrays at the
+    axes that are left; NumPy counts ints as array indices, so ``x[1, :, idx]`` puts the array's axis
+    first there and in place in PyTorch. The first tuple has each array replaced by full slices over
+    its axes, the second the arrays on the result and full slices elsewhere."""
+    if not any(_is_array(i) and not i.ndim and "bool" not in str(i.dtype) for i in parts):
+        if not any(type(i) is int or i is None or (type(i) is slice and i != slice(None)) for i in parts):
+            return None  # only arrays, full slices and Ellipsis: NumPy's rule is PyTorch's
+    else:  # 0-d integer arrays select, as ints
+        parts = tuple(int(i) if _is_array(i) and not i.ndim and "bool" not in str(i.dtype) else i for i in parts)
+        if not any(_is_array(i) for i in parts):
+            return (parts if any(i is Ellipsis for i in parts) else parts + (Ellipsis,)),
+    first, second = [], []
+    for i in parts:
+        if _is_array(i):
+            first.extend([slice(None)] * (i.ndim if "bool" in str(i.dtype) else 1))
+            second.append(i)
+        elif type(i) is int:
+            first.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            second.append(i)
+        else:  # a slice or None: applied by the first indexing, the axis is whole in the second
+            first.append(i)
+            second.append(slice(None))
+    if Ellipsis not in first:
+        first.append(Ellipsis)
+        second.append(Ellipsis)
+    return tuple(first), tuple(second)
+
+
+_BASIC = frozenset((int, slice, bool, type(None), type(Ellipsis)))
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """``x[index]``: basic indices (ints, slices, None, ...) and integer or boolean arrays."""
-    return apply(_getitem, (x,), {"index": _unwrap(index, x._backend)})
+    """``x[index]`` with PyTorch's meaning: basic indices (ints, slices, None, ...) and integer or
+    boolean arrays; where ints (or partial slices, None) mix with arrays, the ints select first and the
+    arrays' axes stay where PyTorch puts them (see ``_torch_order``)."""
+    parts = _unwrap(index, x._backend)
+    for i in parts:
+        if type(i) not in _BASIC:
+            break
+    else:  # no array: NumPy's meaning is PyTorch's
+        return apply(_getitem, (x,), {"index": parts})
+    steps = _torch_order(parts)
+    if steps is None:
+        return apply(_getitem, (x,), {"index": parts})
+    for step in steps:
+        x = apply(_getitem, (x,), {"index": step})
+    return x
 
 
 def index_add(like: Any, index: Any, values: Any) -> Tensor:

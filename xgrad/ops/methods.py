@@ -15,8 +15,9 @@ from ..backends import known_backends
 from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
 from .indexing import _unwrap
-from . import (abs, add, argmax, astype, clip, cos, divide, equal, exp, expand_dims, getitem, greater,
-               greater_equal, less, less_equal, log, log_softmax, logical_and, logical_not, logical_or,
+from . import (abs, add, argmax, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
+               equal, exp, expand_dims, getitem, greater,
+               greater_equal, less, less_equal, log, log_softmax,
                logsumexp, matmul, matrix_transpose, max, mean, min, multiply, negative, not_equal,
                permute_dims, pow, relu, reshape, sigmoid, sin, softmax, sqrt, squeeze, subtract, sum, tanh, to,
                var)
@@ -130,7 +131,10 @@ METHODS: dict[str, Any] = {
     "__neg__": negative, "__pos__": lambda self: self, "__abs__": abs,
     "__eq__": equal, "__ne__": not_equal, "__lt__": less, "__le__": less_equal, "__gt__": greater,
     "__ge__": greater_equal,
-    "__invert__": logical_not, "__and__": logical_and, "__or__": logical_or,
+    # bitwise on integer tensors, logical on bool tensors (as in PyTorch)
+    "__invert__": bitwise_invert, "__and__": bitwise_and, "__rand__": _reflected(bitwise_and),
+    "__or__": bitwise_or, "__ror__": _reflected(bitwise_or), "__xor__": bitwise_xor,
+    "__rxor__": _reflected(bitwise_xor),
     "__getitem__": getitem,
     # in place: checked (a version bump; refused where a gradient would have to be recorded)
     "__iadd__": _inplace("add_", operator.iadd), "__isub__": _inplace("sub_", operator.isub),

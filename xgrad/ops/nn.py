@@ -6,7 +6,8 @@ from typing import Any
 from ..errors import InputError, ShapeError
 from ..tensor import Tensor
 from . import elementwise, reduction as red
-from ._core import op
+from ._core import broadcast_shapes, op
+from .elementwise import dtype_info
 
 
 def _log_softmax(xp, z, axis):
@@ -65,30 +66,48 @@ def _check_reduction(name, reduction):
                          f"not {reduction!r}")
 
 
-_INTEGER_DTYPES: dict = {}  # id(dtype) -> (dtype, whether it is an integer dtype), asked on every cross_entropy
-
-
 def _integer_labels(xp, target):
-    dtype = target.dtype
-    found = _INTEGER_DTYPES.get(id(dtype))  # by identity: dtypes of two libraries must not be compared
-    if found is None:
-        found = _INTEGER_DTYPES[id(dtype)] = (dtype, "int" in str(dtype))
-    return found[1]
+    return dtype_info(target.dtype)[2] in "iu"
+
+
+def _classes_last(xp, a):
+    """(N, C, d1, ...) -> (N, d1, ..., C): PyTorch's class axis 1 moved where the fused code wants it."""
+    return xp.permute_dims(a, (0,) + tuple(range(2, a.ndim)) + (1,))
+
+
+def _classes_back(xp, a):
+    """(N, d1, ..., C) -> (N, C, d1, ...)."""
+    n = a.ndim
+    return xp.permute_dims(a, (0, n - 1) + tuple(range(1, n - 1)))
 
 
 @op(saves=True)
 def cross_entropy(xp, logits, target, reduction="mean"):
-    """Softmax cross-entropy from logits ``(..., C)``; ``target`` holds integer class labels ``(...)``
-    or class probabilities ``(..., C)``. Saves softmax(z) - p for the backward pass."""
+    """Softmax cross-entropy from logits with the classes on axis 1, as in PyTorch: ``(N, C)``,
+    ``(N, C, d1, ...)`` or unbatched ``(C,)``; ``target`` holds integer class labels (the logits' shape
+    without the class axis) or class probabilities (the logits' shape). Saves softmax(z) - p (classes
+    last) for the backward pass."""
     _check_reduction("cross_entropy", reduction)
+    labels = _integer_labels(xp, target)
+    moved = logits.ndim > 2  # (N, C, d1, ...): the classes are moved last
+    if labels:
+        if tuple(target.shape) != (tuple(logits.shape[:1] + logits.shape[2:]) if moved else tuple(logits.shape[:-1])):
+            raise ShapeError(
+                f"xgrad.cross_entropy: integer labels of shape {tuple(target.shape)} do not match logits "
+                f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis "
+                "(axis 1, as in PyTorch; the only axis of 1-D logits)")
+    elif tuple(target.shape) != tuple(logits.shape):
+        raise ShapeError(
+            f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
+            f"logits' shape {tuple(logits.shape)}")
+    if moved:
+        logits = _classes_last(xp, logits)
+        if not labels:
+            target = _classes_last(xp, target)
     shifted = logits - xp.max(logits, axis=-1, keepdims=True)
     e = xp.exp(shifted)
     total = xp.sum(e, axis=-1, keepdims=True)
-    if _integer_labels(xp, target):
-        if tuple(target.shape) != tuple(logits.shape[:-1]):
-            raise ShapeError(
-                f"xgrad.cross_entropy: integer labels of shape {tuple(target.shape)} do not match logits "
-                f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis")
+    if labels:
         hot = xp.onehot(target, logits.shape[-1], e.dtype)  # checks the labels lie in [0, C)
         # -log softmax at each row's label, log(total) - shifted[label] (equal to -(shifted - log(total))
         # bit for bit); picked, not a product with the one-hot rows, which would turn a -inf logit
@@ -96,10 +115,6 @@ def cross_entropy(xp, logits, target, reduction="mean"):
         picked = xp.squeeze(xp.take_along_axis(shifted, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
         losses = xp.squeeze(xp.log(total), axis=-1) - picked
         return _reduce(xp, losses, reduction), e / total - hot
-    if tuple(target.shape) != tuple(logits.shape):
-        raise ShapeError(
-            f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
-            f"logits' shape {tuple(logits.shape)}")
     logp = shifted - xp.log(total)
     losses = -xp.sum(target * logp, axis=-1)
     return _reduce(xp, losses, reduction), logp
@@ -111,19 +126,32 @@ cross_entropy.check = lambda logits, target, reduction="mean": None
 
 def _ce_grad_logits(xp, g, out, logits, target, reduction="mean", saved=None):
     # d/dz of -sum(p log softmax(z)) is softmax(z) sum(p) - p; for labels p is one-hot and sums to 1
+    moved = logits.ndim > 2
+    labels = _integer_labels(xp, target)
+    if moved:
+        logits = _classes_last(xp, logits)
+        if not labels:
+            target = _classes_last(xp, target)
     gs = _per_sample(xp, g, logits.shape[:-1], reduction)
-    if _integer_labels(xp, target):
+    if labels:
         if saved is not None:
-            return saved * gs
-        probs = xp.exp(_log_softmax(xp, logits, -1))
-        return (probs - xp.onehot(target, logits.shape[-1], probs.dtype)) * gs
-    probs = xp.exp(saved if saved is not None else _log_softmax(xp, logits, -1))
-    return (probs * xp.sum(target, axis=-1, keepdims=True) - target) * gs
+            grad = saved * gs
+        else:
+            probs = xp.exp(_log_softmax(xp, logits, -1))
+            grad = (probs - xp.onehot(target, logits.shape[-1], probs.dtype)) * gs
+    else:
+        probs = xp.exp(saved if saved is not None else _log_softmax(xp, logits, -1))
+        grad = (probs * xp.sum(target, axis=-1, keepdims=True) - target) * gs
+    return _classes_back(xp, grad) if moved else grad
 
 
 def _ce_grad_target(xp, g, out, logits, target, reduction="mean", saved=None):
+    moved = logits.ndim > 2
+    if moved:
+        logits = _classes_last(xp, logits)
     logp = saved if saved is not None else _log_softmax(xp, logits, -1)
-    return -logp * _per_sample(xp, g, logits.shape[:-1], reduction)
+    grad = -logp * _per_sample(xp, g, logits.shape[:-1], reduction)
+    return _classes_back(xp, grad) if moved else grad
 
 
 cross_entropy.defvjp(_ce_grad_logits, _ce_grad_target)
@@ -133,6 +161,7 @@ cross_entropy.defvjp(_ce_grad_logits, _ce_grad_target)
 def binary_cross_entropy_with_logits(xp, logits, target, reduction="mean"):
     """Sigmoid + binary cross-entropy in one stable expression: max(z, 0) - z y + log(1 + e^-|z|)."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     losses = xp.where(logits > 0, logits, 0.0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits)))
     return _reduce(xp, losses, reduction)
 
@@ -154,9 +183,31 @@ binary_cross_entropy_with_logits.defvjp(
     lambda xp, g, out, logits, target, reduction="mean": -logits * _bce_scale(xp, g, logits.shape, reduction))
 
 
+def _shape_of(x):
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    if isinstance(x, (list, tuple)):
+        return (len(x),) + (_shape_of(x[0]) if len(x) else ())
+    return None  # a Python number: it stands for every element
+
+
+def _check_same_shape(name, input, target):
+    """PyTorch's losses compare ``input`` with ``target`` element by element: a target of another shape
+    would broadcast to a different loss (PyTorch warns for mse_loss, refuses for the BCE losses)."""
+    si, st = _shape_of(input), _shape_of(target)
+    if si is not None and st is not None and si != st:
+        both = broadcast_shapes(si, st)
+        what = f"broadcasting would compare {both} pairs, not {si}" if both is not None else "they do not broadcast"
+        raise ShapeError(
+            f"xgrad.nn.functional.{name}: target shape {st} differs from input shape {si}; the loss compares "
+            f"them element by element and does not broadcast ({what}). Reshape one to the other's shape, "
+            f"e.g. target.reshape({si}).")
+
+
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean (or summed) squared error."""
+    """Mean (or summed) squared error between ``input`` and a ``target`` of the same shape (or a number)."""
     _check_reduction("mse_loss", reduction)
+    _check_same_shape("mse_loss", input, target)
     d = elementwise.subtract(input, target)
     sq = elementwise.multiply(d, d)
     if reduction == "mean":

@@ -1,6 +1,10 @@
 """Reductions over an axis (or all axes): sum, mean, max, min, var, logsumexp, argmax, argmin."""
 
+import math as _math
+
+from ..errors import DTypeError
 from ._core import op
+from .elementwise import _FLOATS, dtype_info
 
 
 def _axes(ndim, axis):
@@ -37,6 +41,10 @@ sum.defvjp(lambda xp, g, out, a, axis=None, keepdims=False:
 
 @op
 def mean(xp, a, axis=None, keepdims=False):
+    if id(a.dtype) not in _FLOATS and dtype_info(a.dtype)[2] in "biu":
+        # PyTorch refuses too (NumPy would give float64, array-api-strict refuses)
+        raise DTypeError(f"xgrad.mean: the mean of an integer or bool tensor ({dtype_info(a.dtype)[1]}) is not "
+                         "defined, as in PyTorch; cast it first, e.g. t.to(xgrad.get_default_dtype())")
     return xp.mean(a, axis=axis, keepdims=keepdims)
 
 
@@ -78,7 +86,15 @@ def var(xp, a, axis=None, correction=0.0, keepdims=False):
 
 def _var_vjp(xp, g, out, a, axis=None, correction=0.0, keepdims=False):
     centred = a - xp.mean(a, axis=axis, keepdims=True)
-    return _expand(xp, g, a.shape, axis, keepdims) * centred * (2 / (_count(a.shape, axis) - correction))
+    dof = _count(a.shape, axis) - correction
+    if dof > 0:
+        return _expand(xp, g, a.shape, axis, keepdims) * centred * (2 / dof)
+    # no degrees of freedom left (one element with correction=1): PyTorch's values, not an error. Over
+    # all axes it gives nan where a equals the mean and inf elsewhere; over named axes 2/dof * centred
+    # with 2/0 = inf (inf * 0 = nan)
+    if axis is None or a.ndim == 0:
+        return _expand(xp, g, a.shape, axis, keepdims) * xp.where(centred == 0, _math.nan, xp.full_like(centred, _math.inf))
+    return _expand(xp, g, a.shape, axis, keepdims) * centred * (2 / dof if dof else _math.inf)
 
 
 var.defvjp(_var_vjp)
