@@ -88,7 +88,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         sig = _signature(args, kwargs)
         plans = self._plans.get(sig)
-        drawn: list = []
+        drawn: list | tuple = ()
         if plans is not None:
             for plan in plans:
                 try:
