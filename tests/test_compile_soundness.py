@@ -530,3 +530,18 @@ def test_an_outside_graph_never_reads_an_array_a_replay_wrote_into(backend):
     except xgrad.GraphError:
         return  # a clear error where the array was written in place
     assert _host(w.grad) == [2 * v for v in before]  # else the gradient of the values it saw
+
+
+def _item_assignment_seen_through_a_view(backend):
+    w = _t([1.0, 2.0], backend)
+    view = w.detach()  # shares w's array: an in-place write must reach it, compiled or not
+
+    def step(x):
+        w[0] = w[0] + 1.0
+        return x * 1.0
+
+    return dict(step=step, args=(_t([[1.0, 2.0]], backend),), read=lambda: _host(view) + _host(w))
+
+
+def test_item_assignment_writes_in_place_under_compile_too(backend):
+    _same_as_eager(_item_assignment_seen_through_a_view, backend)

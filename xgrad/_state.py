@@ -9,6 +9,9 @@ class _Mode(threading.local):
 
     grad_enabled = True  # set by no_grad / enable_grad and, inside backward, by create_graph
 
+    def __init__(self) -> None:
+        self.saved: list[bool] = []  # what each open no_grad / enable_grad found on entry, innermost last
+
 
 mode = _Mode()
 

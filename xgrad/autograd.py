@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from heapq import heappop, heappush
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -17,20 +16,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _GradMode:
     """Base of no_grad / enable_grad: a context manager and a decorator. Grad mode is per thread; each
-    exit restores exactly what its own entry found (also for one instance entered in several threads)."""
+    exit restores exactly what its own entry found (contexts nest within a thread, so a per-thread
+    stack holds those values, also for one instance entered in several threads)."""
 
     enabled = True
 
-    def __init__(self) -> None:
-        self._saved = threading.local()
-
     def __enter__(self) -> None:
-        stack = self._saved.__dict__.setdefault("stack", [])
-        stack.append(_state.mode.grad_enabled)
-        _state.mode.grad_enabled = self.enabled
+        mode = _state.mode
+        mode.saved.append(mode.grad_enabled)
+        mode.grad_enabled = self.enabled
 
     def __exit__(self, *exc: Any) -> None:
-        _state.mode.grad_enabled = self._saved.stack.pop()
+        mode = _state.mode
+        mode.grad_enabled = mode.saved.pop()
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -224,8 +222,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                     g = grad_namespace.astype(g, t.dtype)
                 t.grad = g if t.grad is None else t.grad + g
             else:
-                if g.dtype != t._data.dtype:  # .grad always has its tensor's dtype (a float32 leaf used
-                    g = t._backend.xp.astype(g, t._data.dtype)  # with float64 values, say)
+                dtype = t._data.dtype
+                if g.dtype is not dtype and g.dtype != dtype:  # .grad always has its tensor's dtype (a float32 leaf used
+                    g = t._backend.xp.astype(g, dtype)  # with float64 values, say)
                 if not watched:  # the fields directly: nothing observes them
                     old = t._grad
                     t._grad = new(g if old is None else old._data + g, t._backend)

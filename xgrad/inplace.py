@@ -45,7 +45,7 @@ def update_(t: Tensor, op: InPlaceOp, value: Any) -> Tensor:
         try:
             result = op(a, value)
         except (TypeError, ValueError, RuntimeError):
-            if b.writable(a):  # a real error (shapes, dtypes), not a read-only array
+            if b.writable(observe.actual(a)):  # a real error (shapes, dtypes), not a read-only array
                 raise
         else:
             if result is not a and not (observe.adopts(b, result) and tuple(result.shape) == tuple(a.shape)):
@@ -71,7 +71,7 @@ def setitem_(t: Tensor, index: Any, value: Any) -> Tensor:
     written(t)
     a = t.data
     b = t._backend
-    if not (b.mutable and b.writable(a)):
+    if not (b.mutable and b.writable(observe.actual(a))):
         a = b.xp.asarray(a, copy=True)
     a[index] = value
     t.data = a

@@ -18,7 +18,7 @@ import threading
 import weakref
 from typing import Any, Callable
 
-__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "adopts", "static", "watching",
+__all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "adopts", "actual", "static", "watching",
            "track", "tracked", "changed", "state_version"]
 
 
@@ -59,6 +59,10 @@ class Observer:
     def adopts(self, backend: Any, obj: Any) -> bool:
         """Whether ``obj``, not an array of ``backend``, still stands for one (xgrad.compile's arrays do)."""
         return False
+
+    def actual(self, obj: Any) -> Any:
+        """The array of this run that ``obj`` stands for (``obj`` itself when it is one)."""
+        return obj
 
     def static(self, container: Any, key: Any, value: Any) -> None:
         """Library code read ``container[key] == value`` as a fixed Python value (a learning rate)."""
@@ -125,6 +129,12 @@ def adopts(backend: Any, obj: Any) -> bool:
     """Whether ``obj``, not an array of ``backend``, stands for one to this thread's observer."""
     obs = current()
     return obs is not None and obs.adopts(backend, obj)
+
+
+def actual(obj: Any) -> Any:
+    """The array of this run that ``obj`` stands for: what to ask a backend about (is it writable?)."""
+    obs = current()
+    return obj if obs is None else obs.actual(obj)
 
 
 def static(container: Any, key: Any) -> Any:

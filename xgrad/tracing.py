@@ -395,6 +395,9 @@ class TraceObserver(observe.Observer):
     def adopts(self, backend, obj):
         return type(obj) is Tracer
 
+    def actual(self, obj):
+        return obj._value if type(obj) is Tracer else obj
+
     def static(self, container, key, value):
         self.trace.statics.append((container, key, value))
 

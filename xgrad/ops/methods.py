@@ -50,6 +50,18 @@ def _to(self: Tensor, *args: Any, backend: Any = None, device: Any = None, dtype
     return to(self, backend=backend, device=device, dtype=dtype)
 
 
+def _reduction(f: Any) -> Callable[..., Tensor]:
+    """``t.sum(axis, keepdims)`` and friends; NumPy's ``np.sum(t)`` calls them with ``dtype``/``out``,
+    so it gets a differentiable Tensor back (``out=`` arrays are refused: they would drop the graph)."""
+    def method(self: Tensor, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None) -> Tensor:
+        if out is not None:
+            raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
+        result = f(self, axis=axis, keepdims=keepdims)
+        return result if dtype is None else astype(result, self._backend.dtype(dtype))
+    method.__name__ = f.name
+    return method
+
+
 def _backward(self: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
     autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
@@ -159,10 +171,7 @@ METHODS: dict[str, Any] = {
     "unsqueeze": lambda self, axis: expand_dims(self, axis=axis),
     "flatten": lambda self: reshape(self, (-1,)),
     # reductions
-    "sum": lambda self, axis=None, keepdims=False: sum(self, axis=axis, keepdims=keepdims),
-    "mean": lambda self, axis=None, keepdims=False: mean(self, axis=axis, keepdims=keepdims),
-    "max": lambda self, axis=None, keepdims=False: max(self, axis=axis, keepdims=keepdims),
-    "min": lambda self, axis=None, keepdims=False: min(self, axis=axis, keepdims=keepdims),
+    "sum": _reduction(sum), "mean": _reduction(mean), "max": _reduction(max), "min": _reduction(min),
     "var": lambda self, axis=None, correction=0.0, keepdims=False: var(self, axis=axis, correction=correction,
                                                                         keepdims=keepdims),
     "logsumexp": lambda self, axis=None, keepdims=False: logsumexp(self, axis=axis, keepdims=keepdims),
