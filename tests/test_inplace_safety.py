@@ -124,3 +124,111 @@ def test_the_usual_order_trains_and_matches_torch(backend):
         lt.backward()
         opt_t.step()
     np.testing.assert_allclose(w.detach().numpy(), wt.detach().numpy(), rtol=0, atol=1e-15)
+
+
+def test_each_gradient_has_its_own_array(backend):
+    import torch
+
+    a, b, c = leaf([1.0, 2.0], backend), leaf([3.0, 4.0], backend), leaf([0.5, 0.25], backend)
+    xgrad.sum((a + b) * c).backward()  # add passes one gradient on to both inputs
+    a.grad.mul_(10.0)
+    assert b.grad.tolist() == [0.5, 0.25]  # untouched by the change to a.grad
+    a.grad.zero_()
+    xgrad.sum((a + b) * c).backward()
+    optim.clip_grad_norm_([a, b], 0.1)
+    at, bt, ct = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in ([1.0, 2.0], [3.0, 4.0], [0.5, 0.25]))
+    ((at + bt) * ct).sum().backward()
+    at.grad.mul_(10.0)
+    at.grad.zero_()
+    ((at + bt) * ct).sum().backward()
+    torch.nn.utils.clip_grad_norm_([at, bt], 0.1)
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(b.grad.numpy(), bt.grad.numpy(), rtol=0, atol=1e-15)
+
+    x = leaf([1.0, 2.0], backend)
+    seed = xgrad.tensor([1.0, 1.0], dtype="float64", backend=backend)
+    (x + 0.0).backward(seed)
+    seed.fill_(7.0)  # the caller's gradient= tensor is not x.grad
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_accumulation_keeps_the_grad_tensor(backend):
+    w = leaf([1.0, 2.0], backend)
+    xgrad.sum(w * 3.0).backward()
+    held = w.grad
+    xgrad.sum(w * 3.0).backward()
+    assert w.grad is held and held.tolist() == [6.0, 6.0]
+
+
+@pytest.mark.parametrize("make", [lambda x: x[1:3], lambda x: x.reshape(2, 2), lambda x: x.reshape(2, 2).T,
+                                  lambda x: xgrad.as_tensor(x)], ids=["slice", "reshape", "transpose", "as_tensor"])
+def test_writes_through_views_are_caught(backend, make):
+    w = leaf([0.0, 1.0, 2.0, 3.0], backend)
+    x = xgrad.tensor([0.0, 1.0, 2.0, 3.0], dtype="float64", backend=backend)
+    loss = xgrad.sum(w * x)
+    view = make(x)
+    view += 100.0  # x's memory, which w's gradient needs
+    with pytest.raises(xgrad.GraphError, match="modified in place"):
+        loss.backward()
+    v = make(x)
+    u = xgrad.ones(*v.shape, dtype="float64", backend=backend, requires_grad=True)
+    loss = xgrad.sum(u * v)  # the other way round: u's gradient needs the view, and the base is written
+    x += 1.0
+    with pytest.raises(xgrad.GraphError, match="modified in place"):
+        loss.backward()
+
+
+def test_index_tensors_and_tensor_parameters_are_taken_as_they_were(backend):
+    x = leaf([1.0, 2.0, 3.0], backend)
+    idx = xgrad.tensor([0, 2, 2], backend=backend)
+    y = xgrad.sum(x[idx] * xgrad.tensor([1.0, 4.0, 6.0], dtype="float64", backend=backend))
+    idx.fill_(1)  # after the op: backward still scatters to the positions the forward read
+    y.backward()
+    assert x.grad.tolist() == [1.0, 0.0, 10.0]
+    z = leaf([-1.0, 0.5, 2.0], backend)
+    lo = xgrad.tensor([0.0, 0.0, 0.0], dtype="float64", backend=backend)
+    y = xgrad.sum(xgrad.clip(z, min=lo))
+    lo.fill_(-5.0)
+    y.backward()
+    assert z.grad.tolist() == [0.0, 1.0, 1.0]
+
+
+def test_a_tensor_saved_by_a_function_and_changed_is_caught(backend):
+    s = xgrad.tensor([2.0, 3.0], dtype="float64", backend=backend)  # saved, but not an input
+
+    class Scale(xgrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(s)
+            return x * s
+
+        @staticmethod
+        def backward(ctx, g):
+            (saved,) = ctx.saved_tensors
+            return g * saved
+
+    x = leaf([1.0, 2.0], backend)
+    y = xgrad.sum(Scale.apply(x))
+    s.fill_(100.0)
+    with pytest.raises(xgrad.GraphError, match="save_for_backward"):
+        y.backward()
+
+
+def test_no_grad_on_a_generator_holds_inside_it():
+    w = xgrad.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+
+    @xgrad.no_grad()
+    def targets():
+        yield w * 2.0
+        yield w * 3.0
+
+    made = list(targets())
+    assert not any(t.requires_grad for t in made) and xgrad.is_grad_enabled()
+    xgrad.sum((w * 3.0 - made[0]) ** 2).backward()
+    assert w.grad.tolist() == [6.0, 12.0]  # as torch: the target carries no gradient
+
+
+def test_in_place_on_a_zero_dimensional_result():
+    s = xgrad.sum(xgrad.tensor([1.0, 2.0], dtype="float64"))
+    s += 1.0
+    assert float(s) == 4.0

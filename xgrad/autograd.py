@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from heapq import heappop, heappush
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -31,6 +32,21 @@ class _GradMode:
         mode.grad_enabled = mode.saved.pop()
 
     def __call__(self, fn: F) -> F:
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                # the body runs piecewise, while the caller iterates: the mode holds for each piece only
+                gen = fn(*args, **kwargs)
+                sent = None
+                while True:
+                    with type(self)():
+                        try:
+                            item = gen.send(sent)
+                        except StopIteration as stop:
+                            return stop.value
+                    sent = yield item
+            return generator  # type: ignore[return-value]
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with type(self)():
@@ -99,7 +115,7 @@ def _seed(t, gradient, create_graph):
                 raise BackendMismatchError(
                     f"backward(): `gradient` lives on {gradient.backend}/{gradient.device}, the tensor on "
                     f"{t.backend}/{t.device}; move it with .to(...) first")
-            g = gradient.data
+            g = gradient.data if create_graph else b.xp.asarray(gradient.data, copy=True)  # never the caller's
         else:
             g = b.asarray(gradient, dtype=t.dtype, device=b.device(t.data))
         if tuple(g.shape) != t.shape:
@@ -151,6 +167,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     previous_mode = mode.grad_enabled
     mode.grad_enabled = bool(create_graph)
     watched = observe.watching  # arrays and namespaces through the observer only when one watches
+    given = set()  # ids of the arrays given to leaves as their .grad in this backward
     try:
         while heap:
             t = heappop(heap)[1]
@@ -222,15 +239,26 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                     g = grad_namespace.astype(g, t.dtype)
                 t.grad = g if t.grad is None else t.grad + g
             else:
+                b = t._backend
                 dtype = t._data.dtype
                 if g.dtype is not dtype and g.dtype != dtype:  # .grad always has its tensor's dtype (a float32 leaf used
-                    g = t._backend.xp.astype(g, dtype)  # with float64 values, say)
+                    g = b.xp.astype(g, dtype)  # with float64 values, say)
+                old = t._grad if not watched else t.grad
+                if old is not None:  # accumulate into the same .grad tensor, as PyTorch (a new array)
+                    if not watched:
+                        old._data = old._data + g
+                    else:
+                        old.data = old.data + g
+                    continue
+                if id(g) in given or not b.owns(g):
+                    # a rule passed the array on (add's to both inputs, the seed, a reshape's view):
+                    # each .grad gets its own, so an in-place change of one never reaches another
+                    g = b.xp.asarray(g, copy=True)
+                given.add(id(g))
                 if not watched:  # the fields directly: nothing observes them
-                    old = t._grad
-                    t._grad = new(g if old is None else old._data + g, t._backend)
+                    t._grad = new(g, b)
                 else:
-                    old = t.grad
-                    t.grad = new(g if old is None else old.data + g, t._backend)
+                    t.grad = new(g, b)
     finally:
         mode.grad_enabled = previous_mode
     return captured

@@ -51,16 +51,24 @@ def as_tensor(data: Any, dtype: Any = None, requires_grad: bool = False, backend
 
 def _leaf(data: Any, dtype: Any, requires_grad: bool, backend: str | Backend | None, device: Any,
           copy: bool | None) -> Tensor:
-    if isinstance(data, Tensor):
-        data = data.data if backend is None or _backends.get_backend(backend) is data._backend else \
-            data.detach().numpy()
+    source = data if isinstance(data, Tensor) else None
+    if source is not None:
+        if backend is None:  # a tensor stays on its backend unless one is named
+            backend = source._backend
+        data = data.data if _backends.get_backend(backend) is data._backend else data.detach().numpy()
     b, device = placement(backend, device)
     if dtype is None and _has_float(data):
         dtype = _default_dtype
-    if observe.adopts(b, data):  # an array xgrad.compile is tracing: copied by a recorded call
+    if source is not None and copy is None and dtype is None and device is None and source._backend is b:
+        t = new(source.data, b)  # as_tensor of a tensor: the same array
+    elif observe.adopts(b, data):  # an array xgrad.compile is tracing: copied by a recorded call
         t = new(b.xp.asarray(data, dtype=b.dtype(dtype) if dtype is not None else None, copy=copy), b)
     else:
         t = new(b.asarray(data, dtype=dtype, device=device, copy=copy), b)
+    if source is not None and t._data is source._data:  # shares the array: and so its version
+        if source._version is None:
+            source._version = [0]
+        t._version = source._version
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -6,6 +6,7 @@ from typing import Any
 
 from . import _state
 from .ops._core import Op
+from .errors import GraphError
 from .tensor import Tensor, new
 
 
@@ -15,9 +16,25 @@ class Context:
     def __init__(self) -> None:
         self.saved_tensors: tuple = ()
         self.needs_input_grad: tuple[bool, ...] = ()
+        self._versions: list[tuple[Tensor, list[int], int]] = []
 
     def save_for_backward(self, *tensors: Any) -> None:
+        """Keep ``tensors`` for backward; an in-place write to one of them before then is an error there."""
         self.saved_tensors = tensors
+        self._versions = []
+        for t in tensors:
+            if isinstance(t, Tensor):
+                if t._version is None:
+                    t._version = [0]
+                self._versions.append((t, t._version, t._version[0]))
+
+    def _check_saved(self, name: str) -> None:
+        for t, cell, seen in self._versions:
+            if cell[0] != seen:
+                raise GraphError(
+                    f"backward through {name}: a tensor of shape {t.shape} saved with save_for_backward was "
+                    "modified in place after it was saved, so backward would read the new values. Change it "
+                    "only after backward, or save a copy.")
 
 
 class _FunctionOp(Op):
@@ -32,6 +49,7 @@ class _FunctionOp(Op):
     custom = True
 
     def rules(self, xp, g, out, args, kw, needs):
+        self.ctx._check_saved(self.name)
         made_here = not isinstance(g, Tensor)
         backend = kw["backend"]
         grads = self.fn.backward(self.ctx, new(g, backend) if made_here else g)

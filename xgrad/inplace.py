@@ -41,21 +41,16 @@ def update_(t: Tensor, op: InPlaceOp, value: Any) -> Tensor:
     written(t)
     a = t.data
     b = t._backend
-    if b.mutable:
-        try:
-            result = op(a, value)
-        except (TypeError, ValueError, RuntimeError):
-            if b.writable(observe.actual(a)):  # a real error (shapes, dtypes), not a read-only array
-                raise
-        else:
-            if result is not a and not (observe.adopts(b, result) and tuple(result.shape) == tuple(a.shape)):
-                # e.g. another library's array on the right made a new array: never a silent replacement
-                raise TypeError(f"update_: {getattr(op, '__name__', op)} of a {type(a).__name__} of shape "
-                                f"{tuple(a.shape)} with a {type(value).__name__} gave a new "
-                                f"{type(result).__name__} instead of updating it in place; pass a value of the "
-                                f"tensor's backend ({b.name!r}) and a shape that broadcasts to the tensor's")
-            t.data = result
-            return t
+    if b.mutable and b.writable(observe.actual(a)):  # not a read-only view, not a NumPy scalar
+        result = op(a, value)  # errors (shapes, dtypes) are the caller's
+        if result is not a and not (observe.adopts(b, result) and tuple(result.shape) == tuple(a.shape)):
+            # e.g. another library's array on the right made a new array: never a silent replacement
+            raise TypeError(f"update_: {getattr(op, '__name__', op)} of a {type(a).__name__} of shape "
+                            f"{tuple(a.shape)} with a {type(value).__name__} gave a new "
+                            f"{type(result).__name__} instead of updating it in place; pass a value of the "
+                            f"tensor's backend ({b.name!r}) and a shape that broadcasts to the tensor's")
+        t.data = result
+        return t
     if op is assign and not b.is_array(value) and not observe.adopts(b, value):
         t.data = b.xp.full_like(a, value)
     elif op is assign:

@@ -65,6 +65,10 @@ class Backend:
         """Whether ``obj`` is an array of this library."""
         raise NotImplementedError
 
+    def owns(self, a):
+        """Whether ``a`` is surely no view of another array (False when the library cannot tell)."""
+        return False
+
     def to_numpy(self, a):
         """A host NumPy copy of ``a``."""
         return _np.asarray(a)

@@ -33,6 +33,9 @@ class CupyBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, self._cp.ndarray)
 
+    def owns(self, a):
+        return isinstance(a, self._cp.ndarray) and a.base is None
+
     def asarray(self, obj, dtype=None, device=None, copy=None):
         cp = self._cp
         if isinstance(device, str):

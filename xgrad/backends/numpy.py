@@ -33,6 +33,9 @@ class NumpyBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, np.ndarray)
 
+    def owns(self, a):
+        return type(a) is np.ndarray and a.base is None
+
     def asarray(self, obj, dtype=None, device=None, copy=None):
         if device not in (None, "cpu"):
             raise ValueError(f"backend 'numpy' has only the device 'cpu', not {device!r}")

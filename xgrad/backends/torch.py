@@ -17,6 +17,9 @@ class TorchBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, self._torch.Tensor)
 
+    def owns(self, a):
+        return isinstance(a, self._torch.Tensor) and a._base is None
+
     def asarray(self, obj, dtype=None, device=None, copy=None):
         a = super().asarray(obj, dtype=dtype, device=device, copy=copy)
         return a.detach() if a.requires_grad else a

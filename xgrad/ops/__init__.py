@@ -15,7 +15,7 @@ from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_inver
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, ones_like, onehot, pow, relu, sigmoid, sign, sin, softplus, sqrt,
                           square, subtract, tanh, where, zeros_like)
-from .indexing import getitem, index_add, take, take_along_axis
+from .indexing import _getitem, getitem, index_add, take, take_along_axis
 from .linalg import matmul, matrix_transpose
 from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, softmax)
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
@@ -34,3 +34,7 @@ _CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _c
 # a contract name xgrad does not supply (no op of that name here) is reported as missing by _RuleNamespace
 grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] for name in _RULE_NAMES
                                  if name in _CREATION or name in globals()}, "xgrad")
+
+# ops whose result may share its input's memory: the two share one version counter
+for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem):
+    _o.views = True

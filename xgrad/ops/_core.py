@@ -25,7 +25,7 @@ from ..tensor import Tensor, new
 class Op:
     """A named forward function and its per-input VJP rules."""
 
-    __slots__ = ("name", "forward", "vjps", "check", "saves", "__wrapped__")
+    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "__wrapped__")
     __wrapped__: Callable[..., Any]  # the forward, for help() and introspection
     custom = False  # True for ops whose backward computes all input gradients at once (see rules)
 
@@ -37,6 +37,9 @@ class Op:
         # saves=True: forward returns (out, residual); the rules get the residual as `saved=` in a
         # plain backward (it is dropped under create_graph, where rules recompute it differentiably)
         self.saves = saves
+        # views=True: the result may share its first input's memory (reshape, indexing, ...): the two
+        # share one version, so an in-place write through either is seen by backward through both
+        self.views = False
 
     def defvjp(self, *rules):
         """One rule per positional input; None for an input that never gets a gradient."""
@@ -65,6 +68,8 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
 
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
     backend, raw, needs_grad = _inputs(o, args)
+    if kw:
+        kw = _own_params(kw)
     try:
         out = o.forward(backend.rule_namespace if not observe.watching else backend.xp, *raw, **kw)
     except XgradError:
@@ -75,8 +80,16 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
         out, saved = out
         kw = dict(kw, saved=saved)
     if needs_grad and _state.mode.grad_enabled and o.vjps is not None:
-        return new(out, backend, o, args, raw, kw)
-    return new(out, backend)
+        t = new(out, backend, o, args, raw, kw)
+    else:
+        t = new(out, backend)
+    if o.views and type(args[0]) is Tensor:
+        src = args[0]
+        cell = src._version
+        if cell is None:
+            cell = src._version = [0]
+        t._version = cell
+    return t
 
 
 Op.__call__ = _call  # type: ignore[method-assign]
@@ -114,6 +127,16 @@ def _inputs(o, args):
     elif foreign:
         _convert_constants(backend, raw)
     return backend, raw, needs_grad
+
+
+def _own_params(kw):
+    """Tensors given as parameters (clip's bounds, say) as copies of their arrays: an in-place write to
+    them after the op never reaches its backward."""
+    for v in kw.values():
+        if type(v) is Tensor:
+            return {k: (v._backend.xp.asarray(v.data, copy=True) if type(v) is Tensor else v)
+                    for k, v in kw.items()}
+    return kw
 
 
 def _convert_constants(backend, raw):

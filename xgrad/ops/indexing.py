@@ -12,8 +12,8 @@ def _unwrap(index, backend):
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for i in parts:
-        if isinstance(i, Tensor):
-            i = i.data
+        if isinstance(i, Tensor):  # a copy: an in-place write to the index tensor never reaches backward
+            i = i._backend.xp.asarray(i.data, copy=True)
         elif type(i) is list or (hasattr(i, "__array__") and not backend.is_array(i)):
             i = backend.asarray(i)
         out.append(i)

@@ -62,6 +62,15 @@ def _reduction(f: Any) -> Callable[..., Tensor]:
     return method
 
 
+def _var(self: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = False, dtype: Any = None,
+         out: Any = None, ddof: float | None = None) -> Tensor:
+    """``t.var(...)``; NumPy's ``np.var(t)`` calls it with ``dtype``, ``out`` and ``ddof``."""
+    if out is not None:
+        raise TypeError("var: out= is not supported on xgrad tensors (the result is a new tensor)")
+    result = var(self, axis=axis, correction=correction if ddof is None else ddof, keepdims=keepdims)
+    return result if dtype is None else astype(result, self._backend.dtype(dtype))
+
+
 def _backward(self: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
     autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
@@ -172,8 +181,7 @@ METHODS: dict[str, Any] = {
     "flatten": lambda self: reshape(self, (-1,)),
     # reductions
     "sum": _reduction(sum), "mean": _reduction(mean), "max": _reduction(max), "min": _reduction(min),
-    "var": lambda self, axis=None, correction=0.0, keepdims=False: var(self, axis=axis, correction=correction,
-                                                                        keepdims=keepdims),
+    "var": _var,
     "logsumexp": lambda self, axis=None, keepdims=False: logsumexp(self, axis=axis, keepdims=keepdims),
     "argmax": lambda self, axis=None, keepdims=False: argmax(self, axis=axis, keepdims=keepdims),
     # elementwise
