@@ -178,6 +178,16 @@ def test_writes_through_views_are_caught(backend, make):
         loss.backward()
 
 
+def test_a_copy_made_by_indexing_is_not_a_view():
+    x = xgrad.tensor([1.0, 2.0, 3.0], dtype="float64", backend="numpy")
+    w = leaf([1.0, 1.0], "numpy")
+    picked = x[xgrad.tensor([0, 2], backend="numpy")]  # integer-array indexing copies on NumPy
+    loss = xgrad.sum(w * picked)
+    x += 100.0  # not the memory backward reads
+    loss.backward()
+    assert w.grad.tolist() == [1.0, 3.0]
+
+
 def test_index_tensors_and_tensor_parameters_are_taken_as_they_were(backend):
     x = leaf([1.0, 2.0, 3.0], backend)
     idx = xgrad.tensor([0, 2, 2], backend=backend)

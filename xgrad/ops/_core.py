@@ -83,7 +83,7 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
         t = new(out, backend, o, args, raw, kw)
     else:
         t = new(out, backend)
-    if o.views and type(args[0]) is Tensor:
+    if o.views and type(args[0]) is Tensor and not backend.owns(out):  # a view (or the library can't tell)
         src = args[0]
         cell = src._version
         if cell is None:
