@@ -60,3 +60,19 @@ def test_grad_has_its_tensors_dtype_and_backend(backend):
     other = "numpy" if backend != "numpy" else "torch"
     with pytest.raises(xgrad.BackendMismatchError, match="gradient"):
         (z * 2.0).backward(xgrad.tensor([1.0, 1.0], dtype="float64", backend=other))
+
+
+def test_numpy_reductions_call_the_tensors_own_methods():
+    import torch
+
+    w = xgrad.tensor([1.0, 2.0, 4.0], dtype="float64", requires_grad=True)
+    wt = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    v = np.var(w, ddof=1)  # NumPy passes ddof (and dtype, out): var's correction
+    assert isinstance(v, xgrad.Tensor) and float(v) == pytest.approx(torch.var(wt, correction=1).item(), abs=1e-15)
+    v.backward()
+    torch.var(wt, correction=1).backward()
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=0, atol=1e-15)
+    with pytest.raises(TypeError):
+        np.sum(w, where=np.array([True, False, True]))  # a mask xgrad would ignore: refused, never dropped
+    with pytest.raises(TypeError, match="only var"):
+        w.sum(correction=1)

@@ -51,24 +51,22 @@ def _to(self: Tensor, *args: Any, backend: Any = None, device: Any = None, dtype
 
 
 def _reduction(f: Any) -> Callable[..., Tensor]:
-    """``t.sum(axis, keepdims)`` and friends; NumPy's ``np.sum(t)`` calls them with ``dtype``/``out``,
-    so it gets a differentiable Tensor back (``out=`` arrays are refused: they would drop the graph)."""
-    def method(self: Tensor, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None) -> Tensor:
+    """``t.sum(axis, keepdims)`` and friends (``t.var`` also takes ``correction``). NumPy's ``np.sum(t)``,
+    ``np.var(t)`` call them with ``dtype``, ``out`` (and ``ddof``), so they get a differentiable Tensor
+    back; ``out=`` arrays are refused: they would drop the graph."""
+    def method(self: Tensor, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None,
+               correction: float | None = None, ddof: float | None = None) -> Tensor:
         if out is not None:
             raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
-        result = f(self, axis=axis, keepdims=keepdims)
+        if ddof is not None:  # NumPy's name for it
+            correction = ddof
+        if correction is not None and f is not var:
+            raise TypeError(f"{f.name}() takes no correction (ddof); only var does")
+        extra = {} if correction is None else {"correction": correction}
+        result = f(self, axis=axis, keepdims=keepdims, **extra)
         return result if dtype is None else astype(result, self._backend.dtype(dtype))
     method.__name__ = f.name
     return method
-
-
-def _var(self: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = False, dtype: Any = None,
-         out: Any = None, ddof: float | None = None) -> Tensor:
-    """``t.var(...)``; NumPy's ``np.var(t)`` calls it with ``dtype``, ``out`` and ``ddof``."""
-    if out is not None:
-        raise TypeError("var: out= is not supported on xgrad tensors (the result is a new tensor)")
-    result = var(self, axis=axis, correction=correction if ddof is None else ddof, keepdims=keepdims)
-    return result if dtype is None else astype(result, self._backend.dtype(dtype))
 
 
 def _backward(self: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -181,7 +179,7 @@ METHODS: dict[str, Any] = {
     "flatten": lambda self: reshape(self, (-1,)),
     # reductions
     "sum": _reduction(sum), "mean": _reduction(mean), "max": _reduction(max), "min": _reduction(min),
-    "var": _var,
+    "var": _reduction(var),
     "logsumexp": lambda self, axis=None, keepdims=False: logsumexp(self, axis=axis, keepdims=keepdims),
     "argmax": lambda self, axis=None, keepdims=False: argmax(self, axis=axis, keepdims=keepdims),
     # elementwise
