@@ -28,3 +28,12 @@ float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"
 
 __version__ = "0.1.0"
+
+_PUBLIC_MODULES = {"nn", "optim", "data", "checkpoint", "training", "plotting", "gradcheck", "reference", "errors"}
+
+
+def __dir__() -> list[str]:
+    """dir(xgrad) and tab completion: the public API; the engine's own modules (tensor.py, ops/, ...) are left
+    out (they stay importable)."""
+    return sorted(n for n, v in globals().items()
+                  if not n.startswith("_") and (not isinstance(v, type(_methods)) or n in _PUBLIC_MODULES))

@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", metavar="FILE.png", default=None, help="write the decision boundary and loss curve")
     t.add_argument("--save", metavar="CKPT", default=None, help="save model and optimizer state (.npz)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--threads", type=_positive_int, default=None,
+                   help="CPU threads of the backend's library (default: 1 on torch, fastest for small models; "
+                        "the library's own elsewhere)")
     t.add_argument("--compile", action="store_true",
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
 
@@ -136,6 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
+CLI_EXTRA = 'pip install "xgrad[cli]"'
+
+
+def _has_module(name: str) -> bool:
+    """Whether the optional package ``name`` (tqdm, matplotlib) imports here."""
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
+
+
+def _note(text: str) -> None:
+    print(f"xgrad: note: {text}", file=sys.stderr, flush=True)
+
+
 def _dist_version(name: str) -> str | None:
     try:
         return version(name)
@@ -197,7 +216,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             _check_writable(path, what)
     if args.plot is not None and not args.plot.lower().endswith(".png"):
         raise UsageError(f"--plot writes a PNG; give a file name ending in .png, not {args.plot!r}")
+    if args.plot is not None and not _has_module("matplotlib"):
+        raise UsageError(f"--plot needs matplotlib, which is not installed: {CLI_EXTRA}")
+    progress = not args.no_progress
+    if progress and not _has_module("tqdm"):
+        _note(f"no progress bar: tqdm is not installed ({CLI_EXTRA}); training without one")
+        progress = False
     b = _backend(args)
+    threads = args.threads or b.default_threads
+    if threads is not None and not b.set_threads(threads):
+        threads = None  # not shown in the header
+    if args.threads is not None and threads is None:
+        _note(f"--threads {args.threads} has no effect on the {b.name} backend (its library reads its "
+              "thread count from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS at start-up)")
+    if args.dtype in b.slow_dtypes:
+        _note(f"{args.dtype} on the {b.name} backend is emulated in software: expect training many times "
+              "slower than float32")
     ds = DATASETS[args.dataset]
     if args.sizes[0] != ds.n_features:
         raise UsageError(f"--sizes must start with {ds.n_features} ({ds.name} is {ds.n_features}-D), "
@@ -224,11 +258,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     noise = "" if shown is None else f", noise {shown}"
     _out(f"xgrad {__version__} train: {args.dataset} ({samples} points{noise}), MLP "
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
-         f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
+         f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
+         + (f" ({threads} thread{'s' if threads > 1 else ''})" if threads is not None else "") + f", seed {args.seed}")
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=not args.no_progress, compile=args.compile)
-    _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
-         f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
+            progress=progress, compile=args.compile)
+    # the bar showed running means over each epoch's batches; this is the trained model on all the data
+    _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f} (whole training set, after training)  "
+         f"wall-clock {r.seconds:.3f} s  steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
     if args.save:  # before the plot: a plot that fails must not lose the trained model
         save(args.save, model, opt, extra={"sizes": list(args.sizes), "activation": args.activation,
                                            "dataset": args.dataset, "epochs": args.epochs, "seed": args.seed,
@@ -266,6 +302,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     out_dir = os.path.abspath(args.out_dir)
     png = os.path.join(out_dir, "verify_boundaries.png")
     if not args.no_train:
+        if not _has_module("matplotlib"):
+            raise UsageError(f"xgrad verify draws a figure with matplotlib, which is not installed: {CLI_EXTRA} "
+                             "(or --no-train)")
         if not os.path.isdir(out_dir):
             raise UsageError(f"--out-dir {out_dir!r} does not exist")
         _check_writable(png, "figure")
@@ -327,8 +366,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             _out(f"  {dist:17s} {v}")
     _out("", "backends:")
     current = _default_backend()
+    source = "XGRAD_BACKEND" if os.environ.get("XGRAD_BACKEND", "").strip() else "XGRAD_BACKEND is not set"
     for name, why in available_backends().items():
-        mark = " (XGRAD_BACKEND)" if name == current else ""
+        mark = f" (the default: {source})" if name == current else ""
         _out(f"  {name:17s} " + ("ok" + mark if why is None else "unavailable: " + why.splitlines()[0]))
     _out("", "devices:")
     _out("  cpu")

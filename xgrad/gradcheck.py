@@ -29,6 +29,10 @@ __all__ = ["GradcheckError", "max_rel_diff", "analytic_grad", "numerical_grad", 
            "compare_with_torch"]
 
 
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 class GradcheckError(AssertionError):
     """Gradients that disagree with their reference by more than the tolerance."""
 

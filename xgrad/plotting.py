@@ -18,6 +18,11 @@ from .tensor import Tensor
 
 __all__ = ["Predictor", "decision_grid", "xgrad_predictor", "plot_training", "plot_boundaries"]
 
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 Predictor = Callable[[np.ndarray], np.ndarray]
 """Host float64 points ``(n, 2)`` in, host class labels ``(n,)`` out."""
 

@@ -16,6 +16,11 @@ from .tensor import Tensor
 
 __all__ = ["fit", "evaluate", "predict", "TrainResult"]
 
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 LossFn = Callable[[Tensor, Tensor], Tensor]  # (logits, labels) -> scalar loss
 
 
@@ -72,7 +77,7 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
     to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
-    the epoch's loss and accuracy. Per-epoch loss and accuracy are accumulated on the device and read
+    the epoch's running mean loss and accuracy over its batches. Per-epoch loss and accuracy are accumulated on the device and read
     back once per epoch. ``compile=True`` runs each step through :func:`xgrad.compile` (the same numbers,
     bit for bit, with the per-op overhead paid once per batch shape).
     """
@@ -96,8 +101,11 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     epochs_iter = range(int(epochs))
     bar = None
     if progress:
-        from tqdm import tqdm
-
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            raise ImportError('fit(progress=True) shows a tqdm bar, and tqdm is not installed: '
+                              'pip install "xgrad[cli]" (or pass progress=False)') from None
         bar = tqdm(epochs_iter, desc="train", unit="epoch", leave=True, dynamic_ncols=True)
         epochs_iter = bar
     losses, accs = [], []
@@ -120,7 +128,9 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
         losses.append(float(loss_sum) / n_seen)
         accs.append(int(correct) / n_seen)
         if bar is not None:
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", acc=f"{100 * accs[-1]:.1f}%", refresh=False)
+            # running means over the epoch's batches (the weights change within it), not an evaluation
+            bar.set_postfix({"loss (epoch mean)": f"{losses[-1]:.4f}", "acc (epoch mean)": f"{100 * accs[-1]:.1f}%"},
+                            refresh=False)
         if on_epoch is not None:
             on_epoch(epoch, losses[-1], accs[-1])
     b.synchronize()

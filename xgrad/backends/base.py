@@ -161,6 +161,14 @@ class Backend:
     def __repr__(self):
         return f"<xgrad backend {self.name}>"
 
+    # CPU threads and slow dtypes, for the command line (``xgrad train --threads``, its dtype note)
+    default_threads: int | None = None  # threads to ask for when the user names none (None: the library's own)
+    slow_dtypes: frozenset = frozenset()  # dtypes the library emulates in software, many times slower
+
+    def set_threads(self, n):
+        """Let the library's CPU kernels use ``n`` threads; False where this backend has no such setting."""
+        return False
+
 
 def is_basic_index(index):
     """Whether ``index`` holds only ints, slices, None and Ellipsis (no arrays)."""
