@@ -137,3 +137,13 @@ def test_runner_marks_a_dirty_run_elsewhere_and_says_what_it_does(bench, tmp_pat
     assert "contended when other processes keep more than" in out
     assert "waiting for a quiet machine: other processes use 1.90 cores" in out  # progress while waiting
     assert "starting anyway" in out
+
+
+def test_memory_is_compared_with_a_floor_that_allocates_inside_the_step(bench):
+    import bench.memory
+
+    ref = bench.memory.SIZES[0]
+    floor = bench.memory.peak_bytes("numpy-floor", ref, "float64")
+    eager = bench.memory.peak_bytes("xgrad-numpy", ref, "float64")
+    # the timed floor preallocates (a few KiB per step); the memory floor holds a step's activations
+    assert floor > 64 * 32 * 8 * 2 and 0.5 < eager / floor < 2
