@@ -296,8 +296,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         import torch
     except ImportError:
-        raise UsageError("xgrad verify compares against PyTorch, which is not installed; "
-                         "pip install \"xgrad[torch]\"") from None
+        raise UsageError("xgrad verify compares against PyTorch, which is not installed: pip install torch "
+                         "--index-url https://download.pytorch.org/whl/cpu (CPU only), or pip install "
+                         "\"xgrad[torch]\"") from None
 
     out_dir = os.path.abspath(args.out_dir)
     png = os.path.join(out_dir, "verify_boundaries.png")

@@ -58,5 +58,6 @@ def load(device=None):
     except ImportError as e:
         raise BackendUnavailableError(
             "backend 'torch' cannot load: PyTorch is not installed. Install it with "
-            "`pip install torch==2.13.0` (CPU) or a CUDA build from pytorch.org.") from e
+            "`pip install torch --index-url https://download.pytorch.org/whl/cpu` (CPU only, no CUDA packages) "
+            "or a CUDA build from pytorch.org.") from e
     return TorchBackend(device)
