@@ -509,6 +509,13 @@ def report(paths, out_dir, plots=True):
             md += ["### Plots", ""]
             for f in files:
                 md += [f"![{f}]({f})", ""]
+    if rows:
+        md += ["## Appendix: the floors", "",
+               "`numpy-floor` is `NumpyFloorEngine` in `bench/engines.py` at the commit above: buffers allocated once "
+               "outside the timed call, ufuncs with `out=`, `np.dot` into preallocated arrays, ufunc reductions, "
+               "labels picked by flat indices, and in the training step the learning rate folded into the loss "
+               "gradient. `cupy-floor` is `FloorEngine(\"cupy\")` there: the plain hand-written backprop. "
+               "`bench/test_agreement.py` checks that every floor computes what xgrad and PyTorch compute.", ""]
     path = os.path.join(out_dir, "report.md")
     with open(path, "w") as f:
         f.write("\n".join(md).rstrip() + "\n")
