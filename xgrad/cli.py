@@ -227,8 +227,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if threads is not None and not b.set_threads(threads):
         threads = None  # not shown in the header
     if args.threads is not None and threads is None:
-        _note(f"--threads {args.threads} has no effect on the {b.name} backend (its library reads its "
-              "thread count from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS at start-up)")
+        _note(f"--threads {args.threads} has no effect on the {b.name} backend (NumPy's BLAS "
+              "reads its thread count from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS at start-up; set those instead)")
     if args.dtype in b.slow_dtypes:
         _note(f"{args.dtype} on the {b.name} backend is emulated in software: expect training many times "
               "slower than float32")
