@@ -290,7 +290,8 @@ def plot_device(idx, roles, device, out_dir, marks, warning=""):
             for k, (x, d) in enumerate(marks.get((device, op, dtype), [])):
                 ax.axvline(x, color="k", lw=1, ls="--", alpha=0.6)
                 right = (math.log10(x) - x0) / (x1 - x0) > 0.6  # near the right edge: label on the line's left
-                ax.annotate(f"crossover {fmt_flops(x)}" + (" (2 sizes only)" if len(sizes) == 2 else ""), xy=(x, 0.97 - 0.09 * k), xycoords=("data", "axes fraction"),
+                text = f"crossover {fmt_flops(x)}" + (" (2 sizes only)" if len(sizes) == 2 else "")
+                ax.annotate(text, xy=(x, 0.97 - 0.09 * k), xycoords=("data", "axes fraction"),
                             ha="right" if right else "left", va="top", fontsize=8, xytext=(-3 if right else 3, 0),
                             textcoords="offset points",
                             bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))

@@ -77,9 +77,9 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
     to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
-    the epoch's running mean loss and accuracy over its batches. Per-epoch loss and accuracy are accumulated on the device and read
-    back once per epoch. ``compile=True`` runs each step through :func:`xgrad.compile` (the same numbers,
-    bit for bit, with the per-op overhead paid once per batch shape).
+    the epoch's running means of loss and accuracy over its batches. Per-epoch loss and accuracy are
+    accumulated on the device and read back once per epoch. ``compile=True`` runs each step through
+    :func:`xgrad.compile` (the same numbers, bit for bit, with the per-op overhead paid once per batch shape).
     """
 
     def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
