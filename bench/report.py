@@ -241,8 +241,8 @@ def _bars(ax, curves, roles, styles, op):
                     va="center", fontsize=8)
     ax.set_xlim(0, max(m + hi for m, hi in zip(med, err[1])) * 1.3)
     label = rows[0][2].get("label", "")
-    ref = " (the reference 2-32-32-2, batch 64)" if rows[0][2].get("reference") else ""
-    ax.set_title(f"{OP_TITLE.get(op, op)}: one size only, {label}{ref}", fontsize=9)
+    ref = " (the reference step)" if rows[0][2].get("reference") else ""
+    ax.set_title(f"{OP_TITLE.get(op, op)}\none size only: {label}{ref}", fontsize=9)
     ax.set_xlabel("time per call (\u00b5s; median, bars q1-q3)")
     ax.grid(True, axis="x", alpha=0.3)
 
