@@ -28,3 +28,5 @@ float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"
 
 __version__ = "0.1.0"
+
+from .anomaly import AnomalyError, detect_anomaly  # noqa: E402  (debugging tools)
