@@ -30,3 +30,6 @@ int32, int64, bool_ = "int32", "int64", "bool"
 __version__ = "0.1.0"
 
 from .anomaly import AnomalyError, detect_anomaly  # noqa: E402  (debugging tools)
+from .function import once_differentiable  # noqa: E402
+from .gradcheck import GradcheckError, gradgradcheck  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402,F811  (the function; the module stays importable as xgrad.gradcheck's home)

@@ -202,7 +202,10 @@ def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(backward)
     def wrapper(ctx: Context, *grads: Any) -> Any:
-        carriers = tuple(g for g in grads if isinstance(g, Tensor) and g.requires_grad)
+        # what a second derivative would flow through: the incoming gradients and the saved tensors
+        # (PyTorch looks at the gradients only, so d/dx of a gradient computed from a saved x comes out
+        # silently zero there; here it raises)
+        carriers = tuple(t for t in (*grads, *ctx.saved_tensors) if isinstance(t, Tensor) and t.requires_grad)
         mode = _state.mode
         previous = mode.grad_enabled
         mode.grad_enabled = False
@@ -210,7 +213,7 @@ def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
             result = backward(ctx, *grads)
         finally:
             mode.grad_enabled = previous
-        if not carriers or not previous:
+        if not carriers or not previous:  # a plain backward (grad mode off) or nothing to differentiate
             return result
         op = _OnceOp(getattr(backward, "__qualname__", "backward"))
         one = not isinstance(result, tuple)
