@@ -33,3 +33,4 @@ from .anomaly import AnomalyError, detect_anomaly  # noqa: E402  (debugging tool
 from .function import once_differentiable  # noqa: E402
 from .gradcheck import GradcheckError, gradgradcheck  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402,F811  (the function; the module stays importable as xgrad.gradcheck's home)
+from . import utils  # noqa: E402  (activation checkpointing: xgrad.utils.checkpoint)
