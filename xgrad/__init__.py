@@ -35,3 +35,5 @@ from .gradcheck import GradcheckError, gradgradcheck  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402,F811  (the function; the module stays importable as xgrad.gradcheck's home)
 from . import utils  # noqa: E402  (activation checkpointing: xgrad.utils.checkpoint)
 from .amp import GradScaler, autocast  # noqa: E402  (mixed precision)
+from . import viz  # noqa: E402  (graph pictures)
+from .memory import memory_report  # noqa: E402
