@@ -28,7 +28,7 @@ from typing import Any, Callable, TypeVar
 from . import _state
 from .autograd import no_grad
 from .errors import DTypeError
-from .ops import astype, isfinite
+from .ops import astype, isfinite, multiply
 from .tensor import Tensor, new
 
 __all__ = ["autocast", "GradScaler", "LOWER_PRECISION", "FLOAT32"]
@@ -159,7 +159,7 @@ class GradScaler:
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
-            return outputs * self._scale
+            return multiply(outputs, self._scale)
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)
         raise TypeError(f"GradScaler.scale takes a Tensor or a list/tuple of Tensors, got {type(outputs).__name__}")
@@ -182,9 +182,9 @@ class GradScaler:
         found = False
         with no_grad():
             for p in _params(optimizer):
-                g = p.grad
+                g: Any = p.grad
                 found = found or not _all_finite(g)
-                p.grad = new((g * inv).data, g._backend)  # the gradient's dtype is kept (a Python float)
+                p.grad = new(multiply(g, inv).data, g._backend)  # the gradient's dtype is kept (a Python float)
         state["unscaled"] = True
         state["found_inf"] = found
 

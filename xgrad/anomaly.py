@@ -126,12 +126,21 @@ class _Anomaly:
         """Add to an error raised in backward where the node being differentiated was created."""
         entry = _sites.get(id(t))
         if entry is not None and entry[0]() is t and not isinstance(e, AnomalyError):
-            e.add_note(f"xgrad.detect_anomaly: raised in the backward of xgrad.{entry[1]} created at {entry[2]}")
+            _note(e, f"xgrad.detect_anomaly: raised in the backward of xgrad.{entry[1]} created at {entry[2]}")
 
     @staticmethod
     def annotate_forward(e: BaseException, o: Any, site: str) -> None:
         if not isinstance(e, AnomalyError):
-            e.add_note(f"xgrad.detect_anomaly: xgrad.{o.name} called at {site}")
+            _note(e, f"xgrad.detect_anomaly: xgrad.{o.name} called at {site}")
+
+
+def _note(e: BaseException, text: str) -> None:
+    """Add ``text`` to the error: a note (Python 3.11+), or a line of its message before."""
+    add = getattr(e, "add_note", None)
+    if add is not None:
+        add(text)
+    elif e.args and isinstance(e.args[0], str):
+        e.args = (f"{e.args[0]}\n{text}", *e.args[1:])
 
 
 class _Stack(threading.local):

@@ -11,6 +11,7 @@ This module imports nothing from xgrad.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import weakref
@@ -84,7 +85,7 @@ def add(table: dict, tensor: Any, fn: Callable[..., Any]) -> RemovableHandle:
     tid = id(tensor)
     with _lock:
         if tid not in _alive:
-            _alive[tid] = weakref.ref(tensor, lambda ref, k=tid: _died(ref, k))
+            _alive[tid] = weakref.ref(tensor, functools.partial(_died, key=tid))
         hooks = table.get(tid)
         if hooks is None:
             hooks = table[tid] = {}

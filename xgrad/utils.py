@@ -19,7 +19,7 @@ from . import _state
 from .autograd import enable_grad, grad
 from .backends import Backend
 from .errors import GraphError
-from .function import Context, Function
+from .function import Function
 from .tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -51,11 +51,12 @@ class _Checkpoint(Function):
     Outputs: the function's tensor outputs, computed already (``plan.outs``)."""
 
     @staticmethod
-    def forward(ctx: Context, plan: _Plan, *tensors: Tensor) -> Any:
+    def forward(ctx: Any, plan: _Plan, *tensors: Tensor) -> Any:
         ctx.plan = plan
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(*tensors[:plan.n_inputs])  # an in-place change before backward is refused
         outs = plan.outs
+        assert outs is not None
         plan.outs = None  # the node keeps no extra reference to them
         for o, differentiable in zip(outs, plan.differentiable):
             if not differentiable:
@@ -63,7 +64,7 @@ class _Checkpoint(Function):
         return tuple(outs) if len(outs) > 1 else outs[0]
 
     @staticmethod
-    def backward(ctx: Context, *grads: Any) -> Any:
+    def backward(ctx: Any, *grads: Any) -> Any:
         plan: _Plan = ctx.plan
         if any(isinstance(g, Tensor) and g.requires_grad for g in grads) or _state.mode.grad_enabled:
             raise GraphError("xgrad.utils.checkpoint: a second derivative (create_graph=True) through a "

@@ -40,7 +40,7 @@ def to_dot(tensors: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None 
     names = {id(t): n for n, t in (params or {}).items()}
     ids: dict[int, str] = {}
     lines = ["digraph xgrad {", "  rankdir=BT;", '  node [shape=box, fontname="Helvetica", fontsize=10];']
-    edges: list[str] = []
+    edges: list[tuple[Tensor, Tensor]] = []
     stack = list(roots)
     while stack:
         t = stack.pop()
@@ -59,8 +59,8 @@ def to_dot(tensors: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None 
         for p in t._parents or ():
             if isinstance(p, Tensor):
                 stack.append(p)
-                edges.append((p, t))  # type: ignore[arg-type]
-    for p, t in edges:  # type: ignore[misc]
+                edges.append((p, t))
+    for p, t in edges:
         lines.append(f"  {ids[id(p)]} -> {ids[id(t)]};")
     lines.append("}")
     return "\n".join(lines)

@@ -310,10 +310,10 @@ class _BackwardHookState:
             return args
         caught = _CatchInputGrads.apply(self, *(args[i] for i in self.positions))
         caught = caught if isinstance(caught, tuple) else (caught,)
-        args = list(args)
+        new_args = list(args)
         for i, c in zip(self.positions, caught):
-            args[i] = c
-        return tuple(args)
+            new_args[i] = c
+        return tuple(new_args)
 
     def wrap_outputs(self, out: Any) -> Any:
         several = isinstance(out, tuple)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..autograd import no_grad
-from ..ops import astype, sqrt, sum as _sum
+from ..ops import astype, sqrt, square, sum as _sum
 from ..tensor import Tensor
 
 __all__ = ["grad_report", "GradReport", "GradRow", "STATUSES"]
@@ -68,7 +68,7 @@ def _num(v: float | None) -> str:
 def _norm(t: Tensor) -> float:
     with no_grad():
         t = astype(t, "float64")  # float16 squares overflow
-        return float(sqrt(_sum(t * t)))
+        return float(sqrt(_sum(square(t))))
 
 
 def grad_report(model: Any, vanishing: float = 1e-7, exploding: float = 1e3) -> GradReport:
