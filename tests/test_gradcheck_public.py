@@ -1,6 +1,8 @@
 """xgrad.gradcheck / gradgradcheck for users' functions, and the Function features they check:
 several outputs, needs_input_grad, mark_non_differentiable, once_differentiable."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -49,9 +51,9 @@ def test_gradcheck_catches_a_transposed_jacobian_and_says_where(backend):
     with pytest.raises(xgrad.GradcheckError) as info:
         xgrad.gradcheck(lambda x: Apply.make(bug=True).apply(a, x), [x])
     message = str(info.value)
-    # the worst entry (first of two): d y_0 / d x_1 is A[0, 1] = 2, the bug gives A[1, 0] = -1
-    assert "input 0" in message and "input element (1,), output element (0,)" in message
-    assert "analytical -1.0" in message and "numerical 2.0000000" in message
+    # the worst violation: d y_1 / d x_0 is A[1, 0] = -1 (tolerance 1e-5 + 1e-3), the bug gives A[0, 1] = 2
+    assert "input 0" in message and "input element (0,), output element (1,)" in message
+    assert re.search(r"analytical 2\.0, numerical -(0\.999999|1\.000000)", message)
     assert not xgrad.gradcheck(lambda x: Apply.make(bug=True).apply(a, x), [x], raise_exception=False)
 
 

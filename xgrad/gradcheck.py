@@ -205,10 +205,11 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
         for m, (a, n) in enumerate(zip(a_rows, n_rows)):
             if a.size == 0:
                 continue
-            bad = np.abs(a - n) > atol + rtol * np.abs(n)
+            excess = np.abs(a - n) - (atol + rtol * np.abs(n))  # > 0: outside the tolerance
+            bad = excess > 0
             if not bad.any():
                 continue
-            r, c = np.unravel_index(int(np.argmax(np.abs(a - n) * bad)), a.shape)
+            r, c = np.unravel_index(int(np.argmax(excess)), a.shape)  # the worst violation
             i = diff[m]
             in_index = np.unravel_index(c, inputs[i].shape) if inputs[i].shape else ()
             out_shape = tuple(outs[k].shape)
