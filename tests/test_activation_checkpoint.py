@@ -110,3 +110,28 @@ def test_checkpointing_lowers_the_peak_of_live_intermediate_arrays():
     # run; in 4 segments, the segment boundaries plus one segment's arrays at a time
     print(f"peak of traced memory: plain {plain / 1e6:.2f} MB, checkpointed in 4 segments {ckpt / 1e6:.2f} MB")
     assert ckpt < 0.6 * plain
+
+
+def test_checkpoint_in_a_compiled_step_matches_eager_and_refuses_random_draws():
+    model = _model(depth=2, width=8)
+    x = xgrad.tensor(np.random.default_rng(2).standard_normal((4, 8)), dtype="float64")
+
+    def step(x):
+        for p in model.parameters():
+            p.grad = None
+        out = checkpoint_sequential(model, 2, x)
+        loss = (out * out).sum()
+        loss.backward()
+        return loss
+
+    compiled = xgrad.compile(step, warmup=0)
+    for _ in range(3):  # trace, then replays
+        compiled(x)
+    got = [p.grad.numpy().copy() for p in model.parameters()]
+    step(x)
+    for a, p in zip(got, model.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-14)
+    dropped = _model(depth=2, width=8, dropout=0.5)
+    noisy = xgrad.compile(lambda x: checkpoint_sequential(dropped, 2, x).sum(), warmup=0)
+    with pytest.raises(RuntimeError, match="draws random numbers inside xgrad.compile"):
+        noisy(x)

@@ -11,9 +11,9 @@ from xgrad.nn import functional as F
 
 def test_autocast_runs_matmul_in_float16_and_the_loss_in_float32():
     xgrad.manual_seed(0)
-    lin = nn.Linear(4, 3, dtype="float32")
-    x = xgrad.randn(5, 4, dtype="float32")
-    y = xgrad.tensor([0, 1, 2, 0, 1])
+    lin = nn.Linear(4, 3, dtype="float32", backend="numpy")  # NumPy has float16
+    x = xgrad.randn(5, 4, dtype="float32", backend="numpy")
+    y = xgrad.tensor([0, 1, 2, 0, 1], backend="numpy")
     with xgrad.autocast(dtype="float16"):
         z = lin(x)
         loss = F.cross_entropy(z, y)
@@ -29,7 +29,7 @@ def test_autocast_runs_matmul_in_float16_and_the_loss_in_float32():
 
 
 def test_autocast_off_inside_and_per_thread_state_restored():
-    x = xgrad.ones((2, 2), dtype="float32")
+    x = xgrad.ones((2, 2), dtype="float32", backend="numpy")
     with xgrad.autocast():
         with xgrad.autocast(enabled=False):
             assert str((x @ x).dtype) == "float32"
@@ -45,7 +45,7 @@ def test_autocast_says_when_the_backend_has_no_such_dtype():
 
 def test_a_compiled_function_refuses_to_run_under_autocast():
     f = xgrad.compile(lambda a: a @ a, warmup=0)
-    x = xgrad.ones((2, 2), dtype="float32")
+    x = xgrad.ones((2, 2), dtype="float32", backend="numpy")
     f(x)
     with xgrad.autocast(), pytest.raises(RuntimeError, match="autocast"):
         f(x)
@@ -101,8 +101,8 @@ def test_grad_scaler_state_dict_round_trip_and_misuse():
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_float16_run_recovers_from_a_forced_overflow_and_keeps_training():
     xgrad.manual_seed(0)
-    X, y = xgrad.data.load_dataset("moons", n_samples=256, seed=0, dtype="float32")
-    model = nn.MLP([2, 32, 32, 2], dtype="float32")
+    X, y = xgrad.data.load_dataset("moons", n_samples=256, seed=0, dtype="float32", backend="numpy")
+    model = nn.MLP([2, 32, 32, 2], dtype="float32", backend="numpy")
     opt = xgrad.optim.SGD(model.parameters(), lr=0.1)
     scaler = xgrad.GradScaler(init_scale=2.0 ** 24, growth_interval=10)  # float16 gradients overflow at first
     scales, skipped, losses = [], [], []

@@ -4,7 +4,7 @@ from xgrad import cli
 
 
 def test_train_with_amp_and_a_grad_report_every_2_epochs(capsys):
-    assert cli.main(["train", "--epochs", "4", "--no-progress", "--dtype", "float32", "--amp",
+    assert cli.main(["train", "--backend", "numpy", "--epochs", "4", "--no-progress", "--dtype", "float32", "--amp",
                      "--grad-report", "2", "--samples", "200"]) == 0
     out = capsys.readouterr().out
     assert out.count("gradient flow of the last step") == 2
@@ -20,3 +20,6 @@ def test_train_amp_refuses_compile_and_float16_weights(capsys):
     assert cli.main(["train", "--epochs", "1", "--no-progress", "--amp", "--compile"]) != 0
     assert "--amp keeps float32/float64 weights" in capsys.readouterr().err
     assert cli.main(["train", "--epochs", "1", "--no-progress", "--amp", "--dtype", "float16"]) != 0
+    assert cli.main(["train", "--backend", "array_api_strict", "--epochs", "1", "--no-progress", "--dtype",
+                     "float32", "--amp"]) != 0
+    assert "the array_api_strict backend has no float16" in capsys.readouterr().err

@@ -195,6 +195,14 @@ def _out(*lines: str) -> None:
 
 
 # ---- xgrad train ---------------------------------------------------------------------------------------
+def _has_dtype(b: Backend, name: str) -> bool:
+    try:
+        b.dtype(name)
+    except Exception:
+        return False
+    return True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``xgrad train``: train an MLP on a registered data set (torch is never imported)."""
     for path, what in ((args.plot, "plot"), (args.save, "checkpoint")):
@@ -213,6 +221,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.amp and (args.compile or args.dtype == "float16"):
         raise UsageError("--amp keeps float32/float64 weights and cannot be compiled: drop --compile and "
                          "--dtype float16")
+    if args.amp and not _has_dtype(b, args.amp):
+        raise UsageError(f"--amp {args.amp}: the {b.name} backend has no {args.amp} (NumPy has float16, torch "
+                         "float16 and bfloat16)")
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     samples = args.samples or ds.n_samples

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import _state
+from . import _state, observe
 from .autograd import enable_grad, grad
 from .backends import Backend
 from .errors import GraphError
@@ -140,6 +140,12 @@ def checkpoint(fn: Callable[..., Any], *args: Any, preserve_rng_state: bool = Tr
     inputs = [args[i].detach().requires_grad_(args[i].requires_grad) for i in plan.slots]
     with enable_grad():
         outs = plan.run(inputs)
+    if observe.current() is not None and [b.get_rng_state() for b in plan.backends] != plan.rng:
+        # xgrad.compile is recording: a replay would not restore the generators for the second run, so
+        # its dropout masks would differ from the first run's
+        raise GraphError("xgrad.utils.checkpoint: the checkpointed function draws random numbers inside "
+                         "xgrad.compile, whose replay cannot give the recomputation the same draws; call "
+                         "checkpoint outside the compiled function, or compile without checkpoint")
     plan.outside = _outside_tensors(outs, {id(t) for t in inputs}, start)
     # a non-leaf from outside: the second run differentiates into the caller's graph, which must survive
     plan.retain = any(t._op is not None for t in plan.outside)
