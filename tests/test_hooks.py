@@ -23,7 +23,7 @@ def test_a_hook_that_doubles_a_gradient_doubles_it_and_remove_undoes_it(backend)
     x.grad = None
     (x * x).sum().backward()
     np.testing.assert_allclose(xgrad.to(x.grad, backend="numpy").numpy(), [2.0, -4.0, 6.0])
-    assert id(x) not in hooks.grad_hooks  # nothing left: backward takes its fast path again
+    assert not hooks.of(x).grad and not hooks.of(x).counts.counted  # backward's fast path again
 
 
 def test_a_hook_on_a_non_leaf_sees_its_whole_gradient_and_its_replacement_flows_on():
@@ -63,6 +63,22 @@ def test_a_hook_returning_a_wrong_shape_is_refused():
     x.register_hook(lambda g: g.sum())
     with pytest.raises(ValueError, match="shape"):
         (x * x).sum().backward()
+
+
+def test_a_hook_whose_closure_holds_its_tensor_dies_with_it():
+    import gc
+    import weakref
+
+    gc.collect()
+    live = hooks.live
+    x = _leaf([1.0], None)
+    x.register_hook(lambda g: g * x)  # the closure refers to x itself
+    x.register_post_accumulate_grad_hook(lambda t: x)
+    assert hooks.live == live + 1
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is None and hooks.live == live  # backward is back to its fast path
 
 
 def test_hooks_need_a_tensor_that_requires_grad():

@@ -168,8 +168,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     if capture is not None:
         wanted = {c: i for i, c in enumerate(capture)}
         captured = [None] * len(capture)
-    hooked = bool(hooks.grad_hooks) or bool(hooks.post_accumulate_hooks)  # any hook on any tensor
-    finals = _last_users(roots) if hooked and capture is None and hooks.post_accumulate_hooks else None
+    hooked = hooks.live > 0  # any tensor with a hook, anywhere
+    finals = _last_users(roots) if hooked and capture is None and hooks.live_post else None
     anomaly = _state.mode.anomaly if _state.engaged else None
     mode = _state.mode  # this thread's: backward switches recording off for itself only
     previous_mode = mode.grad_enabled
@@ -306,7 +306,6 @@ def _last_users(roots):
     """{sequence number of a node: the leaves with a post-accumulate hook whose last (oldest) user in
     the graph below ``roots`` it is}. Backward visits nodes newest first, so once that node has run,
     nothing else adds to those leaves' gradients."""
-    table = hooks.post_accumulate_hooks
     last: dict = {}
     seen = set()
     stack = [r for r in roots if r.requires_grad and r._op is not None]
@@ -318,7 +317,8 @@ def _last_users(roots):
         for p in n._parents or ():
             if type(p) is Tensor and p.requires_grad:
                 if p._op is None:
-                    if id(p) in table and last.get(p, n._seq) >= n._seq:
+                    state = hooks.of(p)
+                    if state is not None and state.post and last.get(p, n._seq) >= n._seq:
                         last[p] = n._seq
                 elif p not in seen:
                     stack.append(p)
@@ -338,7 +338,8 @@ def _tell_observer(what: str, t: Tensor) -> None:
 
 def _run_grad_hooks(t, g):
     """``g`` after ``t``'s ``register_hook`` functions (each may return a replacement gradient)."""
-    fns = hooks.snapshot(hooks.grad_hooks.get(id(t)))
+    state = hooks.of(t)
+    fns = hooks.snapshot(state.grad if state is not None else None)
     if not fns:
         return g
     _tell_observer("a tensor hook (register_hook)", t)
@@ -360,7 +361,8 @@ def _run_grad_hooks(t, g):
 
 
 def _run_post_accumulate_hooks(t):
-    fns = hooks.snapshot(hooks.post_accumulate_hooks.get(id(t)))
+    state = hooks.of(t)
+    fns = hooks.snapshot(state.post if state is not None else None)
     if fns:
         _tell_observer("a post-accumulate-grad hook", t)
     for fn in fns:

@@ -1,10 +1,12 @@
-"""Where tensor hooks live: per tensor, outside the Tensor, so a tensor without hooks pays nothing.
+"""Tensor hooks: kept on the tensor, counted here, so a backward without hooks pays one test.
 
-``Tensor.register_hook(fn)`` and ``Tensor.register_post_accumulate_grad_hook(fn)`` add ``fn`` to one of
-the two tables below, keyed by the tensor's id (a hook dies with its tensor). Backward tests once
-per call whether either table holds anything; only then does it look tensors up (``xgrad/autograd.py``
-runs the hooks). ``version`` counts registrations and removals, so a compiled replay (``xgrad.compile``)
-sees with one comparison that a hook came or went and traces again instead of skipping it.
+``Tensor.register_hook(fn)`` and ``Tensor.register_post_accumulate_grad_hook(fn)`` store ``fn`` in the
+tensor's ``_hooks`` slot (left unset, and free, on every tensor without hooks), so a hook lives exactly
+as long as its tensor, even when its closure refers to the tensor. ``live`` counts the tensors that have
+hooks now; backward tests it once per call and only then looks at tensors' slots (``xgrad/autograd.py``
+runs the hooks). ``version`` counts registrations and removals, so a compiled replay
+(``xgrad.compile``) sees with one comparison that a hook came or went and traces again instead of
+skipping it.
 
 This module imports nothing from xgrad.
 """
@@ -17,55 +19,81 @@ import threading
 import weakref
 from typing import Any, Callable
 
-__all__ = ["RemovableHandle", "grad_hooks", "post_accumulate_hooks", "add", "version"]
+__all__ = ["RemovableHandle", "TensorHooks", "add", "add_to", "snapshot", "of", "live", "version"]
 
 _lock = threading.Lock()
 _keys = itertools.count()
 
-grad_hooks: dict[int, dict] = {}
-"""id(tensor) -> {key: fn(grad) -> new grad or None}, in registration order. (By id: a Tensor's ``==``
-is elementwise, so it cannot be a weak dictionary key; an entry leaves when its tensor dies.)"""
+live = 0
+"""How many tensors have at least one hook now (of either kind)."""
 
-post_accumulate_hooks: dict[int, dict] = {}
-"""id(leaf tensor) -> {key: fn(tensor)}, called once its ``.grad`` is final in a backward."""
-
-_alive: dict[int, weakref.ref] = {}  # id(tensor) -> a weak reference whose callback drops its entries
-
-
-def _died(ref: weakref.ref, key: int) -> None:
-    with _lock:
-        if _alive.get(key) is ref:
-            del _alive[key]
-            grad_hooks.pop(key, None)
-            post_accumulate_hooks.pop(key, None)
+live_post = 0
+"""How many tensors have at least one post-accumulate hook now."""
 
 version = 0
 """Bumped by every registration and removal of a tensor hook."""
+
+_watch: dict[int, weakref.ref] = {}  # id(state) -> weak reference to the tensor, whose death ends the count
+
+
+class TensorHooks:
+    """What a tensor's ``_hooks`` slot holds: its hooks by kind, in registration order."""
+
+    __slots__ = ("grad", "post", "counts")
+
+    def __init__(self, counts: _Counts) -> None:
+        self.grad: dict[int, Callable[..., Any]] = {}
+        self.post: dict[int, Callable[..., Any]] = {}
+        self.counts = counts  # whether ``live``/``live_post`` count this tensor
+
+
+class _Counts:
+    """The counting state of one tensor's hooks, shared with the weak reference's callback (which must
+    not hold the hooks themselves: their closures may hold the tensor)."""
+
+    __slots__ = ("counted", "counted_post")
+
+    def __init__(self) -> None:
+        self.counted = False
+        self.counted_post = False
+
+
+def _recount(state: TensorHooks, counts: _Counts) -> None:
+    """Bring ``live``/``live_post`` in line with ``state`` (called under the lock)."""
+    global live, live_post
+    has, has_post = bool(state.grad or state.post), bool(state.post)
+    live += has - counts.counted
+    live_post += has_post - counts.counted_post
+    counts.counted, counts.counted_post = has, has_post
+
+
+def _died(counts: _Counts, ref: weakref.ref) -> None:
+    global live, live_post, version
+    with _lock:
+        live -= counts.counted
+        live_post -= counts.counted_post
+        counts.counted = counts.counted_post = False
+        _watch.pop(id(ref), None)
+        version += 1
+
+
+def of(tensor: Any) -> TensorHooks | None:
+    """The hooks of ``tensor``, or None."""
+    return getattr(tensor, "_hooks", None)
 
 
 class RemovableHandle:
     """What a ``register_*hook`` returns: ``handle.remove()`` takes the hook away (also as ``with``)."""
 
-    def __init__(self, table: Any, key: int, owner: Any = None, on_change: Callable[[], None] | None = None):
-        self._table = table  # a module's dict of hooks, or one of the two tables above
-        self._owner = id(owner) if owner is not None else None  # the tensor's id, for those tables
+    def __init__(self, table: dict, key: int, on_change: Callable[[], None] | None = None):
+        self._table = table
         self._key = key
         self._on_change = on_change
 
     def remove(self) -> None:
         """Remove the hook (a second call does nothing)."""
-        global version
         with _lock:
-            if self._owner is not None:
-                table = self._table
-                hooks = table.get(self._owner)
-                if hooks is not None and self._key in hooks:
-                    del hooks[self._key]
-                    if not hooks:  # the tensor has no hook left: backward takes its fast path again
-                        del table[self._owner]
-                version += 1
-            else:
-                self._table.pop(self._key, None)
+            self._table.pop(self._key, None)
         if self._on_change is not None:
             self._on_change()
 
@@ -76,22 +104,31 @@ class RemovableHandle:
         self.remove()
 
 
-def add(table: dict, tensor: Any, fn: Callable[..., Any]) -> RemovableHandle:
-    """Register ``fn`` for ``tensor`` in ``table`` (one of the two above); thread-safe."""
+def add(tensor: Any, kind: str, fn: Callable[..., Any]) -> RemovableHandle:
+    """Register ``fn`` as a ``kind`` ("grad" or "post") hook of ``tensor``; thread-safe."""
     global version
     if not callable(fn):
         raise TypeError(f"a hook must be callable, got {type(fn).__name__}")
     key = next(_keys)
-    tid = id(tensor)
     with _lock:
-        if tid not in _alive:
-            _alive[tid] = weakref.ref(tensor, functools.partial(_died, key=tid))
-        hooks = table.get(tid)
-        if hooks is None:
-            hooks = table[tid] = {}
-        hooks[key] = fn
+        state = of(tensor)
+        if state is None:
+            counts = _Counts()
+            ref = weakref.ref(tensor, functools.partial(_died, counts))
+            _watch[id(ref)] = ref
+            state = tensor._hooks = TensorHooks(counts)
+        counts = state.counts
+        getattr(state, kind)[key] = fn
+        _recount(state, counts)
         version += 1
-    return RemovableHandle(table, key, owner=tensor)
+
+    def changed() -> None:
+        global version
+        with _lock:
+            _recount(state, counts)
+            version += 1
+
+    return RemovableHandle(getattr(state, kind), key, on_change=changed)
 
 
 def add_to(hooks: dict, fn: Callable[..., Any], on_change: Callable[[], None] | None = None) -> RemovableHandle:
