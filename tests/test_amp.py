@@ -124,3 +124,12 @@ def test_a_float16_run_recovers_from_a_forced_overflow_and_keeps_training():
     assert not any(skipped[first_good + 1:first_good + 10])  # then it trains
     assert all(np.isfinite(p.detach().numpy()).all() for p in model.parameters())
     assert losses[-1] < 0.8 * losses[first_good]
+
+
+def test_autocast_entered_inside_a_compiled_function_is_refused():
+    def f(x):
+        with xgrad.autocast():
+            return x @ x
+
+    with pytest.raises(RuntimeError, match="inside a function being compiled"):
+        xgrad.compile(f, warmup=0)(xgrad.ones((2, 2), dtype="float32", backend="numpy"))

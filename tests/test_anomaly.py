@@ -107,3 +107,12 @@ def test_a_compiled_function_refuses_to_run_under_detect_anomaly():
     with xgrad.detect_anomaly(), pytest.raises(RuntimeError, match="detect_anomaly"):
         f(x)
     assert f(x).item() == 2.0
+
+
+def test_detect_anomaly_entered_inside_a_compiled_function_is_refused():
+    def f(x):
+        with xgrad.detect_anomaly():
+            return (x * 2.0).sum()
+
+    with pytest.raises(RuntimeError, match="inside a function being compiled"):
+        xgrad.compile(f, warmup=0)(xgrad.tensor([1.0], dtype="float64"))

@@ -25,7 +25,7 @@ import math
 import threading
 from typing import Any, Callable, TypeVar
 
-from . import _state
+from . import _state, observe
 from .autograd import no_grad
 from .errors import DTypeError
 from .ops import astype, isfinite, multiply
@@ -108,6 +108,9 @@ class autocast:
         self.enabled = enabled
 
     def __enter__(self) -> autocast:
+        if observe.current() is not None:
+            raise RuntimeError(f"xgrad.autocast inside a function being compiled (xgrad.compile): its replays "
+                               "would run without it. Enter it outside, and call the function uncompiled there")
         mode = _state.mode
         _stack.saved.append(mode.autocast)
         mode.autocast = _Autocast(self.dtype) if self.enabled else None

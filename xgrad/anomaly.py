@@ -21,7 +21,7 @@ import threading
 import weakref
 from typing import Any, Callable, TypeVar
 
-from . import _state
+from . import _state, observe
 from .errors import XgradError
 from .tensor import Tensor
 
@@ -161,6 +161,9 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self) -> detect_anomaly:
+        if observe.current() is not None:
+            raise RuntimeError(f"xgrad.detect_anomaly inside a function being compiled (xgrad.compile): its replays "
+                               "would run without it. Enter it outside, and call the function uncompiled there")
         mode = _state.mode
         _stack.saved.append(mode.anomaly)
         mode.anomaly = _Anomaly(self.check_nan)
