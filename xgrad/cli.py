@@ -16,6 +16,7 @@ from .checkpoint import save
 from .data import DATASETS, load_dataset
 from .errors import BackendUnavailableError, XgradError
 from .nn import ACTIVATIONS, MLP
+from .nn.utils import grad_report
 from .optim import OPTIMIZERS
 from .training import fit
 
@@ -120,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the library's own elsewhere)")
     t.add_argument("--compile", action="store_true",
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
+    t.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "bfloat16"),
+                   help="mixed precision: autocast (default float16) and dynamic loss scaling")
+    t.add_argument("--grad-report", type=_positive_int, default=None, metavar="N",
+                   help="print the per-parameter gradient-flow table every N epochs")
 
     v = sub.add_parser("verify", help="reproduce the reference experiments against PyTorch",
                        description="Experiment 1: per-parameter gradients of the 2-32-32-2 tanh MLP against "
@@ -209,6 +214,14 @@ def _out(*lines: str) -> None:
 
 
 # ---- xgrad train ---------------------------------------------------------------------------------------
+def _has_dtype(b: Backend, name: str) -> bool:
+    try:
+        b.dtype(name)
+    except Exception:
+        return False
+    return True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``xgrad train``: train an MLP on a registered data set (torch is never imported)."""
     for path, what in ((args.plot, "plot"), (args.save, "checkpoint")):
@@ -239,6 +252,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.sizes[-1] < ds.n_classes:
         raise UsageError(f"--sizes must end with at least {ds.n_classes} outputs for {ds.name} "
                          f"({ds.n_classes} classes), got {args.sizes[-1]}")
+    if args.amp and (args.compile or args.dtype == "float16"):
+        raise UsageError("--amp keeps float32/float64 weights and cannot be compiled: drop --compile and "
+                         "--dtype float16")
+    if args.amp and not _has_dtype(b, args.amp):
+        raise UsageError(f"--amp {args.amp}: the {b.name} backend has no {args.amp} (NumPy has float16, torch "
+                         "float16 and bfloat16)")
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     samples = args.samples or ds.n_samples
@@ -260,8 +279,14 @@ def cmd_train(args: argparse.Namespace) -> int:
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
          f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
          + (f" ({threads} thread{'s' if threads > 1 else ''})" if threads is not None else "") + f", seed {args.seed}")
+    every = args.grad_report
+
+    def report(epoch: int, loss: float, acc: float) -> None:
+        if every and (epoch + 1) % every == 0:
+            _out(f"epoch {epoch + 1}: loss {loss:.4f}, gradient flow of the last step:\n{grad_report(model)}")
+
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=progress, compile=args.compile)
+            progress=progress, compile=args.compile, amp=args.amp, on_epoch=report)
     # the bar showed running means over each epoch's batches; this is the trained model on all the data
     _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f} (whole training set, after training)  "
          f"wall-clock {r.seconds:.3f} s  steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
