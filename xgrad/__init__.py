@@ -28,3 +28,12 @@ float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"
 
 __version__ = "0.1.0"
+
+from .anomaly import AnomalyError, detect_anomaly  # noqa: E402  (debugging tools)
+from .function import once_differentiable  # noqa: E402
+from .gradcheck import GradcheckError, gradgradcheck  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402,F811  (the function; the module stays importable as xgrad.gradcheck's home)
+from . import utils  # noqa: E402  (activation checkpointing: xgrad.utils.checkpoint)
+from .amp import GradScaler, autocast  # noqa: E402  (mixed precision)
+from . import viz  # noqa: E402  (graph pictures)
+from .memory import memory_report  # noqa: E402

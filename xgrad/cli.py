@@ -16,6 +16,7 @@ from .checkpoint import save
 from .data import DATASETS, load_dataset
 from .errors import BackendUnavailableError, XgradError
 from .nn import ACTIVATIONS, MLP
+from .nn.utils import grad_report
 from .optim import OPTIMIZERS
 from .training import fit
 
@@ -117,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--compile", action="store_true",
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
+    t.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "bfloat16"),
+                   help="mixed precision: autocast (default float16) and dynamic loss scaling")
+    t.add_argument("--grad-report", type=_positive_int, default=None, metavar="N",
+                   help="print the per-parameter gradient-flow table every N epochs")
 
     v = sub.add_parser("verify", help="reproduce the reference experiments against PyTorch",
                        description="Experiment 1: per-parameter gradients of the 2-32-32-2 tanh MLP against "
@@ -205,6 +210,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.sizes[-1] < ds.n_classes:
         raise UsageError(f"--sizes must end with at least {ds.n_classes} outputs for {ds.name} "
                          f"({ds.n_classes} classes), got {args.sizes[-1]}")
+    if args.amp and (args.compile or args.dtype == "float16"):
+        raise UsageError("--amp keeps float32/float64 weights and cannot be compiled: drop --compile and "
+                         "--dtype float16")
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     samples = args.samples or ds.n_samples
@@ -225,8 +233,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     _out(f"xgrad {__version__} train: {args.dataset} ({samples} points{noise}), MLP "
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
          f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
+    every = args.grad_report
+
+    def report(epoch: int, loss: float, acc: float) -> None:
+        if every and (epoch + 1) % every == 0:
+            _out(f"epoch {epoch + 1}: loss {loss:.4f}, gradient flow of the last step:\n{grad_report(model)}")
+
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=not args.no_progress, compile=args.compile)
+            progress=not args.no_progress, compile=args.compile, amp=args.amp, on_epoch=report)
     _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
          f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
     if args.save:  # before the plot: a plot that fails must not lose the trained model

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .amp import GradScaler, autocast
 from .autograd import no_grad
 from .compile import compile as compile_step
 from .data import DataLoader
@@ -67,17 +68,30 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
         seed: int = 0, shuffle: bool = True, drop_last: bool = False, loss_fn: LossFn = F.cross_entropy,
         scheduler: LRScheduler | None = None, progress: bool = False,
         on_epoch: Callable[[int, float, float], Any] | None = None, loader: DataLoader | None = None,
-        compile: bool = False) -> TrainResult:
+        compile: bool = False, amp: str | None = None) -> TrainResult:
     """Train ``model`` on ``X, y`` with mini-batches; returns a :class:`TrainResult`.
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
     to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
     the epoch's loss and accuracy. Per-epoch loss and accuracy are accumulated on the device and read
     back once per epoch. ``compile=True`` runs each step through :func:`xgrad.compile` (the same numbers,
-    bit for bit, with the per-op overhead paid once per batch shape).
+    bit for bit, with the per-op overhead paid once per batch shape). ``amp="float16"`` (or
+    ``"bfloat16"``) runs forward and loss under :class:`xgrad.autocast` with a :class:`xgrad.GradScaler`.
     """
+    if amp is not None and compile:
+        raise ValueError("fit: amp and compile cannot be combined (a compiled replay would not cast)")
+    scaler = GradScaler() if amp is not None else None
 
     def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+        if scaler is not None:
+            with autocast(dtype=amp):  # type: ignore[arg-type]
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
+            optimizer.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            return loss, logits
         logits = model(xb)
         loss = loss_fn(logits, yb)
         optimizer.zero_grad()

@@ -101,6 +101,13 @@ class Backend:
     def manual_seed(self, seed):
         self._rng = _np.random.default_rng(seed)
 
+    def get_rng_state(self):
+        """The random generator's state (for ``set_rng_state``: activation checkpointing replays draws)."""
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self._rng.bit_generator.state = state
+
     def uniform(self, shape, low, high, dtype, device=None):
         return self.asarray(self._rng.uniform(low, high, size=shape), dtype=dtype, device=device)
 

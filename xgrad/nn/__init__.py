@@ -7,3 +7,5 @@ from .modules import (ACTIVATIONS, GELU, MLP, Dropout, Identity, LeakyReLU, Line
 
 __all__ = ["functional", "init", "Module", "ModuleError", "Parameter", "is_parameter", "Linear", "Sequential", "MLP",
            "Tanh", "ReLU", "Sigmoid", "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS"]
+
+from . import utils  # noqa: E402  (grad_report)
