@@ -140,3 +140,15 @@ def test_sampler_matches_pytorch_without_shuffling_and_reshuffles_per_epoch():
 def test_sampler_refuses_a_rank_outside_the_job():
     with pytest.raises(ValueError, match="rank 3"):
         DistributedSampler(10, 3, 3)
+
+
+def test_the_command_line_trains_data_parallel_with_one_voice(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    env.pop("XGRAD_BACKEND", None)
+    ckpt = tmp_path / "model.npz"
+    p = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-m", "xgrad", "train", "--distributed", "--epochs",
+                        "3", "--no-progress", "--save", str(ckpt)], capture_output=True, text=True, timeout=120,
+                       env=env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("final: accuracy") == 1 and "data-parallel over 2 MPI process(es)" in p.stdout
+    assert "32 samples per process per step" in p.stdout and ckpt.exists()

@@ -259,3 +259,24 @@ class DistributedSampler:
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class ShardedDataLoader(DataLoader):
+    """Mini-batches of this rank's shard: a :class:`DistributedSampler` over the rows of ``tensors``
+    (reshuffled each pass, ``set_epoch`` called for you), cut into batches of ``batch_size``, the
+    per-rank batch. What ``xgrad train --distributed`` feeds each rank."""
+
+    def __init__(self, *tensors: Tensor, batch_size: int = 64, sampler: DistributedSampler | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(*tensors, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed)
+        self.sampler = sampler if sampler is not None else DistributedSampler(self.n, seed=seed)
+        self._epoch = 0
+
+    def __len__(self) -> int:
+        return -(-len(self.sampler) // self.batch_size)
+
+    def epoch_indices(self) -> list[np.ndarray]:
+        self.sampler.set_epoch(self._epoch)
+        self._epoch += 1
+        order = self.sampler.indices()
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]

@@ -112,7 +112,7 @@ def mpi_library() -> str | None:
         from mpi4py import MPI
     except ImportError:
         return None
-    return str(MPI.Get_library_version()).strip().splitlines()[0]
+    return " ".join(str(MPI.Get_library_version()).split()[:3])  # e.g. "MPICH Version: 5.0.2"
 
 
 def transport(t: Tensor | None = None) -> str:

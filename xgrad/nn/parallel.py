@@ -36,7 +36,14 @@ class DistributedDataParallel(Module):
     ``comm_wait_seconds`` accumulates the time backward spent waiting for reductions after its last
     gradient was final (the part of communication not hidden behind computation)."""
 
-    def __init__(self, module: Module, bucket_cap_mb: float = 25.0, broadcast_buffers: bool = True) -> None:
+    _buckets: list[_Bucket]
+    _bucket_of: dict[int, _Bucket]
+    _sync: bool
+    _started: int
+    _handles: list[Any]
+    comm_wait_seconds: float
+
+    def __init__(self, module: Module, bucket_cap_mb: float = 25.0) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps an xgrad.nn.Module, got {type(module).__name__}")
@@ -140,7 +147,8 @@ class DistributedDataParallel(Module):
         if self._started == len(self._buckets):
             start = time.perf_counter()
             for b in self._buckets:  # in bucket order: the same on every rank
-                b.work.wait()  # type: ignore[union-attr]
+                assert b.work is not None
+                b.work.wait()
                 b.work = None
                 b.ready.clear()
             object.__setattr__(self, "_started", 0)
