@@ -10,7 +10,8 @@ import pytest
 import xgrad
 
 PUBLIC = ["xgrad.nn", "xgrad.nn.functional", "xgrad.nn.init", "xgrad.optim", "xgrad.data", "xgrad.checkpoint",
-          "xgrad.training", "xgrad.plotting", "xgrad.gradcheck", "xgrad.reference", "xgrad.utils", "xgrad.viz", "xgrad.nn.utils"]
+          "xgrad.training", "xgrad.plotting", "xgrad.gradcheck", "xgrad.reference", "xgrad.utils", "xgrad.viz", "xgrad.nn.utils",
+          "xgrad.distributed", "xgrad.nn.parallel"]
 
 
 def _shown(module):
@@ -46,7 +47,7 @@ def test_top_level_shows_the_api_and_public_subpackages_only():
             "XgradError", "float32"} <= shown
     modules = {n for n in shown if isinstance(getattr(xgrad, n), types.ModuleType)}
     assert modules <= {"nn", "optim", "data", "checkpoint", "training", "plotting", "gradcheck", "reference",
-                       "errors", "utils", "viz"}
+                       "errors", "utils", "viz", "distributed"}
     assert shown.isdisjoint({"observe", "autograd", "creation", "ops", "backends", "inplace", "function",
                              "annotations"})
     assert xgrad.ops is not None  # hidden from dir(), still importable

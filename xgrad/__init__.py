@@ -38,7 +38,7 @@ from .amp import GradScaler, autocast  # noqa: E402  (mixed precision)
 from . import viz  # noqa: E402  (graph pictures)
 from .memory import memory_report  # noqa: E402
 
-_PUBLIC_MODULES = {"nn", "optim", "data", "checkpoint", "training", "plotting", "reference", "errors", "utils", "viz"}
+_PUBLIC_MODULES = {"nn", "optim", "data", "checkpoint", "training", "plotting", "reference", "errors", "utils", "viz", "distributed"}
 
 
 def __dir__() -> list[str]:

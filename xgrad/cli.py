@@ -13,9 +13,11 @@ from typing import Any, NoReturn
 from . import __version__, creation, plotting, reference
 from .backends import Backend, available_backends, get_backend
 from .checkpoint import save
-from .data import DATASETS, load_dataset
+from . import distributed
+from .data import DATASETS, DistributedSampler, ShardedDataLoader, load_dataset
 from .errors import BackendUnavailableError, XgradError
 from .nn import ACTIVATIONS, MLP
+from .nn.parallel import DistributedDataParallel
 from .nn.utils import grad_report
 from .optim import OPTIMIZERS
 from .training import fit
@@ -123,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
     t.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "bfloat16"),
                    help="mixed precision: autocast (default float16) and dynamic loss scaling")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of `mpiexec -n N xgrad train --distributed`: "
+                        "--batch-size is the global batch, split over the ranks (needs the 'distributed' extra)")
     t.add_argument("--grad-report", type=_positive_int, default=None, metavar="N",
                    help="print the per-parameter gradient-flow table every N epochs")
 
@@ -208,7 +213,12 @@ def _where(b: Backend, device: Any) -> str:
     return f"{b.name}/{dev}"
 
 
+_quiet = False  # a data-parallel rank other than 0 prints nothing
+
+
 def _out(*lines: str) -> None:
+    if _quiet:
+        return
     for line in lines:
         print(line, flush=True)
 
@@ -260,6 +270,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                          "float16 and bfloat16)")
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
+    rank, ranks = 0, 1
+    if args.distributed:
+        rank, ranks = distributed.init().rank, distributed.world_size()
+        if args.batch_size % ranks:
+            raise UsageError(f"--batch-size {args.batch_size} is the global batch: it must be divisible by the "
+                             f"{ranks} processes")
+        if args.compile:
+            raise UsageError("--distributed cannot be compiled: its gradient hooks run MPI calls (drop --compile)")
+        global _quiet
+        _quiet = rank != 0  # one voice: rank 0's
     samples = args.samples or ds.n_samples
     try:
         X, y = load_dataset(ds.name, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
@@ -285,11 +305,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         if every and (epoch + 1) % every == 0:
             _out(f"epoch {epoch + 1}: loss {loss:.4f}, gradient flow of the last step:\n{grad_report(model)}")
 
+    loader = None
+    if args.distributed:
+        model = DistributedDataParallel(model)  # type: ignore[assignment]
+        loader = ShardedDataLoader(X, y, batch_size=args.batch_size // ranks,
+                                   sampler=DistributedSampler(X.shape[0], seed=args.seed))
+        _out(f"data-parallel over {ranks} MPI process(es) ({distributed.mpi_library() or 'no MPI'}): "
+             f"{args.batch_size // ranks} samples per process per step")
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=progress, compile=args.compile, amp=args.amp, on_epoch=report)
+            progress=progress and rank == 0, compile=args.compile, amp=args.amp,
+            on_epoch=report, loader=loader)
     # the bar showed running means over each epoch's batches; this is the trained model on all the data
     _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f} (whole training set, after training)  "
          f"wall-clock {r.seconds:.3f} s  steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
+    if rank != 0:  # the model is the same on every rank: rank 0 writes the files
+        return 0
     if args.save:  # before the plot: a plot that fails must not lose the trained model
         save(args.save, model, opt, extra={"sizes": list(args.sizes), "activation": args.activation,
                                            "dataset": args.dataset, "epochs": args.epochs, "seed": args.seed,
@@ -396,6 +426,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     for name, why in available_backends().items():
         mark = f" (the default: {source})" if name == current else ""
         _out(f"  {name:17s} " + ("ok" + mark if why is None else "unavailable: " + why.splitlines()[0]))
+    mpi = distributed.mpi_library()
+    _out("", "distributed: " + (f"{mpi}; {distributed.transport()}" if mpi else
+                                "mpi4py not installed (pip install \"xgrad[distributed]\")"))
     _out("", "devices:")
     _out("  cpu")
     try:

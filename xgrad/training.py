@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import distributed
 from .amp import GradScaler, autocast
 from .autograd import no_grad
 from .compile import compile as compile_step
 from .data import DataLoader
 from .nn import Module, functional as F
+from .nn.parallel import DistributedDataParallel
 from .optim import LRScheduler, Optimizer
-from .tensor import Tensor
+from .tensor import Tensor, new
 
 __all__ = ["fit", "evaluate", "predict", "TrainResult"]
 
@@ -111,7 +113,8 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     b = X._backend
     xp = b.xp
     int64 = b.dtype("int64")
-    n_seen = sum(len(i) for i in loader.epoch_indices()) if drop_last else X.shape[0]
+    # data-parallel: each rank sees its shard; the epoch's figures are summed over the ranks
+    shared = isinstance(model, DistributedDataParallel) and distributed.world_size() > 1
     epochs_iter = range(int(epochs))
     bar = None
     if progress:
@@ -130,7 +133,9 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     for epoch in epochs_iter:
         loss_sum: Any = None  # device scalars, read back once per epoch
         correct: Any = None
+        n_seen = 0
         for xb, yb in loader:
+            n_seen += yb.shape[0]
             loss, logits = step(xb, yb)
             steps += 1
             part = loss.data * yb.shape[0]
@@ -139,8 +144,12 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
             correct = hits if correct is None else correct + hits
         if scheduler is not None:
             scheduler.step()
-        losses.append(float(loss_sum) / n_seen)
-        accs.append(int(correct) / n_seen)
+        totals = [float(loss_sum), int(correct), n_seen]
+        if shared:
+            summed = distributed.all_reduce(new(b.asarray(totals, dtype=b.dtype("float64")), b), op="sum")
+            totals = b.to_numpy(summed.data).tolist()
+        losses.append(totals[0] / totals[2])
+        accs.append(totals[1] / totals[2])
         if bar is not None:
             # running means over the epoch's batches (the weights change within it), not an evaluation
             bar.set_postfix({"loss (epoch mean)": f"{losses[-1]:.4f}", "acc (epoch mean)": f"{100 * accs[-1]:.1f}%"},
