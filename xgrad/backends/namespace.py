@@ -33,6 +33,7 @@ EXTENSIONS = (
     "getitem",  # getitem(a, index): a[index], also the integer-array forms a library lacks
     "index_add",  # index_add(like, index, values): zeros like `like` with values added at [index]
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows; labels outside [0, C) are an error
+    "erf",  # erf(x): the error function, elementwise (GELU's exact form)
 )
 """What the standard lacks and the rules need: every backend supplies these (see Backend)."""
 

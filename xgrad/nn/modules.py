@@ -278,9 +278,20 @@ class Sigmoid(_Activation):
     fn = staticmethod(F.sigmoid)
 
 
-class GELU(_Activation):
-    """GELU in its tanh form (PyTorch's ``GELU(approximate="tanh")``)."""
-    fn = staticmethod(F.gelu)
+class GELU(Module):
+    """GELU: the exact erf form by default, as PyTorch's; ``approximate="tanh"`` for the tanh form."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Identity(Module):
