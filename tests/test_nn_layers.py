@@ -369,3 +369,29 @@ def test_flatten_and_unflatten_match_torch_shapes():
         np.testing.assert_array_equal(ours(xgrad.tensor(x)).numpy(), theirs(torch.from_numpy(x)).numpy())
     with pytest.raises(ValueError, match="cannot split"):
         nn.Unflatten(1, (2, 2))(xgrad.tensor(x))
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_compiled_batchnorm_training_step_equals_eager_running_statistics_included(momentum):
+    def model():
+        xgrad.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 8, dtype="float64"), nn.BatchNorm1d(8, momentum=momentum, dtype="float64"))
+
+    def stepper(m, opt):
+        def step(x):
+            loss = (m(x) ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager_model, compiled_model = model(), model()
+    eager = stepper(eager_model, xgrad.optim.SGD(eager_model.parameters(), lr=0.1))
+    compiled = xgrad.compile(stepper(compiled_model, xgrad.optim.SGD(compiled_model.parameters(), lr=0.1)))
+    x = xgrad.tensor(np.random.default_rng(0).normal(size=(16, 4)))
+    for _ in range(6):
+        assert float(eager(x)) == float(compiled(x))
+    for k, v in eager_model.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(compiled_model.state_dict()[k]), np.asarray(v), err_msg=k)
+    assert int(compiled_model[1].num_batches_tracked.item()) == 6
