@@ -136,13 +136,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         mean = ops.mean(input, axis=axes, keepdims=True)
         var = ops.var(input, axis=axes, correction=0, keepdims=True)
         if running_mean is not None or running_var is not None:
+            keep = ops.subtract(1, momentum) if isinstance(momentum, Tensor) else 1 - momentum
             with no_grad():
                 if running_mean is not None:
                     m = ops.reshape(mean.detach(), (channels,))
-                    running_mean.copy_(ops.multiply(m, momentum) + ops.multiply(running_mean, ops.subtract(1, momentum)))
+                    running_mean.copy_(ops.multiply(m, momentum) + ops.multiply(running_mean, keep))
                 if running_var is not None:
                     v = ops.multiply(ops.reshape(var.detach(), (channels,)), count / (count - 1))
-                    running_var.copy_(ops.multiply(v, momentum) + ops.multiply(running_var, ops.subtract(1, momentum)))
+                    running_var.copy_(ops.multiply(v, momentum) + ops.multiply(running_var, keep))
     else:
         if running_mean is None or running_var is None:
             raise InputError("xgrad.nn.functional.batch_norm: running_mean and running_var are needed when not "
