@@ -93,7 +93,7 @@ def torch_model_like(model: Sequential, device: str = "cpu", dtype: str = "float
         if isinstance(m, Linear):
             layers.append(torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None))
         elif isinstance(m, GELU):
-            layers.append(torch.nn.GELU(approximate="tanh"))
+            layers.append(torch.nn.GELU(approximate=m.approximate))
         elif isinstance(m, LeakyReLU):
             layers.append(torch.nn.LeakyReLU(m.negative_slope))
         elif isinstance(m, Dropout):
