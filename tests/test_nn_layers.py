@@ -163,6 +163,10 @@ def test_batchnorm_state_dict_round_trips_buffers_and_moves_with_to():
     assert m2.running_mean.numpy().dtype == np.float32 and m2.num_batches_tracked.numpy().dtype == np.int64
     assert [n for n, _ in m2.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
     assert len(list(m2.parameters())) == 2  # buffers are not parameters
+    m2.running_mean = xgrad.tensor([5.0, 6.0], dtype="float32")  # assigning a tensor replaces the buffer
+    np.testing.assert_array_equal(np.asarray(m2.state_dict()["running_mean"]), [5.0, 6.0])
+    m2.running_mean = xgrad.nn.Parameter(xgrad.zeros(2))  # a parameter now, not also a buffer
+    assert list(m2.state_dict()).count("running_mean") == 1 and len(list(m2.parameters())) == 3
 
 
 def test_layernorm_and_groupnorm_modules_match_torch():
