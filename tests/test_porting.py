@@ -194,5 +194,6 @@ def test_dataloader_defaults_and_forms_follow_pytorch():
         data.DataLoader(X, generator=torch.Generator())
     with pytest.raises(TypeError, match="num_workers"):
         data.DataLoader(X, num_workers=2)
+    assert len(data.DataLoader(X, batch_size=2, num_workers=0, pin_memory=True)) == 3  # no effect here
     with pytest.raises(ValueError, match="same size"):
         data.TensorDataset(X, y[:3])

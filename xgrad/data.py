@@ -206,6 +206,10 @@ class DataLoader:
 
     def __init__(self, *data: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  seed: int | None = None, generator: Any = None, **unsupported: Any) -> None:
+        # PyTorch's settings that change nothing here are accepted: no worker processes, no pinned memory
+        unsupported.pop("pin_memory", None)
+        if unsupported.get("num_workers", 0) == 0:
+            unsupported.pop("num_workers", None)
         if unsupported:
             raise TypeError(f"DataLoader: unsupported arguments {sorted(unsupported)}; xgrad's DataLoader takes "
                             "batch_size, shuffle, drop_last, generator (or seed), and no worker processes")
