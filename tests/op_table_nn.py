@@ -227,7 +227,7 @@ CASES += [
          lambda c, x, y: F.binary_cross_entropy(x, y, weight=c["weight"], reduction=c["reduction"]),
          lambda c, x, y: _tF().binary_cross_entropy(x, y, weight=c["weight"], reduction=c["reduction"]),
          second_order="torch's double backward adds 1e-12 to x and 1 - x (1e-11 off the exact derivative, which "
-                      "xgrad gives: tests/test_nn_functional.py checks it against the formula)"),
+                      "xgrad gives: tests/test_nn_layers.py checks it against the formula)"),
     Case("bce_with_logits_weights", _bce_logits,
          lambda c, z, y: F.binary_cross_entropy_with_logits(z, y, weight=c["weight"], pos_weight=c["pos_weight"],
                                                              reduction=c["reduction"]),

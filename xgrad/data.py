@@ -22,6 +22,11 @@ from .tensor import Tensor, new
 __all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "TensorDataset", "batches", "Dataset",
            "DATASETS", "get_dataset", "load_dataset"]
 
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 BackendLike = Union[str, Backend, None]  # a backend's name, a Backend, or None for the current one
 
 

@@ -6,7 +6,7 @@ from .modules import (ACTIVATIONS, GELU, MLP, Dropout, Identity, LeakyReLU, Line
                       ReLU, Sequential, Sigmoid, Tanh, is_parameter)
 
 __all__ = ["functional", "init", "Module", "ModuleError", "Parameter", "is_parameter", "Linear", "Sequential", "MLP",
-           "Tanh", "ReLU", "Sigmoid", "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS"]
+           "Tanh", "ReLU", "Sigmoid", "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS", "utils"]
 
 from .activation import (CELU, ELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, LogSoftmax, Mish,  # noqa: E402
                          ReLU6, SiLU, Softmax, Softplus, Softsign, Tanhshrink)
@@ -23,3 +23,9 @@ __all__ += ["SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "
             "Dropout1d", "Dropout2d", "AlphaDropout", "Flatten", "Unflatten", "CrossEntropyLoss", "NLLLoss", "MSELoss",
             "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineSimilarity",
             "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "Embedding"]
+
+from . import utils  # noqa: E402  (grad_report)
+
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
