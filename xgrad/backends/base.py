@@ -11,6 +11,7 @@ import numpy as _np  # host-side RNG shared by the CPU backends, so one seed giv
 
 from .. import observe
 from ..errors import InputError
+from . import special
 from .namespace import STANDARD, RuleNamespace
 
 
@@ -31,7 +32,7 @@ class Backend:
         self.namespace = namespace  # the library's array-API namespace, untouched
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
-        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot)
+        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}")
         self._rng = _np.random.default_rng(0)
 
@@ -164,6 +165,11 @@ class Backend:
         xp = self.namespace
         classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
+
+    def erf(self, x):
+        """The error function, elementwise (the standard lacks it): fdlibm's algorithm in standard
+        functions (``special.py``); a library with its own overrides this."""
+        return special.erf(self.namespace, x)
 
     def __repr__(self):
         return f"<xgrad backend {self.name}>"

@@ -47,6 +47,9 @@ class TorchBackend(Backend):
         self._torch.set_num_threads(n)
         return True
 
+    def erf(self, x):
+        return self._torch.special.erf(x)
+
     def _onehot(self, labels, num_classes, dtype):
         out = self._torch.zeros(labels.shape + (num_classes,), dtype=dtype, device=labels.device)
         return out.scatter_(-1, labels[..., None].long(), 1)

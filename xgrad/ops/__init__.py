@@ -21,6 +21,9 @@ from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, m
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
+from .activations import (celu, elu, erf, gelu_erf, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, selu, silu,
+                          softplus_beta, softsign, tanhshrink)
+from .embedding import embedding
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
