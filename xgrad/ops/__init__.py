@@ -21,6 +21,11 @@ from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, m
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
+from .indexing import gather, scatter, scatter_add
+from .reduction import cumulative_prod, cumulative_sum, prod, std
+from .shape import (broadcast_arrays, chunk, diff, moveaxis, repeat, roll, split, tile, unstack, _moveaxis)
+from .sorting import (argsort, count_nonzero, isin, nonzero, searchsorted, sort, topk, unique_all, unique_counts,
+                      unique_inverse, unique_values)
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
@@ -36,5 +41,6 @@ grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] fo
                                  if name in _CREATION or name in globals()}, "xgrad")
 
 # ops whose result may share its input's memory: the two share one version counter
-for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem):
+for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem,
+           _moveaxis):
     _o.views = True
