@@ -29,7 +29,7 @@ STANDARD = (
     # statistics, manipulation, sorting, searching and sets
     "prod", "std", "cumulative_sum", "cumulative_prod", "moveaxis", "repeat", "roll", "tile",
     "sort", "argsort", "searchsorted", "count_nonzero", "nonzero", "isin",
-    "unique_all", "unique_counts", "unique_inverse", "unique_values",
+    "unique_counts", "unique_inverse", "unique_values",
 )
 """Array-API standard functions, with the standard's signatures."""
 

@@ -155,9 +155,15 @@ def std(xp, x, /, *, axis=None, correction=0.0, keepdims=False):
     return xp.std(x, axis=axis, correction=correction, keepdims=keepdims)
 
 
-# PyTorch's rule: var's gradient scaled by d sqrt(v)/dv = 1 / (2 std) (inf and nan where std is 0)
-std.defvjp(lambda xp, g, out, x, axis=None, correction=0.0, keepdims=False:
-           _var_vjp(xp, g / (2 * out), out, x, axis=axis, correction=correction, keepdims=keepdims))
+def _std_vjp(xp, g, out, x, axis=None, correction=0.0, keepdims=False):
+    # PyTorch's rule: var's gradient scaled by d sqrt(v)/dv = 1 / (2 std), and 0 where std is 0 (all
+    # entries equal: a kink, where PyTorch picks 0); nan stays nan (no degrees of freedom left)
+    zero = out == 0
+    scaled = xp.where(zero, 0.0, g / (2 * xp.where(zero, 1.0, out)))
+    return _var_vjp(xp, scaled, out, x, axis=axis, correction=correction, keepdims=keepdims)
+
+
+std.defvjp(_std_vjp)
 
 
 @op

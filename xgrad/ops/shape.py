@@ -21,6 +21,24 @@ def reshape(xp, x, /, shape, *, copy=None):
 reshape.defvjp(lambda xp, g, out, x, shape, copy=None: xp.reshape(g, x.shape))
 
 
+def _check_reshape(x, shape, copy=None):
+    size = 1
+    for d in x.shape:
+        size *= d
+    known = 1
+    for d in shape:
+        known *= d if d != -1 else 1
+    if (-1 in shape and (known == 0 or size % known)) or (-1 not in shape and known != size):
+        return f"cannot reshape shape {tuple(x.shape)} (size {size}) to {tuple(shape)}"
+    if copy is False:
+        return (f"copy=False, but the entries of shape {tuple(x.shape)} are not laid out so that a view of shape "
+                f"{tuple(shape)} can hold them; leave copy=None to copy where needed")
+    return None
+
+
+reshape.check = _check_reshape
+
+
 @op
 def permute_dims(xp, x, /, axes):
     """``x`` with its axes reordered: axis i of the result is axis ``axes[i]`` of ``x``."""

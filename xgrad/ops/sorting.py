@@ -90,6 +90,10 @@ def searchsorted(xp, x1, x2, /, *, side="left", sorter=None):
     return xp.searchsorted(x1, x2, side=side, sorter=sorter)
 
 
+searchsorted.check = lambda x1, x2, side="left", sorter=None: (
+    f"x1 must be 1-D (got shape {tuple(x1.shape)})" if getattr(x1, "ndim", 1) != 1 else None)
+
+
 @op
 def count_nonzero(xp, x, /, *, axis=None, keepdims=False):
     """How many entries of ``x`` are not zero over ``axis`` (all axes when None)."""
@@ -113,7 +117,12 @@ def nonzero(x: Tensor, /) -> tuple[Tensor, ...]:
 @op
 def isin(xp, x1, x2, /, *, invert=False):
     """Whether each entry of ``x1`` is among the entries of ``x2`` (the opposite with ``invert``)."""
-    return xp.isin(x1, x2, invert=invert)
+    found = xp.isin(x1, x2)
+    # negated here: array-api-strict 2.6 ignores invert=
+    return xp.logical_not(found) if invert else found
+
+
+isin.check = lambda x1, x2, invert=False: None  # the two need not broadcast: a failure is about dtypes
 
 
 # ---- sets ------------------------------------------------------------------------------------
@@ -136,7 +145,17 @@ unique_values.defvjp(_no_gradient)
 
 @op
 def _unique_part(xp, x, part):
-    return getattr(xp.unique_all(x), part)
+    """One non-differentiable part of unique_all, from unique_counts and unique_inverse (which every
+    library has; PyTorch lacks unique_all's first-occurrence indices)."""
+    if part == "counts":
+        return xp.unique_counts(x).counts
+    inverse = xp.unique_inverse(x).inverse_indices
+    if part == "inverse_indices":
+        return inverse
+    # the first occurrence of value k: the first of the positions with inverse k, in a stable order of them
+    order = xp.argsort(xp.reshape(inverse, (-1,)), stable=True)
+    starts = xp.cumulative_sum(xp.unique_counts(x).counts, include_initial=True)[:-1]
+    return xp.take(order, starts)
 
 
 class UniqueAllResult(NamedTuple):
