@@ -18,9 +18,9 @@ from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip
                   matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
                   sum, take, take_along_axis, tanh, to, var, where)
-from .ops import (argsort, broadcast_arrays, chunk, count_nonzero, cumulative_prod, cumulative_sum, diff, gather,
-                  isin, moveaxis, nonzero, prod, repeat, roll, scatter, scatter_add, searchsorted, sort, split, std,
-                  tile, topk, unique_all, unique_counts, unique_inverse, unique_values, unstack)
+from .ops import (argsort, broadcast_arrays, chunk, count_nonzero, cumprod, cumsum, cumulative_prod, cumulative_sum,
+                  diff, gather, isin, moveaxis, nonzero, prod, repeat, roll, scatter, scatter_add, searchsorted, sort,
+                  split, std, tile, topk, unique_all, unique_counts, unique_inverse, unique_values, unstack)
 from .ops.sorting import ValuesIndices
 from .ops import methods as _methods
 
@@ -30,7 +30,5 @@ from . import checkpoint, data, nn, optim, training  # noqa: E402  (the training
 
 float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"
-
-cumsum, cumprod = cumulative_sum, cumulative_prod  # PyTorch's names (torch.cumsum(x, dim): here axis=dim)
 
 __version__ = "0.1.0"

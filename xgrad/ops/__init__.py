@@ -22,7 +22,7 @@ from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
 from .indexing import gather, scatter, scatter_add
-from .reduction import cumulative_prod, cumulative_sum, prod, std
+from .reduction import cumprod, cumsum, cumulative_prod, cumulative_sum, prod, std
 from .shape import (broadcast_arrays, chunk, diff, moveaxis, repeat, roll, split, tile, unstack, _moveaxis)
 from .sorting import (argsort, count_nonzero, isin, nonzero, searchsorted, sort, topk, unique_all, unique_counts,
                       unique_inverse, unique_values)

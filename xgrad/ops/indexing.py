@@ -111,9 +111,10 @@ def index_add(like: Any, index: Any, values: Any) -> Tensor:
 
 
 @op
-def take_along_axis(xp, a, indices, axis=-1):
-    """The entries of ``a`` at ``indices`` along ``axis`` (``indices`` has ``a``'s number of dimensions)."""
-    return xp.take_along_axis(a, indices, axis=axis)
+def take_along_axis(xp, x, indices, /, *, axis=-1):
+    """The entries of ``x`` at ``indices`` along ``axis`` (``indices`` has ``x``'s number of dimensions);
+    the gradient adds up at repeated indices."""
+    return xp.take_along_axis(x, indices, axis=axis)
 
 
 def _take_along_axis_vjp(xp, g, out, a, indices, axis=-1):
@@ -131,9 +132,10 @@ take_along_axis.defvjp(_take_along_axis_vjp, None)
 
 
 @op
-def take(xp, a, indices, axis=None):
-    """The entries of ``a`` at the integer ``indices`` along ``axis`` (1-D ``a`` when axis is None)."""
-    return xp.take(a, indices, axis=axis)
+def take(xp, x, indices, /, *, axis=None):
+    """The entries of ``x`` at the integer ``indices`` along ``axis`` (1-D ``x`` when axis is None); the
+    gradient adds up at repeated indices."""
+    return xp.take(x, indices, axis=axis)
 
 
 def _take_vjp(xp, g, out, a, indices, axis=None):

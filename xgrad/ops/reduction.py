@@ -2,6 +2,7 @@
 and the cumulative ones, cumulative_sum and cumulative_prod. Signatures are the array-API standard's."""
 
 import math as _math
+from typing import Any
 
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
@@ -276,3 +277,13 @@ def _cumprod_vjp_exact(xp, g, x, ax):
 
 
 cumulative_prod.defvjp(_cumprod_vjp)
+
+
+def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """PyTorch's ``cumsum``: ``cumulative_sum(input, axis=dim, dtype=dtype)``."""
+    return cumulative_sum(input, axis=dim, dtype=dtype)
+
+
+def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """PyTorch's ``cumprod``: ``cumulative_prod(input, axis=dim, dtype=dtype)``."""
+    return cumulative_prod(input, axis=dim, dtype=dtype)
