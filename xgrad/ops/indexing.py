@@ -6,7 +6,8 @@ from typing import Any
 from ..errors import DTypeError, InputError, ShapeError
 from ..tensor import Tensor, new
 from ._core import apply, op
-from .elementwise import add, any as _any, full_like, logical_or, ones_like, subtract, where
+from .elementwise import (add, any as _any, full_like, greater, greater_equal, less, logical_or, ones_like,
+                          subtract, where)
 from .reduction import cumulative_sum
 
 
@@ -177,7 +178,7 @@ def _positions(name, input, dim, index, src_shape=None):
                              f"{tuple(input.shape)}{'' if src_shape is None else f' or src shape {src_shape}'} "
                              f"in dimension {d}")
     n = input.shape[ax]
-    if index.size and bool(_any(logical_or(index < 0, index >= n))):
+    if index.size and bool(_any(logical_or(less(index, 0), greater_equal(index, n)))):
         raise InputError(f"xgrad.{name}: index values must lie in [0, {n}) for dimension {dim} of input shape "
                          f"{tuple(input.shape)}")
     ones = ones_like(index)
@@ -227,8 +228,8 @@ def scatter(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
         positions = _positions("scatter", input, dim, index)
         values = full_like(getitem(input.detach(), positions), src)
     written = index_add(input.detach(), positions, ones_like(values))
-    if bool(_any(written > 1)):
+    if bool(_any(greater(written, 1))):
         raise InputError(f"xgrad.scatter: index (shape {tuple(index.shape)}) writes twice to one position of "
                          f"dimension {dim}; which value would land there is unspecified (in PyTorch too). Use "
                          "scatter_add to add them up")
-    return where(written > 0, index_add(input, positions, values), input)
+    return where(greater(written, 0), index_add(input, positions, values), input)

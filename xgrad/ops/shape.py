@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from ..errors import InputError, ShapeError
 from ..tensor import Tensor
 from ._core import Op, apply, broadcast_shapes, op
-from .elementwise import subtract
+from .elementwise import not_equal, subtract
 from .indexing import _take_vjp, getitem
 
 
@@ -276,7 +276,7 @@ def diff(x: Tensor, /, *, axis: int = -1, n: int = 1, prepend: Any = None, appen
         if x.shape[axis] == 0:  # nothing left to difference: every further result is empty too
             break
         later, earlier = getitem(x, lead + (slice(1, None),)), getitem(x, lead + (slice(None, -1),))
-        x = later != earlier if str(x.dtype).endswith("bool") else subtract(later, earlier)
+        x = not_equal(later, earlier) if str(x.dtype).endswith("bool") else subtract(later, earlier)
     return x
 
 
