@@ -322,7 +322,7 @@ P, K, PK = "POSITIONAL_ONLY", "KEYWORD_ONLY", "POSITIONAL_OR_KEYWORD"
     ("isin", [("x1", P), ("x2", P), ("invert", K)]),
     ("reshape", [("x", P), ("shape", PK), ("copy", K)]),
     ("flip", [("x", P), ("axis", K)]),
-    ("expand_dims", [("x", P), ("axis", K)]),
+    ("expand_dims", [("x", P), ("axis", PK)]),
     ("squeeze", [("x", P), ("axis", PK)]),
     ("permute_dims", [("x", P), ("axes", PK)]),
     ("moveaxis", [("x", P), ("source", P), ("destination", P)]),

@@ -66,7 +66,7 @@ broadcast_to.defvjp(lambda xp, g, out, a, shape: g)
 
 
 @op
-def expand_dims(xp, x, /, *, axis=0):
+def expand_dims(xp, x, /, axis=0):
     """``x`` with a new axis of length 1 at ``axis``."""
     return xp.expand_dims(x, axis=axis)
 
