@@ -78,10 +78,20 @@ def _reduction(f: Any) -> Callable[..., Tensor]:
             raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
         if correction is not None or ddof is not None:
             raise TypeError(f"{f.name}() takes no correction (ddof); only var and std do")
-        extra = {"dtype": dtype} if dtype is not None and f in (sum, prod) else {}
-        result = f(self, axis=_either(f.name, dim, "dim", axis, "axis", None),
-                   keepdims=_either(f.name, keepdim, "keepdim", keepdims, "keepdims", False), **extra)
-        return result if dtype is None or extra else astype(result, self._backend.dtype(dtype))
+        # (inline rather than _either: t.sum() is on the hot path of training loops)
+        if axis is _UNSET:
+            axis = None if dim is _UNSET else dim
+        elif dim is not _UNSET:
+            raise TypeError(f"{f.name}(): dim= and axis= name the same argument; give one of them")
+        if keepdims is _UNSET:
+            keepdims = False if keepdim is _UNSET else keepdim
+        elif keepdim is not _UNSET:
+            raise TypeError(f"{f.name}(): keepdim= and keepdims= name the same argument; give one of them")
+        if dtype is None:
+            return f(self, axis=axis, keepdims=keepdims)
+        if f is sum or f is prod:  # these compute in dtype
+            return f(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return astype(f(self, axis=axis, keepdims=keepdims), self._backend.dtype(dtype))
     method.__name__ = f.name
     return method
 
