@@ -195,13 +195,15 @@ prod.defvjp(_prod_vjp)
 
 
 def _cumulative_axis(name, x, axis):
-    """The axis a cumulative op runs along: ``axis``, which may be left out for 0-d and 1-D inputs only."""
+    """The axis a cumulative op runs along: ``axis``, which may be left out for 1-D inputs only."""
+    if x.ndim == 0:  # the libraries disagree on the result's shape (() or (1,)): refused
+        raise ShapeError(f"xgrad.{name}: the input is 0-d; give it an axis first (reshape it to (1,))")
     if axis is None:
         if x.ndim > 1:
             raise ShapeError(f"xgrad.{name}: an input of shape {tuple(x.shape)} has more than one axis; say "
                              "which one to accumulate along with axis=")
         return 0
-    return axis % x.ndim if x.ndim else 0
+    return axis % x.ndim
 
 
 def _along(ndim, axis, index):
@@ -223,8 +225,6 @@ def cumulative_sum(xp, x, /, *, axis=None, dtype=None, include_initial=False):
 
 
 def _cumsum_vjp(xp, g, out, x, axis=None, dtype=None, include_initial=False):
-    if x.ndim == 0:
-        return _in_dtype(xp, xp.reshape(g[-1:] if include_initial else g, ()), x)
     ax = _cumulative_axis("cumulative_sum", x, axis)
     if include_initial:  # out[0] is the empty sum: no input reaches it
         g = g[_along(x.ndim, ax, slice(1, None))]
@@ -244,8 +244,6 @@ def cumulative_prod(xp, x, /, *, axis=None, dtype=None, include_initial=False):
 
 
 def _cumprod_vjp(xp, g, out, x, axis=None, dtype=None, include_initial=False):
-    if x.ndim == 0:
-        return _in_dtype(xp, xp.reshape(g[-1:] if include_initial else g, ()), x)
     ax = _cumulative_axis("cumulative_prod", x, axis)
     if include_initial:  # out[0] is the empty product: no input reaches it
         g = g[_along(x.ndim, ax, slice(1, None))]

@@ -19,11 +19,17 @@ from .elementwise import any as _any
 from .indexing import getitem, take_along_axis
 
 
+def _check_axis(name, x):
+    if x.ndim == 0:  # the libraries disagree on the result's shape (() or (1,)): refused
+        raise ShapeError(f"xgrad.{name}: the input is 0-d; give it an axis first (reshape it to (1,))")
+
+
 @op(saves=True)
 def sort(xp, x, /, *, axis=-1, descending=False, stable=True):
     """``x`` sorted along ``axis`` (ascending unless ``descending``). Sorting is always stable here, so
     tied entries keep their order and each gets back the gradient of the position it moved to (as
     PyTorch's ``sort(stable=True)``)."""
+    _check_axis("sort", x)
     order = xp.argsort(x, axis=axis, descending=descending, stable=True)
     return xp.take_along_axis(x, order, axis=axis), order
 
@@ -41,6 +47,7 @@ sort.defvjp(_sort_vjp)
 @op
 def argsort(xp, x, /, *, axis=-1, descending=False, stable=True):
     """The indices that sort ``x`` along ``axis`` (always stable here: ties keep their order)."""
+    _check_axis("argsort", x)
     return xp.argsort(x, axis=axis, descending=descending, stable=True)
 
 
