@@ -119,6 +119,7 @@ LAYERS = {
     "xgrad.gradcheck": 7, "xgrad.reference": 7, "xgrad.plotting": 7, "xgrad.cli": 7, "xgrad.__main__": 7,
     "xgrad.hooks": 0, "xgrad.anomaly": 4, "xgrad.amp": 6, "xgrad.utils": 6, "xgrad.viz": 7, "xgrad.memory": 7,
     "xgrad.serialization": 6, "xgrad.porting": 6,
+    "xgrad.ops.sorting": 3,
 }
 
 

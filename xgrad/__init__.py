@@ -18,6 +18,10 @@ from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip
                   matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
                   sum, take, take_along_axis, tanh, to, var, where)
+from .ops import (argsort, broadcast_arrays, chunk, count_nonzero, cumprod, cumsum, cumulative_prod, cumulative_sum,
+                  diff, gather, isin, moveaxis, nonzero, prod, repeat, roll, scatter, scatter_add, searchsorted, sort,
+                  split, std, tile, topk, unique_all, unique_counts, unique_inverse, unique_values, unstack)
+from .ops.sorting import ValuesIndices
 from .ops import methods as _methods
 
 _methods.attach()  # Tensor's operators and computing methods

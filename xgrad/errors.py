@@ -27,3 +27,8 @@ class GraphError(XgradError, RuntimeError):
 
 class InputError(XgradError, ValueError):
     """A value an op cannot take (a class label out of range, an unknown reduction)."""
+
+
+class ArgumentError(XgradError, TypeError):
+    """A call an op does not take: too many positional arguments, an unknown keyword (options of the
+    array-API standard's functions are keyword-only)."""

@@ -26,6 +26,10 @@ STANDARD = (
     "asarray", "zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "full_like",
     # inspection: the dtype objects by name (forwards cast to PyTorch's result dtype with them)
     "__array_namespace_info__",
+    # statistics, manipulation, sorting, searching and sets
+    "prod", "std", "cumulative_sum", "cumulative_prod", "moveaxis", "repeat", "roll", "tile",
+    "sort", "argsort", "searchsorted", "count_nonzero", "nonzero", "isin",
+    "unique_counts", "unique_inverse", "unique_values",
 )
 """Array-API standard functions, with the standard's signatures."""
 

@@ -24,6 +24,11 @@ from .transfer import asarray, to
 from .activations import (celu, elu, erf, gelu_erf, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, selu, silu,
                           softplus_beta, softsign, tanhshrink)
 from .embedding import embedding
+from .indexing import gather, scatter, scatter_add
+from .reduction import cumprod, cumsum, cumulative_prod, cumulative_sum, prod, std
+from .shape import (broadcast_arrays, chunk, diff, moveaxis, repeat, roll, split, tile, unstack, _moveaxis)
+from .sorting import (argsort, count_nonzero, isin, nonzero, searchsorted, sort, topk, unique_all, unique_counts,
+                      unique_inverse, unique_values)
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
@@ -39,5 +44,6 @@ grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] fo
                                  if name in _CREATION or name in globals()}, "xgrad")
 
 # ops whose result may share its input's memory: the two share one version counter
-for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem):
+for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem,
+           _moveaxis):
     _o.views = True

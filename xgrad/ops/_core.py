@@ -14,11 +14,12 @@ differentiable graph. Gradients whose shape differs from their input's are summe
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 from .. import _state, observe
 from ..backends import current_backend
-from ..errors import BackendMismatchError, DTypeError, ShapeError, XgradError
+from ..errors import ArgumentError, BackendMismatchError, DTypeError, ShapeError, XgradError
 from ..tensor import Tensor, new
 
 
@@ -225,9 +226,37 @@ def _explain(o, args, raw, kw, backend, error):
     elif len(shapes) > 1 and broadcast_shapes(*shapes) is None:
         return ShapeError(f"xgrad.{o.name}: shapes {' and '.join(map(str, shapes))} do not broadcast "
                           f"({what}). Reshape or expand one so trailing dimensions match or are 1.")
+    if isinstance(error, TypeError) and _bad_call(o, len(raw), kw):
+        return ArgumentError(f"xgrad.{o.name}: {error}; it is called as {o.name}{_signature(o)} (the array-API "
+                             "standard's signature: options after * by keyword)")
     dtypes = {str(a.dtype) for a in raw if hasattr(a, "dtype")}
     if isinstance(error, TypeError) or len(dtypes) > 1:
         return DTypeError(f"xgrad.{o.name}: {error} ({what}). Cast with .to(dtype) or xgrad.astype "
                           "so the inputs share a dtype the op accepts.")
     return XgradError(f"xgrad.{o.name} failed on backend {backend.name!r}: {type(error).__name__}: "
                       f"{error} ({what}).")
+
+
+def _forward_parameters(o):
+    """The parameters of ``o``'s forward after ``xp``, or None where they cannot be read."""
+    try:
+        return list(inspect.signature(o.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+
+
+def _bad_call(o, n_positional, kw):
+    """Whether ``o``'s forward cannot take ``n_positional`` arguments and the keywords ``kw``."""
+    params = _forward_parameters(o)
+    if params is None:
+        return False
+    try:
+        inspect.Signature(params).bind(*range(n_positional), **kw)
+    except TypeError:
+        return True
+    return False
+
+
+def _signature(o):
+    params = _forward_parameters(o)
+    return str(inspect.Signature(params)) if params is not None else "(...)"

@@ -545,7 +545,10 @@ clip.defvjp(_clip_vjp)
 
 
 @op
-def where(xp, condition, a, b):
+def where(xp, condition, x1, x2, /):
+    """``x1`` where ``condition`` is true, ``x2`` elsewhere (arrays or Python numbers, broadcast); the
+    gradient goes to the side each entry came from."""
+    a, b = x1, x2
     if type(a) in _NUMBERS and type(b) in _NUMBERS:  # PyTorch: floats alone give the default dtype
         name = result_name(a, b)
         if name is not None:
@@ -605,8 +608,20 @@ bitwise_xor = op(lambda xp, a, b: xp.bitwise_xor(*_operands(xp, a, b)), name="bi
 bitwise_invert = op(lambda xp, a: xp.bitwise_invert(a), name="bitwise_invert")
 isfinite = op(lambda xp, a: xp.isfinite(a), name="isfinite")
 isnan = op(lambda xp, a: xp.isnan(a), name="isnan")
-all = op(lambda xp, a, axis=None, keepdims=False: xp.all(a, axis=axis, keepdims=keepdims), name="all")
-any = op(lambda xp, a, axis=None, keepdims=False: xp.any(a, axis=axis, keepdims=keepdims), name="any")
+
+
+@op
+def all(xp, x, /, *, axis=None, keepdims=False):
+    """Whether every entry of ``x`` over ``axis`` (all axes when None) is true (not zero)."""
+    return xp.all(x, axis=axis, keepdims=keepdims)
+
+
+@op
+def any(xp, x, /, *, axis=None, keepdims=False):
+    """Whether some entry of ``x`` over ``axis`` (all axes when None) is true (not zero)."""
+    return xp.any(x, axis=axis, keepdims=keepdims)
+
+
 zeros_like = op(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype), name="zeros_like")
 ones_like = op(lambda xp, a, dtype=None: xp.ones_like(a, dtype=dtype), name="ones_like")
 full_like = op(lambda xp, a, fill_value, dtype=None: xp.full_like(a, fill_value, dtype=dtype), name="full_like")

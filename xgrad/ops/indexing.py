@@ -1,9 +1,14 @@
-"""Indexing: ``t[...]`` with basic and integer-array indices (gradient: a scatter-add), take_along_axis."""
+"""Indexing: ``t[...]`` with basic and integer-array indices (gradient: a scatter-add), take,
+take_along_axis, and PyTorch's gather, scatter and scatter_add."""
 
 from typing import Any
 
-from ..tensor import Tensor
+from ..errors import DTypeError, InputError, ShapeError
+from ..tensor import Tensor, new
 from ._core import apply, op
+from .elementwise import (add, any as _any, full_like, greater, greater_equal, less, logical_or, ones_like,
+                          subtract, where)
+from .reduction import cumulative_sum
 
 
 def _unwrap(index, backend):
@@ -107,9 +112,10 @@ def index_add(like: Any, index: Any, values: Any) -> Tensor:
 
 
 @op
-def take_along_axis(xp, a, indices, axis=-1):
-    """The entries of ``a`` at ``indices`` along ``axis`` (``indices`` has ``a``'s number of dimensions)."""
-    return xp.take_along_axis(a, indices, axis=axis)
+def take_along_axis(xp, x, indices, /, *, axis=-1):
+    """The entries of ``x`` at ``indices`` along ``axis`` (``indices`` has ``x``'s number of dimensions);
+    the gradient adds up at repeated indices."""
+    return xp.take_along_axis(x, indices, axis=axis)
 
 
 def _take_along_axis_vjp(xp, g, out, a, indices, axis=-1):
@@ -127,9 +133,10 @@ take_along_axis.defvjp(_take_along_axis_vjp, None)
 
 
 @op
-def take(xp, a, indices, axis=None):
-    """The entries of ``a`` at the integer ``indices`` along ``axis`` (1-D ``a`` when axis is None)."""
-    return xp.take(a, indices, axis=axis)
+def take(xp, x, indices, /, *, axis=None):
+    """The entries of ``x`` at the integer ``indices`` along ``axis`` (1-D ``x`` when axis is None); the
+    gradient adds up at repeated indices."""
+    return xp.take(x, indices, axis=axis)
 
 
 def _take_vjp(xp, g, out, a, indices, axis=None):
@@ -142,3 +149,87 @@ def _take_vjp(xp, g, out, a, indices, axis=None):
 
 
 take.defvjp(_take_vjp, None)
+
+
+# ---- PyTorch's gather / scatter along a dimension ----------------------------------------------
+
+
+def _index_tensor(name, input, index):
+    """``index`` as an integer Tensor on ``input``'s backend, checked against ``input`` as PyTorch checks
+    it: as many dimensions, no longer than ``input`` on the other dimensions."""
+    if type(index) is not Tensor:
+        index = new(input._backend.asarray(index), input._backend)
+    if index.ndim != input.ndim:
+        raise ShapeError(f"xgrad.{name}: index has {index.ndim} dimensions (shape {tuple(index.shape)}) and input "
+                         f"{input.ndim} (shape {tuple(input.shape)}); they must have as many")
+    if "int" not in str(index.dtype):
+        raise DTypeError(f"xgrad.{name}: index must be an integer tensor, got {index.dtype}")
+    return index
+
+
+def _positions(name, input, dim, index, src_shape=None):
+    """The positions ``scatter``/``gather`` touch, as one integer tensor per axis shaped like ``index``:
+    ``index`` itself along ``dim``, each entry's own coordinate along the others. Out-of-range or
+    negative indices are an error (NumPy would wrap negative ones around; PyTorch refuses them)."""
+    ax = dim % input.ndim
+    for d in range(input.ndim):
+        if d != ax and index.shape[d] > input.shape[d] or (src_shape is not None and index.shape[d] > src_shape[d]):
+            raise ShapeError(f"xgrad.{name}: index shape {tuple(index.shape)} is larger than input shape "
+                             f"{tuple(input.shape)}{'' if src_shape is None else f' or src shape {src_shape}'} "
+                             f"in dimension {d}")
+    n = input.shape[ax]
+    if index.size and bool(_any(logical_or(less(index, 0), greater_equal(index, n)))):
+        raise InputError(f"xgrad.{name}: index values must lie in [0, {n}) for dimension {dim} of input shape "
+                         f"{tuple(input.shape)}")
+    ones = ones_like(index)
+    return tuple(index if d == ax else subtract(cumulative_sum(ones, axis=d), 1) for d in range(input.ndim))
+
+
+def _leading(t, shape):
+    """``t``'s leading block of ``shape`` (PyTorch reads only the part of ``input``/``src`` that ``index``
+    covers)."""
+    if tuple(t.shape) == tuple(shape):
+        return t
+    return getitem(t, tuple(slice(0, s) for s in shape))
+
+
+def gather(input: Tensor, dim: int, index: Any) -> Tensor:
+    """PyTorch's ``gather``: ``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and so on), with
+    ``index`` as many-dimensional as ``input`` and no longer than it on the other dimensions. The
+    gradient adds up at repeated indices."""
+    index = _index_tensor("gather", input, index)
+    _positions("gather", input, dim, index)  # the checks
+    ax = dim % input.ndim
+    shape = tuple(s if d == ax else index.shape[d] for d, s in enumerate(input.shape))
+    return take_along_axis(_leading(input, shape), index, axis=ax)
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """PyTorch's ``scatter_add``: ``input`` with ``src[i][j]`` added at ``[index[i][j]][j]`` for
+    ``dim=0`` (and so on); repeated indices add up. Differentiable in ``input`` and ``src``."""
+    index = _index_tensor("scatter_add", input, index)
+    positions = _positions("scatter_add", input, dim, index, tuple(src.shape))
+    return add(input, index_add(input, positions, _leading(src, index.shape)))
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """PyTorch's ``scatter``: ``input`` with ``src[i][j]`` (or the number ``src``) written at
+    ``[index[i][j]][j]`` for ``dim=0`` (and so on). The gradient reaches ``src`` at the written
+    positions and ``input`` everywhere else. Two writes to one position are an error: which one lands
+    is unspecified (in PyTorch too); ``scatter_add`` adds them up."""
+    index = _index_tensor("scatter", input, index)
+    if type(src) is Tensor:
+        if src.dtype != input.dtype:
+            raise DTypeError(f"xgrad.scatter: src has dtype {src.dtype} and input {input.dtype}; cast one "
+                             "(PyTorch refuses the mix too)")
+        positions = _positions("scatter", input, dim, index, tuple(src.shape))
+        values = _leading(src, index.shape)
+    else:
+        positions = _positions("scatter", input, dim, index)
+        values = full_like(getitem(input.detach(), positions), src)
+    written = index_add(input.detach(), positions, ones_like(values))
+    if bool(_any(greater(written, 1))):
+        raise InputError(f"xgrad.scatter: index (shape {tuple(index.shape)}) writes twice to one position of "
+                         f"dimension {dim}; which value would land there is unspecified (in PyTorch too). Use "
+                         "scatter_add to add them up")
+    return where(greater(written, 0), index_add(input, positions, values), input)

@@ -15,7 +15,11 @@ from ..backends import known_backends
 from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
 from .indexing import _unwrap
-from . import (abs, add, argmax, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
+from .sorting import ValuesIndices
+from . import all as _all, any as _any
+from . import (abs, add, argmax, argmin, argsort, astype, chunk, count_nonzero, cumulative_prod,
+               cumulative_sum, diff, flip, gather, maximum, minimum, moveaxis, nonzero, prod, repeat, roll, scatter,
+               scatter_add, split, stack, std, take_along_axis, tile, topk, unstack, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
                equal, exp, expand_dims, getitem, greater,
                greater_equal, less, less_equal, log, log_softmax,
                logsumexp, matmul, matrix_transpose, max, mean, min, multiply, negative, not_equal,
@@ -50,21 +54,44 @@ def _to(self: Tensor, *args: Any, backend: Any = None, device: Any = None, dtype
     return to(self, backend=backend, device=device, dtype=dtype)
 
 
+_UNSET: Any = object()  # an argument not given (None is a value: "all axes")
+
+
+def _either(name: str, torch_value: Any, torch_name: str, value: Any, value_name: str, default: Any) -> Any:
+    """A method argument given under PyTorch's name (``dim``, ``keepdim``) or the standard's and NumPy's
+    (``axis``, ``keepdims``): one of them, or ``default``."""
+    if torch_value is not _UNSET:
+        if value is not _UNSET:
+            raise TypeError(f"{name}(): {torch_name}= and {value_name}= name the same argument; give one of them")
+        return torch_value
+    return default if value is _UNSET else value
+
+
 def _reduction(f: Any) -> Callable[..., Tensor]:
-    """``t.sum(axis, keepdims)`` and friends (``t.var`` also takes ``correction``). NumPy's ``np.sum(t)``,
-    ``np.var(t)`` call them with ``dtype``, ``out`` (and ``ddof``), so they get a differentiable Tensor
-    back; ``out=`` arrays are refused: they would drop the graph."""
-    def method(self: Tensor, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None,
-               correction: float | None = None, ddof: float | None = None) -> Tensor:
+    """``t.sum(dim, keepdim)`` and friends, also as ``t.sum(axis=..., keepdims=...)``; ``dtype=`` casts
+    the result (``sum`` and ``prod`` compute in it). NumPy's ``np.sum(t)``, ``np.mean(t)`` call them with
+    ``dtype`` and ``out``, so they get a differentiable Tensor back; ``out=`` arrays are refused: they
+    would drop the graph."""
+    def method(self: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, dtype: Any = None, out: Any = None, *,
+               axis: Any = _UNSET, keepdims: Any = _UNSET, correction: Any = None, ddof: Any = None) -> Tensor:
         if out is not None:
             raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
-        if ddof is not None:  # NumPy's name for it
-            correction = ddof
-        if correction is not None and f is not var:
-            raise TypeError(f"{f.name}() takes no correction (ddof); only var does")
-        extra = {} if correction is None else {"correction": correction}
-        result = f(self, axis=axis, keepdims=keepdims, **extra)
-        return result if dtype is None else astype(result, self._backend.dtype(dtype))
+        if correction is not None or ddof is not None:
+            raise TypeError(f"{f.name}() takes no correction (ddof); only var and std do")
+        # (inline rather than _either: t.sum() is on the hot path of training loops)
+        if axis is _UNSET:
+            axis = None if dim is _UNSET else dim
+        elif dim is not _UNSET:
+            raise TypeError(f"{f.name}(): dim= and axis= name the same argument; give one of them")
+        if keepdims is _UNSET:
+            keepdims = False if keepdim is _UNSET else keepdim
+        elif keepdim is not _UNSET:
+            raise TypeError(f"{f.name}(): keepdim= and keepdims= name the same argument; give one of them")
+        if dtype is None:
+            return f(self, axis=axis, keepdims=keepdims)
+        if f is sum or f is prod:  # these compute in dtype
+            return f(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return astype(f(self, axis=axis, keepdims=keepdims), self._backend.dtype(dtype))
     method.__name__ = f.name
     return method
 
@@ -174,22 +201,14 @@ METHODS: dict[str, Any] = {
     "reshape": lambda self, *shape: reshape(self, _shape_args(shape)),
     "view": lambda self, *shape: reshape(self, _shape_args(shape)),
     "permute": lambda self, *axes: permute_dims(self, _shape_args(axes)),
-    "squeeze": lambda self, axis: squeeze(self, axis),
-    "unsqueeze": lambda self, axis: expand_dims(self, axis=axis),
     "flatten": lambda self: reshape(self, (-1,)),
-    # reductions
-    "sum": _reduction(sum), "mean": _reduction(mean), "max": _reduction(max), "min": _reduction(min),
-    "var": _reduction(var),
-    "logsumexp": lambda self, axis=None, keepdims=False: logsumexp(self, axis=axis, keepdims=keepdims),
-    "argmax": lambda self, axis=None, keepdims=False: argmax(self, axis=axis, keepdims=keepdims),
+    # reductions, sorting and the dim=/axis= methods: METHODS.update at the end
     # elementwise
     "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "sin": sin, "cos": cos, "tanh": tanh,
     "sigmoid": sigmoid, "relu": relu,
     "clip": lambda self, min=None, max=None: clip(self, min=min, max=max),
     "clamp": lambda self, min=None, max=None: clip(self, min=min, max=max),
     "matmul": matmul,
-    "softmax": lambda self, axis=-1: softmax(self, axis=axis),
-    "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
     "numel": lambda self: int(self.size),  # PyTorch's name for the number of elements
 }
 
@@ -209,3 +228,162 @@ def _as_method(o: Any) -> Callable[..., Tensor]:
     method.__name__ = getattr(o, "name", "method")
     return method
 
+
+
+# ---- PyTorch's tensor methods of the statistics, sorting and manipulation kind ------------------
+# Each takes PyTorch's argument names (dim, keepdim) and the standard's (axis, keepdims), never both.
+# Where PyTorch's method means something else than the standard function of the same name, the
+# method is PyTorch's: t.repeat tiles, t.var/t.std default to correction=1, t.sort and t.max(dim)
+# return (values, indices), t.nonzero() is one (count, ndim) tensor.
+
+
+def _var_method(f: Any) -> Callable[..., Tensor]:
+    def method(self: Tensor, dim: Any = _UNSET, *, correction: float | None = None, keepdim: Any = _UNSET,
+               unbiased: bool | None = None, axis: Any = _UNSET, keepdims: Any = _UNSET, ddof: float | None = None,
+               dtype: Any = None, out: Any = None) -> Tensor:
+        if out is not None:
+            raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
+        given = [c for c in (correction, ddof, None if unbiased is None else int(unbiased)) if c is not None]
+        if len(given) > 1:
+            raise TypeError(f"{f.name}(): give one of correction=, unbiased= and ddof=")
+        result = f(self, axis=_either(f.name, dim, "dim", axis, "axis", None),
+                   correction=given[0] if given else 1,
+                   keepdims=_either(f.name, keepdim, "keepdim", keepdims, "keepdims", False))
+        return result if dtype is None else astype(result, self._backend.dtype(dtype))
+    method.__name__ = f.name
+    method.__doc__ = (f"PyTorch's ``Tensor.{f.name}``: ``correction`` defaults to 1 (the sample estimate). "
+                      f"NumPy's ``np.{f.name}(t)`` passes ``ddof`` (0 by default) and gets NumPy's number.")
+    return method
+
+
+def _extreme(f: Any, pick: Any, elementwise: Any) -> Callable[..., Any]:
+    def method(self: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, *, axis: Any = _UNSET,
+               keepdims: Any = _UNSET, out: Any = None) -> Any:
+        if out is not None:
+            raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
+        if type(dim) is Tensor:
+            return elementwise(self, dim)
+        keep = _either(f.name, keepdim, "keepdim", keepdims, "keepdims", False)
+        if dim is _UNSET or dim is None or isinstance(dim, tuple):
+            return f(self, axis=_either(f.name, dim, "dim", axis, "axis", None), keepdims=keep)
+        if axis is not _UNSET:
+            raise TypeError(f"{f.name}(): dim= and axis= name the same argument; give one of them")
+        indices = pick(self, axis=dim, keepdims=True)
+        values = take_along_axis(self, indices, axis=dim)
+        if not keep:
+            indices, values = squeeze(indices, dim), squeeze(values, dim)
+        return ValuesIndices(values, indices)
+    method.__name__ = f.name
+    method.__doc__ = (f"PyTorch's ``Tensor.{f.name}``: ``t.{f.name}()`` over all entries (ties share the "
+                      f"gradient), ``t.{f.name}(dim)`` the values and indices along ``dim`` (the first among "
+                      f"ties, which gets the gradient), ``t.{f.name}(other)`` elementwise; "
+                      f"``t.{f.name}(axis=...)`` is the standard's ``{f.name}`` (a tensor).")
+    return method
+
+
+def _dims(name: str, dims: tuple, dim: Any, axis: Any, default: Any = None) -> Any:
+    """``t.flip(0, 1)``, ``t.flip((0, 1))``, ``t.flip(dims=...)``, ``t.flip(axis=...)`` alike."""
+    if dims:
+        if dim is not _UNSET or axis is not _UNSET:
+            raise TypeError(f"{name}(): the dimensions are given twice")
+        return dims[0] if len(dims) == 1 else tuple(dims)
+    return _either(name, dim, "dims", axis, "axis", default)
+
+
+def _squeeze(self: Tensor, dim: Any = _UNSET, *, axis: Any = _UNSET) -> Tensor:
+    """Without the axes ``dim`` of length 1 (PyTorch's: every axis of length 1 when none is named, and a
+    named axis of another length stays); ``axis=``: the standard's (an axis of another length is an error)."""
+    d = _either("squeeze", dim, "dim", axis, "axis", None)
+    if d is None:
+        d = tuple(i for i, n in enumerate(self.shape) if n == 1)
+    elif dim is not _UNSET:
+        d = tuple(i for i in ((d,) if isinstance(d, int) else d) if self.shape[i] == 1)
+    return squeeze(self, d) if d != () else self
+
+
+def _sort(self: Tensor, dim: Any = _UNSET, descending: bool = False, stable: bool = False, *,
+          axis: Any = _UNSET) -> ValuesIndices:
+    """PyTorch's ``Tensor.sort``: the sorted values and the indices they came from; ties keep their
+    order (always stable)."""
+    d = _either("sort", dim, "dim", axis, "axis", -1)
+    indices = argsort(self, axis=d, descending=descending)
+    return ValuesIndices(take_along_axis(self, indices, axis=d), indices)
+
+
+def _nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
+    """PyTorch's ``Tensor.nonzero``: the indices of the non-zero entries as the rows of one (count, ndim)
+    tensor, or one tensor per axis with ``as_tuple=True`` (the standard's ``xgrad.nonzero``)."""
+    found = nonzero(self)
+    return found if as_tuple else stack(found, axis=1)
+
+
+def _cumulative(f: Any) -> Callable[..., Tensor]:
+    def method(self: Tensor, dim: Any = _UNSET, *, dtype: Any = None, axis: Any = _UNSET) -> Tensor:
+        return f(self, axis=_either(f.name, dim, "dim", axis, "axis", None), dtype=dtype)
+    method.__name__ = f.name
+    return method
+
+
+def _reduce(f: Any) -> Callable[..., Tensor]:
+    def method(self: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, *, axis: Any = _UNSET,
+               keepdims: Any = _UNSET, out: Any = None) -> Tensor:
+        if out is not None:
+            raise TypeError(f"{f.name}: out= is not supported on xgrad tensors (the result is a new tensor)")
+        return f(self, axis=_either(f.name, dim, "dim", axis, "axis", None),
+                 keepdims=_either(f.name, keepdim, "keepdim", keepdims, "keepdims", False))
+    method.__name__ = f.name
+    return method
+
+
+def _one_axis(name: str, f: Any, default: Any) -> Callable[..., Tensor]:
+    def method(self: Tensor, dim: Any = _UNSET, *, axis: Any = _UNSET) -> Tensor:
+        return f(self, axis=_either(name, dim, "dim", axis, "axis", default))
+    method.__name__ = name
+    return method
+
+
+def _unsqueeze(self: Tensor, dim: Any = _UNSET, *, axis: Any = _UNSET) -> Tensor:
+    d = _either("unsqueeze", dim, "dim", axis, "axis", _UNSET)
+    if d is _UNSET:
+        raise TypeError("unsqueeze() needs the position of the new axis (dim=)")
+    return expand_dims(self, axis=d)
+
+
+def _flip(self: Tensor, *dims: Any, axis: Any = _UNSET, **kw: Any) -> Tensor:
+    if set(kw) - {"dims"}:
+        raise TypeError(f"flip() got unexpected arguments {sorted(set(kw) - {'dims'})}")
+    return flip(self, axis=_dims("flip", dims, kw.get("dims", _UNSET), axis))
+
+
+METHODS.update({
+    "sum": _reduction(sum), "mean": _reduction(mean), "prod": _reduction(prod),
+    "var": _var_method(var), "std": _var_method(std),
+    "max": _extreme(max, argmax, maximum), "min": _extreme(min, argmin, minimum),
+    "argmax": _reduce(argmax), "argmin": _reduce(argmin), "all": _reduce(_all), "any": _reduce(_any),
+    "logsumexp": _reduce(logsumexp),
+    "count_nonzero": lambda self, dim=_UNSET, *, axis=_UNSET, keepdims=False: count_nonzero(
+        self, axis=_either("count_nonzero", dim, "dim", axis, "axis", None), keepdims=keepdims),
+    "softmax": _one_axis("softmax", softmax, -1), "log_softmax": _one_axis("log_softmax", log_softmax, -1),
+    "cumsum": _cumulative(cumulative_sum), "cumprod": _cumulative(cumulative_prod),
+    "squeeze": _squeeze, "unsqueeze": _unsqueeze, "flip": _flip,
+    "sort": _sort,
+    "argsort": lambda self, dim=_UNSET, descending=False, stable=False, *, axis=_UNSET: argsort(
+        self, axis=_either("argsort", dim, "dim", axis, "axis", -1), descending=descending),
+    "topk": lambda self, k, dim=-1, largest=True, sorted=True: topk(self, k, dim, largest, sorted),
+    "nonzero": _nonzero,
+    "gather": lambda self, dim, index: gather(self, dim, index),
+    "scatter": lambda self, dim, index, src=None, *, value=None: scatter(self, dim, index,
+                                                                          value if src is None else src),
+    "scatter_add": lambda self, dim, index, src: scatter_add(self, dim, index, src),
+    "split": lambda self, split_size, dim=0: split(self, split_size, dim),
+    "chunk": lambda self, chunks, dim=0: chunk(self, chunks, dim),
+    "unbind": lambda self, dim=0: unstack(self, axis=dim),
+    "repeat": lambda self, *sizes: tile(self, _shape_args(sizes)),
+    "tile": lambda self, *dims: tile(self, _shape_args(dims)),
+    "repeat_interleave": lambda self, repeats, dim=None: repeat(self, repeats, axis=dim),
+    "roll": lambda self, shifts, dims=None: roll(self, shifts, axis=dims),
+    "diff": lambda self, n=1, dim=-1, prepend=None, append=None: diff(self, axis=dim, n=n, prepend=prepend,
+                                                                      append=append),
+    "movedim": lambda self, source, destination: moveaxis(self, source, destination),
+    "moveaxis": lambda self, source, destination: moveaxis(self, source, destination),
+})
