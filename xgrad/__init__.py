@@ -18,11 +18,13 @@ from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip
                   matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
                   sum, take, take_along_axis, tanh, to, var, where)
+from .ops import conj, real, tensordot, vecdot
 from .ops import methods as _methods
 
 _methods.attach()  # Tensor's operators and computing methods
 
 from . import checkpoint, data, nn, optim, training  # noqa: E402  (the training layer, on top of the core)
+from . import fft, linalg  # noqa: E402  (the standard's extensions)
 
 float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"

@@ -11,7 +11,7 @@ import numpy as _np  # host-side RNG shared by the CPU backends, so one seed giv
 
 from .. import observe
 from ..errors import InputError
-from .namespace import STANDARD, RuleNamespace
+from .namespace import FFT, LINALG, STANDARD, RuleNamespace
 
 
 class Backend:
@@ -32,7 +32,7 @@ class Backend:
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
         functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot)
-        self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}")
+        self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}", self.extensions())
         self._rng = _np.random.default_rng(0)
 
     @property
@@ -46,6 +46,12 @@ class Backend:
     def fast_paths(self):
         """``{standard name: function}``: this library's faster functions, equal bit for bit."""
         return {}
+
+    def extensions(self):
+        """``{"linalg": {name: function}, "fft": {...}}``: the standard's extensions, from the library's
+        ``linalg`` and ``fft`` namespaces. A backend whose library lacks one of them supplies it here."""
+        return {"linalg": {name: getattr(self.namespace.linalg, name) for name in LINALG},
+                "fft": {name: getattr(self.namespace.fft, name) for name in FFT}}
 
     # ---- conversion and devices ------------------------------------------------------------
     def asarray(self, obj, dtype=None, device=None, copy=None):
