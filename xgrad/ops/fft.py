@@ -46,7 +46,7 @@ def _fit(xp, grad, a):
 
 
 def _axis_slice(ndim, axis, part):
-    return (slice(None),) * axis + (part,)
+    return (slice(None),) * axis + (part, Ellipsis)
 
 
 # ---- the four transforms ----------------------------------------------------------------------
@@ -271,9 +271,8 @@ def _frequencies(kind, n, d, dtype, device):
     b, device = placement(None, device)
     if not isinstance(n, int) or n < 1:
         raise ShapeError(f"xgrad.fft.{kind}: n must be a positive int, got {n!r}")
-    data = getattr(b.xp.fft, kind)(n, d=d, device=device)
     # the default dtype is xgrad's default floating dtype (PyTorch's), not the library's float64
-    return new(b.xp.astype(data, b.dtype(dtype or get_default_dtype())), b)
+    return new(getattr(b.xp.fft, kind)(n, d=d, dtype=b.dtype(dtype or get_default_dtype()), device=device), b)
 
 
 def fftfreq(n, /, *, d=1.0, dtype=None, device=None):

@@ -188,7 +188,7 @@ def outer(x1, x2, /):
 def _along(x, axis, index):
     """x[..., index, ...] with ``index`` on ``axis``."""
     axis = axis % x.ndim
-    return getitem(x, (slice(None),) * axis + (index,))
+    return getitem(x, (slice(None),) * axis + (index, Ellipsis))
 
 
 def cross(x1, x2, /, *, axis=-1):
