@@ -106,6 +106,24 @@ def test_complex_vecdot_conjugates_its_first_input_with_torch_gradients(backend)
            [a, _complex(rng, (5, 2))])
 
 
+@pytest.mark.parametrize("equation,shapes", [("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]),
+                                             ("bij,bj->bi", [(2, 3, 4), (2, 4)]), ("ij,j->", [(2, 3), (3,)])])
+def test_complex_einsum_gradients_match_torch(backend, equation, shapes):
+    rng = np.random.default_rng(14)
+    arrays = [_complex(rng, s) for s in shapes]
+    _check(backend, lambda *xs: xgrad.einsum(equation, *xs), lambda *xs: torch.einsum(equation, *xs), arrays)
+
+
+def test_einsum_subscripts_are_checked():
+    x = xgrad.tensor(np.ones((2, 3)))
+    with pytest.raises(ShapeError, match="einsum.*name 2 axes, the operand has 3.*operand shapes"):
+        xgrad.einsum("ij->i", xgrad.tensor(np.ones((2, 3, 4))))
+    with pytest.raises(ShapeError, match="2 operands, 1 given"):
+        xgrad.einsum("ij,jk->ik", x)
+    with pytest.raises(ShapeError, match="output letter 'z'"):
+        xgrad.einsum("ij->z", x)
+
+
 def test_real_input_to_a_complex_product_gets_a_real_gradient(backend):
     rng = np.random.default_rng(8)
     x = rng.normal(size=(3, 4))
@@ -165,6 +183,7 @@ def test_matrix_power_zero_is_the_identity_with_zero_gradient(backend):
     assert np.array_equal(_host(g), np.zeros((2, 3, 3)))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
 def test_eigenvector_gradient_of_equal_eigenvalues_is_not_finite_as_in_torch():
     a = np.diag([1.0, 1.0, 2.0])
     x = xgrad.tensor(a, requires_grad=True)
@@ -209,3 +228,13 @@ def test_linalg_results_match_torch_on_the_standard_signatures():
     assert np.allclose(_host(xla.trace(x, offset=1)), np.trace(a, offset=1))
     assert np.allclose(_host(xla.vector_norm(x, ord=3, axis=0, keepdims=True)),
                        torch.linalg.vector_norm(torch.tensor(a), ord=3, dim=0, keepdim=True).numpy())
+
+
+def test_zero_norm_has_zero_gradient_as_in_torch(backend):
+    a = np.array([[0.0, 2.0, -1.0], [0.0, 0.0, 0.0]])
+    x = xgrad.tensor(a, backend=backend, requires_grad=True)
+    for ord in (0, 2, 1, 3):
+        (g,) = xgrad.grad(xgrad.sum(xla.vector_norm(x, axis=-1, ord=ord)), [x])
+        t = torch.tensor(a, requires_grad=True)
+        (tg,) = torch.autograd.grad(torch.linalg.vector_norm(t, ord=ord, dim=-1).sum(), [t], allow_unused=True)
+        assert np.array_equal(_host(g), np.zeros_like(a) if tg is None else tg.numpy()), ord

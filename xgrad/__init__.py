@@ -18,7 +18,7 @@ from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip
                   matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
                   sum, take, take_along_axis, tanh, to, var, where)
-from .ops import conj, real, tensordot, vecdot
+from .ops import conj, einsum, real, tensordot, tril, triu, vecdot
 from .ops import methods as _methods
 
 _methods.attach()  # Tensor's operators and computing methods

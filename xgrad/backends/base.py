@@ -10,6 +10,7 @@ import array_api_compat as _compat
 import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
 
 from .. import observe
+from . import einsum as _einsum
 from ..errors import InputError
 from .namespace import FFT, LINALG, STANDARD, RuleNamespace
 
@@ -31,7 +32,7 @@ class Backend:
         self.namespace = namespace  # the library's array-API namespace, untouched
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
-        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot)
+        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, einsum=self.einsum)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}", self.extensions())
         self._rng = _np.random.default_rng(0)
 
@@ -147,6 +148,11 @@ class Backend:
         hits = xp.astype(positions[:, None] == xp.arange(size, device=self.device(like))[None, :], values.dtype)
         flat = xp.reshape(values, (1, -1)) @ hits
         return xp.reshape(flat, like.shape)
+
+    def einsum(self, subscripts, *operands):
+        """Einstein summation (``"bij,bjk->bik"``, ellipses, implicit output); generic version in array-API
+        functions (``backends/einsum.py``), for libraries without an einsum of their own."""
+        return _einsum.einsum(self.namespace, subscripts, *operands)
 
     def _check_labels(self, labels, num_classes):
         xp = self.namespace

@@ -1,7 +1,7 @@
 """The rule namespace: the one list of array functions xgrad's ops, VJP rules and library code compute with.
 
 Every backend's ``xp`` provides exactly these names: the array-API standard's functions (some behind a
-faster implementation of the backend's own, equal bit for bit), three things the standard lacks, and the
+faster implementation of the backend's own, equal bit for bit), four things the standard lacks, and the
 standard's ``linalg`` and ``fft`` extensions as ``xp.linalg`` and ``xp.fft``.
 xgrad's own namespace (``xgrad.ops.grad_namespace``), on which the same VJP rules run with Tensors
 under ``create_graph=True``, provides exactly the same names; ``tests/test_rule_namespace.py`` checks
@@ -29,6 +29,8 @@ STANDARD = (
     "__array_namespace_info__",
     # complex numbers (the VJP rules of linear maps on complex arrays take adjoints)
     "conj", "real",
+    # triangles (masks in the linalg rules)
+    "tril", "triu",
 )
 """Array-API standard functions, with the standard's signatures."""
 
@@ -49,6 +51,7 @@ EXTENSIONS = (
     "getitem",  # getitem(a, index): a[index], also the integer-array forms a library lacks
     "index_add",  # index_add(like, index, values): zeros like `like` with values added at [index]
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows; labels outside [0, C) are an error
+    "einsum",  # einsum(subscripts, *operands): Einstein summation as in torch.einsum / numpy.einsum
 )
 """What the standard lacks and the rules need: every backend supplies these (see Backend)."""
 

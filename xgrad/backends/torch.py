@@ -31,6 +31,9 @@ class TorchBackend(Backend):
         if self._torch.cuda.is_available() and self._torch.cuda.is_initialized():
             self._torch.cuda.synchronize()
 
+    def einsum(self, subscripts, *operands):
+        return self._torch.einsum(subscripts, *operands)
+
     def scatter_add(self, like, index, values):
         torch = self._torch
         out = torch.zeros_like(like, dtype=values.dtype)

@@ -15,8 +15,9 @@ from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_inver
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, ones_like, onehot, pow, relu, sigmoid, sign, sin, softplus, sqrt,
                           square, subtract, tanh, where, zeros_like, conj, real)
+from .einsum import einsum
 from .indexing import _getitem, getitem, index_add, take, take_along_axis
-from .linalg import matmul, matrix_transpose, tensordot, vecdot
+from .linalg import matmul, matrix_transpose, tensordot, tril, triu, vecdot
 from . import fft as _fft, linalg as _linalg
 from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, softmax)
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var

@@ -42,16 +42,9 @@ def _mT(xp, a):
     return xp.matrix_transpose(a)
 
 
-def _eye_mask(xp, like, n):
-    """The (n, n) identity in ``like``'s dtype, on its device."""
-    i = xp.arange(n, device=like.device)
-    return xp.astype(xp.expand_dims(i, axis=-1) == xp.expand_dims(i, axis=0), like.dtype)
-
-
-def _tril_mask(xp, like, n, k=0):
-    """1 on and below diagonal ``k`` of an (n, n) matrix, 0 above, in ``like``'s dtype."""
-    i = xp.arange(n, device=like.device)
-    return xp.astype(xp.expand_dims(i, axis=-1) + k >= xp.expand_dims(i, axis=0), like.dtype)
+def _eye_like(xp, m):
+    """Identity matrices shaped like ``m`` (..., n, n), in its dtype and on its device."""
+    return xp.tril(xp.triu(xp.ones_like(m)))
 
 
 def _square(name, a):
@@ -209,7 +202,9 @@ def diagonal(x, /, *, offset=0):
     start = offset if offset >= 0 else -offset * m
     # entry (i, i + offset) of an (n, m) matrix sits at i * (m + 1) + start of its flattened rows
     flat = reshape(x, tuple(x.shape[:-2]) + (n * m,))
-    return getitem(flat, (Ellipsis, slice(start, start + count * (m + 1), m + 1)))
+    if count == 0:
+        return getitem(flat, (Ellipsis, slice(0, 0)))
+    return getitem(flat, (Ellipsis, slice(start, start + (count - 1) * (m + 1) + 1, m + 1)))
 
 
 def trace(x, /, *, offset=0, dtype=None):
@@ -316,8 +311,8 @@ def _cholesky_grad(xp, g, out, x, upper=False):
     _real_only("cholesky", x)
     L, gL = (_mT(xp, out), _mT(xp, g)) if upper else (out, g)
     n = L.shape[-1]
-    P = xp.matmul(_mT(xp, L), gL) * _tril_mask(xp, L, n)
-    P = 0.5 * (P + _mT(xp, P * _tril_mask(xp, L, n, -1)))
+    P = xp.tril(xp.matmul(_mT(xp, L), gL))
+    P = 0.5 * (P + _mT(xp, xp.tril(P, k=-1)))
     Linv = xp.linalg.inv(L)
     return xp.matmul(_mT(xp, Linv), xp.matmul(P, Linv))
 
@@ -363,8 +358,8 @@ def _qr_grad(xp, x, Q, R, gQ, gR):
         if gQ is not None:
             M = M - xp.matmul(_mT(xp, gQ), Q)
     k = M.shape[-1]
-    low = M * _tril_mask(xp, M, k)
-    sym = low + _mT(xp, low * _tril_mask(xp, M, k, -1))
+    low = xp.tril(M)
+    sym = low + _mT(xp, xp.tril(low, k=-1))
     gA = xp.matmul(Q, sym)
     if gQ is not None:
         gA = gA + gQ
@@ -434,7 +429,8 @@ def _eigh_vectors_grad(xp, g, out, x, saved=None):
     v = out
     k = xp.matmul(_mT(xp, v), g)
     skew = 0.5 * (k - _mT(xp, k))
-    e = xp.expand_dims(w, axis=-2) - xp.expand_dims(w, axis=-1) + _eye_mask(xp, w, w.shape[-1])
+    e = xp.expand_dims(w, axis=-2) - xp.expand_dims(w, axis=-1)
+    e = e + _eye_like(xp, e)
     return xp.matmul(v, xp.matmul(skew / e, _mT(xp, v)))
 
 
@@ -479,7 +475,8 @@ def _svd_vh(xp, x, full_matrices=True):
 
 def _svd_e(xp, s):
     s2 = s * s
-    return xp.expand_dims(s2, axis=-2) - xp.expand_dims(s2, axis=-1) + _eye_mask(xp, s, s.shape[-1])
+    e = xp.expand_dims(s2, axis=-2) - xp.expand_dims(s2, axis=-1)
+    return e + _eye_like(xp, e)
 
 
 def _svdvals_grad(xp, g, out, x, saved=None):
@@ -632,3 +629,18 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
         raise ShapeError(f"xgrad.linalg.matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, "
                          f"not {ord!r}")
     return expand_dims(expand_dims(out, axis=-1), axis=-1) if keepdims else out
+
+
+# ---- triangles (the standard's tril/triu; the rules above use them as masks) ---------------------
+@op
+def tril(xp, x, k=0):
+    return xp.tril(x, k=k)
+
+
+@op
+def triu(xp, x, k=0):
+    return xp.triu(x, k=k)
+
+
+tril.defvjp(lambda xp, g, out, x, k=0: xp.tril(g, k=k))
+triu.defvjp(lambda xp, g, out, x, k=0: xp.triu(g, k=k))
