@@ -238,3 +238,22 @@ def test_zero_norm_has_zero_gradient_as_in_torch(backend):
         t = torch.tensor(a, requires_grad=True)
         (tg,) = torch.autograd.grad(torch.linalg.vector_norm(t, ord=ord, dim=-1).sum(), [t], allow_unused=True)
         assert np.array_equal(_host(g), np.zeros_like(a) if tg is None else tg.numpy()), ord
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (2, 4)])
+def test_svd_full_matrices_gradients_match_torch(backend, shape):
+    # the extra columns of U (rows of Vh) are not unique: torch gives them no gradient, and so does xgrad
+    a = np.random.default_rng(15).normal(size=shape)
+    a[0, 0] += 5.0  # distinct singular values
+    for k in range(3):
+        _check(backend, lambda x: xla.svd(x, full_matrices=True)[k] ** 2,
+               lambda x: torch.linalg.svd(x, full_matrices=True)[k] ** 2, [a], seed=k)
+
+
+def test_eigh_and_cholesky_read_the_lower_triangle_and_return_torchs_gradient(backend):
+    rng = np.random.default_rng(16)
+    m = rng.normal(size=(3, 3))
+    s = m @ m.T + 3 * np.eye(3)
+    s[0, 2] += 1.0  # not symmetric: the libraries read the lower triangle
+    _check(backend, lambda x: xla.eigvalsh(x), lambda x: torch.linalg.eigvalsh(x), [s])
+    _check(backend, lambda x: xla.cholesky(x), lambda x: torch.linalg.cholesky(x), [s])

@@ -34,7 +34,7 @@ def _fit(xp, grad, a):
 def _real_only(name, *arrays):
     if any(_complex(a) for a in arrays):
         raise DTypeError(f"xgrad.linalg.{name}: gradients of complex inputs are not supported for {name} "
-                         "(only matmul, vecdot, tensordot and the fft functions have them); detach the input or "
+                         "(matmul, vecdot, tensordot, einsum and the fft functions have them); detach the input or "
                          "compute with real and imaginary parts")
 
 
