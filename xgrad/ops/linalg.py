@@ -20,6 +20,7 @@ from .elementwise import abs, dtype_info, where
 from .indexing import getitem
 from .reduction import max, min, sum
 from .shape import expand_dims, permute_dims, reshape, stack
+from .transfer import asarray
 
 
 def _complex(a):
@@ -36,6 +37,11 @@ def _real_only(name, *arrays):
         raise DTypeError(f"xgrad.linalg.{name}: gradients of complex inputs are not supported for {name} "
                          "(matmul, vecdot, tensordot, einsum and the fft functions have them); detach the input or "
                          "compute with real and imaginary parts")
+
+
+def _tensor(x):
+    """A tensor for an array-like argument of a composite function (an op converts its own)."""
+    return x if isinstance(x, Tensor) else asarray(x)
 
 
 def _mT(xp, a):
@@ -150,6 +156,7 @@ vecdot.defvjp(_vecdot_grad_x1, _vecdot_grad_x2)
 def tensordot(x1, x2, /, *, axes=2):
     """Contract the last ``axes`` axes of ``x1`` with the first of ``x2`` (an int), or the axes listed in
     ``axes = (axes of x1, axes of x2)``; built from permute_dims, reshape and matmul (complex too)."""
+    x1, x2 = _tensor(x1), _tensor(x2)
     if isinstance(axes, int):
         if axes < 0 or axes > x1.ndim or axes > x2.ndim:
             raise ShapeError(f"xgrad.tensordot: axes={axes} must lie in [0, min(ndim)] for inputs of shapes "
@@ -172,6 +179,7 @@ def tensordot(x1, x2, /, *, axes=2):
 
 def outer(x1, x2, /):
     """The outer product of two 1-D tensors."""
+    x1, x2 = _tensor(x1), _tensor(x2)
     if x1.ndim != 1 or x2.ndim != 1:
         raise ShapeError(f"xgrad.linalg.outer: needs two 1-D tensors, got shapes {tuple(x1.shape)} and "
                          f"{tuple(x2.shape)}")
@@ -186,9 +194,10 @@ def _along(x, axis, index):
 
 def cross(x1, x2, /, *, axis=-1):
     """The cross product of 3-vectors on ``axis`` (the other axes broadcast)."""
-    if not isinstance(x1, Tensor) or not isinstance(x2, Tensor) or x1.shape[axis] != 3 or x2.shape[axis] != 3:
+    x1, x2 = _tensor(x1), _tensor(x2)
+    if x1.ndim == 0 or x2.ndim == 0 or x1.shape[axis] != 3 or x2.shape[axis] != 3:
         raise ShapeError(f"xgrad.linalg.cross: needs vectors of length 3 on axis {axis}, got shapes "
-                         f"{tuple(getattr(x1, 'shape', ()))} and {tuple(getattr(x2, 'shape', ()))}")
+                         f"{tuple(x1.shape)} and {tuple(x2.shape)}")
     a = [_along(x1, axis, i) for i in range(3)]
     b = [_along(x2, axis, i) for i in range(3)]
     parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
@@ -197,6 +206,7 @@ def cross(x1, x2, /, *, axis=-1):
 
 def diagonal(x, /, *, offset=0):
     """The diagonals of the last two axes (``offset`` > 0: above the main one, < 0: below)."""
+    x = _tensor(x)
     n, m = x.shape[-2], x.shape[-1]
     count = builtins.max(0, builtins.min(n + builtins.min(offset, 0), m - builtins.max(offset, 0)))
     start = offset if offset >= 0 else -offset * m
@@ -547,6 +557,7 @@ matrix_rank = op(lambda xp, x, rtol=None: xp.linalg.matrix_rank(x, rtol=rtol), n
 def matrix_power(x, n, /):
     """``x`` multiplied by itself ``n`` times (by squaring); ``n < 0``: powers of ``inv(x)``; ``n = 0``: the
     identity (no gradient reaches ``x``, as in PyTorch)."""
+    x = _tensor(x)
     _square("matrix_power", x)
     if not isinstance(n, int):
         raise DTypeError(f"xgrad.linalg.matrix_power: n must be an int, not {type(n).__name__}")
@@ -613,6 +624,7 @@ vector_norm.defvjp(_vector_norm_grad)
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """Norms of the matrices on the last two axes: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf (2 and 'nuc' from
     the singular values)."""
+    x = _tensor(x)
     if x.ndim < 2:
         raise ShapeError(f"xgrad.linalg.matrix_norm: needs a tensor of at least 2 dimensions, got shape "
                          f"{tuple(x.shape)}")
