@@ -45,7 +45,7 @@ def _fit(xp, grad, a):
     return grad if _is_complex(a) else xp.real(grad)
 
 
-def _axis_slice(ndim, axis, part):
+def _axis_slice(axis, part):
     return (slice(None),) * axis + (part, Ellipsis)
 
 
@@ -73,7 +73,7 @@ def _rfft_grad(xp, g, out, x, axis, norm):
     # the half spectrum is the first n//2 + 1 entries of the full one: pad g with zeros, then the adjoint
     n, h = x.shape[axis], g.shape[axis]
     if n > h:
-        g = xp.concat([g, xp.zeros_like(g[_axis_slice(g.ndim, axis, slice(0, n - h))])], axis=axis)
+        g = xp.concat([g, xp.zeros_like(g[_axis_slice(axis, slice(0, n - h))])], axis=axis)
     return xp.real(xp.fft.ifftn(g, axes=(axis,), norm=_SWAP[norm]))
 
 
@@ -91,9 +91,9 @@ def _irfft_grad(xp, g, out, x, n, axis, norm):
     h = gi.shape[axis]
     twice = n - h
     if twice > 0:
-        parts = [gi[_axis_slice(gi.ndim, axis, slice(0, 1))], 2 * gi[_axis_slice(gi.ndim, axis, slice(1, 1 + twice))]]
+        parts = [gi[_axis_slice(axis, slice(0, 1))], 2 * gi[_axis_slice(axis, slice(1, 1 + twice))]]
         if 1 + twice < h:
-            parts.append(gi[_axis_slice(gi.ndim, axis, slice(1 + twice, h))])
+            parts.append(gi[_axis_slice(axis, slice(1 + twice, h))])
         gi = xp.concat(parts, axis=axis)
     return _fit(xp, gi, x)
 
@@ -130,7 +130,7 @@ def _resize(x, n, axis, name):
         raise ShapeError(f"xgrad.fft.{name}: lengths must be positive ints, got {n!r}")
     m = x.shape[axis]
     if n < m:
-        return getitem(x, _axis_slice(x.ndim, axis, slice(0, n)))
+        return getitem(x, _axis_slice(axis, slice(0, n)))
     shape = list(x.shape)
     shape[axis] = n - m
     pad = zeros(*shape, dtype=x.dtype, backend=x.backend, device=x.device)
@@ -252,7 +252,7 @@ def _shift(x, axes, name, inverse):
         n = x.shape[a]
         k = n // 2 if inverse else n - n // 2  # the new first entry
         if 0 < k < n:
-            x = concat([getitem(x, _axis_slice(x.ndim, a, slice(k, n))), getitem(x, _axis_slice(x.ndim, a, slice(0, k)))],
+            x = concat([getitem(x, _axis_slice(a, slice(k, n))), getitem(x, _axis_slice(a, slice(0, k)))],
                        axis=a)
     return x
 
