@@ -159,6 +159,15 @@ def test_complex_gradient_of_a_decomposition_is_refused(backend):
         out.backward()
 
 
+def test_slogdet_of_a_complex_input_that_requires_grad_is_refused():
+    # its complex sign has a gradient in torch; xgrad would drop it, so it refuses
+    z = xgrad.tensor(_complex(np.random.default_rng(17), (2, 2)), requires_grad=True)
+    with pytest.raises(DTypeError, match="slogdet.*complex"):
+        xla.slogdet(z)
+    sign, logabsdet = xla.slogdet(z.detach())
+    assert np.allclose(_host(sign), np.linalg.slogdet(_host(z))[0])
+
+
 def test_solve_refuses_the_shapes_torch_reads_as_vectors():
     a = xgrad.tensor(np.eye(3)[None].repeat(3, 0) * 2.0)
     with pytest.raises(ShapeError, match="ambiguous.*x2\\[..., None\\]"):

@@ -306,7 +306,11 @@ _slogdet_logabsdet.defvjp(_logabsdet_grad)
 
 
 def slogdet(x, /):
-    """``(sign, logabsdet)`` of the determinant; only ``logabsdet`` has a gradient (as in PyTorch)."""
+    """``(sign, logabsdet)`` of the determinant; only ``logabsdet`` has a gradient (as in PyTorch for real
+    input: there the sign is piecewise constant)."""
+    x = _tensor(x)
+    if x.requires_grad and _complex(x):  # a complex sign has a gradient in PyTorch: refuse, never drop it
+        _real_only("slogdet", x)
     return SlogdetResult(_slogdet_sign(x), _slogdet_logabsdet(x))
 
 
