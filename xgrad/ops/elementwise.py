@@ -622,6 +622,7 @@ onehot = op(lambda xp, labels, num_classes, dtype: xp.onehot(labels, num_classes
 # ---- complex parts (PyTorch's convention for complex gradients: conjugate Wirtinger) ----------------
 @op
 def conj(xp, a):
+    """The complex conjugate (a real input unchanged)."""
     return xp.conj(a)
 
 
@@ -630,6 +631,7 @@ conj.defvjp(lambda xp, g, out, a: xp.conj(g))  # conj is its own adjoint
 
 @op
 def real(xp, a):
+    """The real part (a real input unchanged)."""
     return xp.real(a)
 
 

@@ -62,6 +62,7 @@ def _square(name, a):
 # ---- matmul and matrix_transpose ----------------------------------------------------------------
 @op
 def matmul(xp, a, b):
+    """The matrix product (1-D operands as vectors, batch axes broadcast); complex gradients as PyTorch."""
     return xp.matmul(a, b)
 
 
@@ -110,6 +111,7 @@ matmul.defvjp(_matmul_grad_a, _matmul_grad_b)
 
 @op
 def matrix_transpose(xp, a):
+    """The last two axes swapped."""
     return xp.matrix_transpose(a)
 
 
@@ -227,6 +229,7 @@ def trace(x, /, *, offset=0, dtype=None):
 # ---- inverses, solves, determinants -------------------------------------------------------------
 @op
 def inv(xp, x):
+    """The inverse of each square matrix on the last two axes."""
     return xp.linalg.inv(x)
 
 
@@ -276,6 +279,7 @@ def solve(x1, x2, /):
 
 @op
 def det(xp, x):
+    """The determinant of each square matrix on the last two axes."""
     return xp.linalg.det(x)
 
 
@@ -317,6 +321,8 @@ def slogdet(x, /):
 # ---- decompositions -----------------------------------------------------------------------------
 @op
 def cholesky(xp, x, upper=False):
+    """The Cholesky factor of symmetric positive-definite matrices: lower ``L`` with ``x = L L^T``
+    (``upper=True``: ``U`` with ``x = U^T U``). Only the lower triangle of ``x`` is read."""
     return xp.linalg.cholesky(x, upper=upper)
 
 
@@ -415,6 +421,7 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 @op(saves=True)
 def eigvalsh(xp, x):
+    """The eigenvalues of symmetric matrices, ascending (only the lower triangle is read)."""
     w, v = xp.linalg.eigh(x)
     return w, v
 
@@ -477,6 +484,7 @@ def _svd_u(xp, x, full_matrices=True):
 
 @op(saves=True)
 def svdvals(xp, x):
+    """The singular values of each matrix on the last two axes, descending."""
     parts = _reduced_svd(xp, x)
     return parts[1], parts
 
@@ -537,6 +545,8 @@ def svd(x, /, *, full_matrices=True):
 # ---- pseudo-inverse, rank, powers ---------------------------------------------------------------
 @op
 def pinv(xp, x, rtol=None):
+    """The Moore-Penrose pseudo-inverse (singular values below ``rtol`` times the largest count as 0);
+    its gradient is that of constant rank, as in PyTorch."""
     return xp.linalg.pinv(x, rtol=rtol)
 
 
@@ -555,7 +565,10 @@ def _pinv_grad(xp, g, out, x, rtol=None):
 
 pinv.defvjp(_pinv_grad)
 
-matrix_rank = op(lambda xp, x, rtol=None: xp.linalg.matrix_rank(x, rtol=rtol), name="matrix_rank")  # no gradient
+@op
+def matrix_rank(xp, x, rtol=None):
+    """The number of singular values above ``rtol`` times the largest (an integer: no gradient)."""
+    return xp.linalg.matrix_rank(x, rtol=rtol)
 
 
 def matrix_power(x, n, /):
@@ -583,6 +596,7 @@ def matrix_power(x, n, /):
 # ---- norms ---------------------------------------------------------------------------------------
 @op
 def vector_norm(xp, x, axis=None, keepdims=False, ord=2):
+    """The ``ord``-norm over ``axis`` (None: all entries); at a zero vector the gradient is 0 (PyTorch's)."""
     return xp.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
 
 
@@ -650,11 +664,13 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
 # ---- triangles (the standard's tril/triu; the rules above use them as masks) ---------------------
 @op
 def tril(xp, x, k=0):
+    """The lower triangle of the last two axes (on and below diagonal ``k``), zeros above."""
     return xp.tril(x, k=k)
 
 
 @op
 def triu(xp, x, k=0):
+    """The upper triangle of the last two axes (on and above diagonal ``k``), zeros below."""
     return xp.triu(x, k=k)
 
 
