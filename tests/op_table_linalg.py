@@ -115,10 +115,6 @@ def _vector_norm(draw, rng):
                                            "ord": draw(st.sampled_from([2, 1, INF, -INF, 3, 1.5, 0.5]))}  # 0: test_linalg_fft.py
 
 
-def _dims(axis, ndim):
-    return tuple(range(ndim)) if axis is None else axis
-
-
 def _matrix_norm(draw, rng):
     arrays, c = _spread(draw, rng)
     c["ord"] = draw(st.sampled_from(["fro", "nuc", 1, -1, 2, -2, INF, -INF]))

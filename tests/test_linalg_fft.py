@@ -267,3 +267,16 @@ def test_eigh_and_cholesky_read_the_lower_triangle_and_return_torchs_gradient(ba
     s[0, 2] += 1.0  # not symmetric: the libraries read the lower triangle
     _check(backend, lambda x: xla.eigvalsh(x), lambda x: torch.linalg.eigvalsh(x), [s])
     _check(backend, lambda x: xla.cholesky(x), lambda x: torch.linalg.cholesky(x), [s])
+
+
+def test_real_and_conj_of_complex_tensors_have_torch_gradients(backend):
+    rng = np.random.default_rng(18)
+    z, w = _complex(rng, (3, 4)), _complex(rng, (4, 2))
+    _check(backend, lambda a: xgrad.real(xfft.fft(a)), lambda a: torch.fft.fft(a).real, [z])
+    _check(backend, lambda a, b: xgrad.conj(a) @ b, lambda a, b: a.conj() @ b, [z, w])
+    _check(backend, lambda a: xgrad.real(a @ xgrad.conj(a).mT), lambda a: (a @ a.conj().mT).real, [z])
+
+
+def test_einsum_of_one_tensor_twice_accumulates_its_gradient(backend):
+    x = np.random.default_rng(19).normal(size=(3, 4))
+    _check(backend, lambda a: xgrad.einsum("ij,kj->ik", a, a), lambda a: torch.einsum("ij,kj->ik", a, a), [x])
