@@ -621,18 +621,18 @@ onehot = op(lambda xp, labels, num_classes, dtype: xp.onehot(labels, num_classes
 
 # ---- complex parts (PyTorch's convention for complex gradients: conjugate Wirtinger) ----------------
 @op
-def conj(xp, a):
+def conj(xp, x, /):
     """The complex conjugate (a real input unchanged)."""
-    return xp.conj(a)
+    return xp.conj(x)
 
 
 conj.defvjp(lambda xp, g, out, a: xp.conj(g))  # conj is its own adjoint
 
 
 @op
-def real(xp, a):
+def real(xp, x, /):
     """The real part (a real input unchanged)."""
-    return xp.real(a)
+    return xp.real(x)
 
 
 # the gradient of a complex input is g + 0j (its imaginary part gets none); a real input's is g

@@ -61,9 +61,9 @@ def _square(name, a):
 
 # ---- matmul and matrix_transpose ----------------------------------------------------------------
 @op
-def matmul(xp, a, b):
+def matmul(xp, x1, x2, /):
     """The matrix product (1-D operands as vectors, batch axes broadcast); complex gradients as PyTorch."""
-    return xp.matmul(a, b)
+    return xp.matmul(x1, x2)
 
 
 def _check(a, b):
@@ -110,9 +110,9 @@ matmul.defvjp(_matmul_grad_a, _matmul_grad_b)
 
 
 @op
-def matrix_transpose(xp, a):
+def matrix_transpose(xp, x, /):
     """The last two axes swapped."""
-    return xp.matrix_transpose(a)
+    return xp.matrix_transpose(x)
 
 
 matrix_transpose.defvjp(lambda xp, g, out, a: xp.matrix_transpose(g))
@@ -120,7 +120,7 @@ matrix_transpose.defvjp(lambda xp, g, out, a: xp.matrix_transpose(g))
 
 # ---- products built on matmul -------------------------------------------------------------------
 @op
-def vecdot(xp, x1, x2, axis=-1):
+def vecdot(xp, x1, x2, /, *, axis=-1):
     """sum(conj(x1) * x2) over ``axis`` (broadcasting the other axes)."""
     return xp.linalg.vecdot(x1, x2, axis=axis)
 
@@ -228,7 +228,7 @@ def trace(x, /, *, offset=0, dtype=None):
 
 # ---- inverses, solves, determinants -------------------------------------------------------------
 @op
-def inv(xp, x):
+def inv(xp, x, /):
     """The inverse of each square matrix on the last two axes."""
     return xp.linalg.inv(x)
 
@@ -278,7 +278,7 @@ def solve(x1, x2, /):
 
 
 @op
-def det(xp, x):
+def det(xp, x, /):
     """The determinant of each square matrix on the last two axes."""
     return xp.linalg.det(x)
 
@@ -320,7 +320,7 @@ def slogdet(x, /):
 
 # ---- decompositions -----------------------------------------------------------------------------
 @op
-def cholesky(xp, x, upper=False):
+def cholesky(xp, x, /, *, upper=False):
     """The Cholesky factor of symmetric positive-definite matrices: lower ``L`` with ``x = L L^T``
     (``upper=True``: ``U`` with ``x = U^T U``). Only the lower triangle of ``x`` is read."""
     return xp.linalg.cholesky(x, upper=upper)
@@ -420,7 +420,7 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
 @op(saves=True)
-def eigvalsh(xp, x):
+def eigvalsh(xp, x, /):
     """The eigenvalues of symmetric matrices, ascending (only the lower triangle is read)."""
     w, v = xp.linalg.eigh(x)
     return w, v
@@ -483,7 +483,7 @@ def _svd_u(xp, x, full_matrices=True):
 
 
 @op(saves=True)
-def svdvals(xp, x):
+def svdvals(xp, x, /):
     """The singular values of each matrix on the last two axes, descending."""
     parts = _reduced_svd(xp, x)
     return parts[1], parts
@@ -544,7 +544,7 @@ def svd(x, /, *, full_matrices=True):
 
 # ---- pseudo-inverse, rank, powers ---------------------------------------------------------------
 @op
-def pinv(xp, x, rtol=None):
+def pinv(xp, x, /, *, rtol=None):
     """The Moore-Penrose pseudo-inverse (singular values below ``rtol`` times the largest count as 0);
     its gradient is that of constant rank, as in PyTorch."""
     return xp.linalg.pinv(x, rtol=rtol)
@@ -566,7 +566,7 @@ def _pinv_grad(xp, g, out, x, rtol=None):
 pinv.defvjp(_pinv_grad)
 
 @op
-def matrix_rank(xp, x, rtol=None):
+def matrix_rank(xp, x, /, *, rtol=None):
     """The number of singular values above ``rtol`` times the largest (an integer: no gradient)."""
     return xp.linalg.matrix_rank(x, rtol=rtol)
 
@@ -595,7 +595,7 @@ def matrix_power(x, n, /):
 
 # ---- norms ---------------------------------------------------------------------------------------
 @op
-def vector_norm(xp, x, axis=None, keepdims=False, ord=2):
+def vector_norm(xp, x, /, *, axis=None, keepdims=False, ord=2):
     """The ``ord``-norm over ``axis`` (None: all entries); at a zero vector the gradient is 0 (PyTorch's)."""
     return xp.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
 
@@ -663,13 +663,13 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
 
 # ---- triangles (the standard's tril/triu; the rules above use them as masks) ---------------------
 @op
-def tril(xp, x, k=0):
+def tril(xp, x, /, *, k=0):
     """The lower triangle of the last two axes (on and below diagonal ``k``), zeros above."""
     return xp.tril(x, k=k)
 
 
 @op
-def triu(xp, x, k=0):
+def triu(xp, x, /, *, k=0):
     """The upper triangle of the last two axes (on and above diagonal ``k``), zeros below."""
     return xp.triu(x, k=k)
 
