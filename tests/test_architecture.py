@@ -120,6 +120,7 @@ LAYERS = {
     "xgrad.hooks": 0, "xgrad.anomaly": 4, "xgrad.amp": 6, "xgrad.utils": 6, "xgrad.viz": 7, "xgrad.memory": 7,
     "xgrad.serialization": 6, "xgrad.porting": 6,
     "xgrad.ops.sorting": 3,
+    "xgrad.linalg": 3, "xgrad.fft": 3,
 }
 
 

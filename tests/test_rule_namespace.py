@@ -7,7 +7,7 @@ import re
 import pytest
 
 import xgrad
-from xgrad.backends.namespace import EXTENSIONS, NAMES, STANDARD, names
+from xgrad.backends.namespace import ALL_NAMES, EXTENSIONS, FFT, LINALG, NAMES, STANDARD, SUBNAMESPACES, names
 from xgrad.ops import grad_namespace
 
 PACKAGE = pathlib.Path(xgrad.__file__).parent
@@ -15,12 +15,25 @@ PACKAGE = pathlib.Path(xgrad.__file__).parent
 
 def test_backend_rule_namespace_is_exactly_the_contract(backend):
     b = xgrad.get_backend(backend)
-    assert names(b.rule_namespace) == set(NAMES)
+    assert names(b.rule_namespace) == set(ALL_NAMES)
     assert b.xp is b.rule_namespace  # no observer: the namespace itself
 
 
 def test_xgrad_namespace_is_exactly_the_contract():
-    assert names(grad_namespace) == set(NAMES)
+    assert names(grad_namespace) == set(ALL_NAMES)
+
+
+def test_extensions_are_the_standard_linalg_and_fft_names():
+    assert set(SUBNAMESPACES) == {"linalg", "fft"}
+    assert {f"linalg.{n}" for n in LINALG} | {f"fft.{n}" for n in FFT} == ALL_NAMES - NAMES
+    assert {"linalg.inv", "linalg.svd", "fft.rfft", "fft.ifftshift"} <= ALL_NAMES
+
+
+def test_xgrad_extensions_are_the_public_linalg_and_fft_functions():
+    for name in LINALG:
+        assert getattr(grad_namespace.linalg, name) is getattr(xgrad.linalg, name), name
+    for name in FFT:
+        assert getattr(grad_namespace.fft, name) is getattr(xgrad.fft, name), name
 
 
 def test_standard_names_come_from_the_standard_namespace_or_a_fast_path(backend):
@@ -31,10 +44,19 @@ def test_standard_names_come_from_the_standard_namespace_or_a_fast_path(backend)
         assert getattr(b.rule_namespace, name) == expected, name
 
 
+def test_extension_names_come_from_the_library_extensions(backend):
+    b = xgrad.get_backend(backend)
+    for ext, ext_names in SUBNAMESPACES.items():
+        for name in ext_names:
+            assert getattr(getattr(b.rule_namespace, ext), name) == getattr(getattr(b.namespace, ext), name), name
+
+
 def test_a_name_outside_the_contract_is_a_clear_error(backend):
     b = xgrad.get_backend(backend)
     with pytest.raises(AttributeError, match="not in xgrad's rule namespace.*namespace.py"):
-        b.xp.fft
+        b.xp.einsum_path
+    with pytest.raises(AttributeError, match="not in xgrad's rule namespace.*extension 'linalg'.*namespace.py"):
+        b.xp.linalg.lstsq
 
 
 def test_fast_paths_agree_with_the_standard_functions():
@@ -56,14 +78,21 @@ def test_fast_paths_agree_with_the_standard_functions():
 
 
 def _used_names(path):
-    return set(re.findall(r"\bxp\.([A-Za-z_]\w*)", path.read_text()))
+    """The xp names a file uses, an extension's as ``"linalg.inv"``."""
+    return set(re.findall(r"\bxp\.((?:linalg|fft)\.[A-Za-z_]\w*|[A-Za-z_]\w*)", path.read_text())) - set(SUBNAMESPACES)
+
+
+def test_used_names_reads_extension_calls(tmp_path):
+    f = tmp_path / "rules.py"
+    f.write_text("y = xp.linalg.solve(a, xp.matmul(b, c)) + xp.fft.rfft(d)")
+    assert _used_names(f) == {"linalg.solve", "matmul", "fft.rfft"}
 
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "ops").glob("*.py")) + [
     PACKAGE / name for name in ("autograd.py", "creation.py", "optim.py", "training.py", "data.py", "tensor.py")
 ] + sorted((PACKAGE / "nn").glob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_library_code_uses_only_contract_names(path):
-    unknown = _used_names(path) - set(NAMES)
+    unknown = _used_names(path) - set(ALL_NAMES)
     assert not unknown, f"{path.name} uses xp names outside the rule namespace: {sorted(unknown)}"
 
 

@@ -22,11 +22,13 @@ from .ops import (argsort, broadcast_arrays, chunk, count_nonzero, cumprod, cums
                   diff, gather, isin, moveaxis, nonzero, prod, repeat, roll, scatter, scatter_add, searchsorted, sort,
                   split, std, tile, topk, unique_all, unique_counts, unique_inverse, unique_values, unstack)
 from .ops.sorting import ValuesIndices
+from .ops import conj, einsum, real, tensordot, tril, triu, vecdot
 from .ops import methods as _methods
 
 _methods.attach()  # Tensor's operators and computing methods
 
 from . import checkpoint, data, nn, optim, training  # noqa: E402  (the training layer, on top of the core)
+from . import fft, linalg  # noqa: E402  (the standard's extensions)
 from .porting import cat, from_numpy  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .porting import missing as _missing  # noqa: E402
@@ -49,7 +51,8 @@ from .amp import GradScaler, autocast  # noqa: E402  (mixed precision)
 from . import viz  # noqa: E402  (graph pictures)
 from .memory import memory_report  # noqa: E402
 
-_PUBLIC_MODULES = {"nn", "optim", "data", "checkpoint", "training", "plotting", "reference", "errors", "utils", "viz", "distributed"}
+_PUBLIC_MODULES = {"nn", "optim", "data", "checkpoint", "training", "plotting", "reference", "errors", "utils", "viz",
+                   "distributed", "fft", "linalg"}
 
 
 def __dir__() -> list[str]:

@@ -18,6 +18,7 @@ import operator
 import types
 
 from . import observe
+from .backends.namespace import SUBNAMESPACES
 
 # namespace members that describe dtypes or devices rather than compute arrays: called directly
 _PASS_THROUGH = {"isdtype", "result_type", "finfo", "iinfo", "can_cast", "device", "__array_namespace_info__"}
@@ -292,11 +293,14 @@ class Tracer:
 
 
 def tracing_namespace(xp, trace):
-    """A namespace with the functions of ``xp`` (a rule namespace), each recording into ``trace``."""
+    """A namespace with the functions of ``xp`` (a rule namespace), each recording into ``trace``; its
+    extensions (``xp.linalg``, ``xp.fft``) likewise."""
     ns = types.SimpleNamespace()
     for name, value in vars(xp).items():
         if callable(value) and not isinstance(value, type) and name not in _PASS_THROUGH:
             value = _recorder(trace, value)
+        elif name in SUBNAMESPACES:
+            value = tracing_namespace(value, trace)
         setattr(ns, name, value)
     return ns
 

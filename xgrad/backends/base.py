@@ -10,9 +10,10 @@ import array_api_compat as _compat
 import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
 
 from .. import observe
+from . import einsum as _einsum
 from ..errors import InputError
 from . import special
-from .namespace import STANDARD, RuleNamespace
+from .namespace import FFT, LINALG, STANDARD, RuleNamespace
 
 
 class Backend:
@@ -32,8 +33,9 @@ class Backend:
         self.namespace = namespace  # the library's array-API namespace, untouched
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
-        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf)
-        self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}")
+        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf,
+                         einsum=self.einsum)
+        self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}", self.extensions())
         self._rng = _np.random.default_rng(0)
 
     @property
@@ -47,6 +49,12 @@ class Backend:
     def fast_paths(self):
         """``{standard name: function}``: this library's faster functions, equal bit for bit."""
         return {}
+
+    def extensions(self):
+        """``{"linalg": {name: function}, "fft": {...}}``: the standard's extensions, from the library's
+        ``linalg`` and ``fft`` namespaces. A backend whose library lacks one of them supplies it here."""
+        return {"linalg": {name: getattr(self.namespace.linalg, name) for name in LINALG},
+                "fft": {name: getattr(self.namespace.fft, name) for name in FFT}}
 
     # ---- conversion and devices ------------------------------------------------------------
     def asarray(self, obj, dtype=None, device=None, copy=None):
@@ -149,6 +157,11 @@ class Backend:
         hits = xp.astype(positions[:, None] == xp.arange(size, device=self.device(like))[None, :], values.dtype)
         flat = xp.reshape(values, (1, -1)) @ hits
         return xp.reshape(flat, like.shape)
+
+    def einsum(self, subscripts, *operands):
+        """Einstein summation (``"bij,bjk->bik"``, ellipses, implicit output); generic version in array-API
+        functions (``backends/einsum.py``), for libraries without an einsum of their own."""
+        return _einsum.einsum(self.namespace, subscripts, *operands)
 
     def _check_labels(self, labels, num_classes):
         xp = self.namespace

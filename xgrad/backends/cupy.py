@@ -93,6 +93,9 @@ class CupyBackend(Backend):
             return self.default_device or cp.cuda.Device()
         return device if isinstance(device, cp.cuda.Device) else cp.cuda.Device(_device_index(device))
 
+    def einsum(self, subscripts, *operands):
+        return self._cp.einsum(subscripts, *operands)
+
     def scatter_add(self, like, index, values):
         out = self._cp.zeros_like(like, dtype=values.dtype)
         self._cupyx.scatter_add(out, index, values)

@@ -29,6 +29,9 @@ class NumpyBackend(Backend):
                 "broadcast_to": _broadcast_to, "sum": _sum, "max": _max, "min": _min, "mean": _mean,
                 "take_along_axis": self._take_along_axis, "expand_dims": _expand_dims, "squeeze": _squeeze}
 
+    def einsum(self, subscripts, *operands):
+        return np.einsum(subscripts, *operands)
+
     def writable(self, a):
         return isinstance(a, np.ndarray) and a.flags.writeable
 

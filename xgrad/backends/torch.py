@@ -25,11 +25,14 @@ class TorchBackend(Backend):
         return a.detach() if a.requires_grad else a
 
     def to_numpy(self, a):
-        return a.detach().cpu().numpy()
+        return a.detach().cpu().resolve_conj().resolve_neg().numpy()  # (torch.conj gives lazy views)
 
     def synchronize(self):
         if self._torch.cuda.is_available() and self._torch.cuda.is_initialized():
             self._torch.cuda.synchronize()
+
+    def einsum(self, subscripts, *operands):
+        return self._torch.einsum(subscripts, *operands)
 
     def scatter_add(self, like, index, values):
         torch = self._torch

@@ -7,16 +7,18 @@ from typing import Any, Callable
 
 from .. import creation as _creation
 from ..backends import current_backend as _current_backend
-from ..backends.namespace import NAMES as _RULE_NAMES, RuleNamespace as _RuleNamespace
+from ..backends.namespace import NAMES as _RULE_NAMES, SUBNAMESPACES as _EXTENSIONS, RuleNamespace as _RuleNamespace
 from ._core import Op, apply, op
 from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip,
                           cos, divide, equal, exp, expm1, full_like, gelu,
                           greater, greater_equal, isfinite, isnan, leaky_relu, less, less_equal, log, log1p,
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, ones_like, onehot, pow, relu, sigmoid, sign, sin, softplus, sqrt,
-                          square, subtract, tanh, where, zeros_like)
+                          square, subtract, tanh, where, zeros_like, conj, real)
+from .einsum import einsum
 from .indexing import _getitem, getitem, index_add, take, take_along_axis
-from .linalg import matmul, matrix_transpose
+from .linalg import matmul, matrix_transpose, tensordot, tril, triu, vecdot
+from . import fft as _fft, linalg as _linalg
 from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, softmax)
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
@@ -39,9 +41,14 @@ def _namespace_info() -> Any:
 _CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
              "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info}
 
+# the extensions xp.linalg and xp.fft: the public functions of xgrad.linalg and xgrad.fft
+_EXTENSION_MODULES = {"linalg": _linalg, "fft": _fft}
 # a contract name xgrad does not supply (no op of that name here) is reported as missing by _RuleNamespace
 grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] for name in _RULE_NAMES
-                                 if name in _CREATION or name in globals()}, "xgrad")
+                                 if name in _CREATION or name in globals()}, "xgrad",
+                                {ext: {name: getattr(_EXTENSION_MODULES[ext], name) for name in names
+                                       if hasattr(_EXTENSION_MODULES[ext], name)}
+                                 for ext, names in _EXTENSIONS.items()})
 
 # ops whose result may share its input's memory: the two share one version counter
 for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem,

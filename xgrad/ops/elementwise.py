@@ -567,7 +567,13 @@ def _astype(xp, a, dtype):
     return xp.astype(a, dtype)
 
 
-_astype.defvjp(lambda xp, g, out, a, dtype: xp.astype(g, a.dtype))
+def _astype_grad(xp, g, out, a, dtype):
+    if dtype_info(g.dtype)[2] == "c" and dtype_info(a.dtype)[2] != "c":  # real -> complex: the real part
+        g = xp.real(g)
+    return xp.astype(g, a.dtype)
+
+
+_astype.defvjp(_astype_grad)
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
@@ -626,3 +632,23 @@ zeros_like = op(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype), name="z
 ones_like = op(lambda xp, a, dtype=None: xp.ones_like(a, dtype=dtype), name="ones_like")
 full_like = op(lambda xp, a, fill_value, dtype=None: xp.full_like(a, fill_value, dtype=dtype), name="full_like")
 onehot = op(lambda xp, labels, num_classes, dtype: xp.onehot(labels, num_classes, dtype), name="onehot")
+
+
+# ---- complex parts (PyTorch's convention for complex gradients: conjugate Wirtinger) ----------------
+@op
+def conj(xp, x, /):
+    """The complex conjugate (a real input unchanged)."""
+    return xp.conj(x)
+
+
+conj.defvjp(lambda xp, g, out, a: xp.conj(g))  # conj is its own adjoint
+
+
+@op
+def real(xp, x, /):
+    """The real part (a real input unchanged)."""
+    return xp.real(x)
+
+
+# the gradient of a complex input is g + 0j (its imaginary part gets none); a real input's is g
+real.defvjp(lambda xp, g, out, a: g if dtype_info(a.dtype)[2] != "c" else xp.astype(g, a.dtype))
