@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from . import _state, observe
 from .backends import Backend, get_backend
+from .backends.dtypes import DType
 from .errors import DTypeError, GraphError
 
 __all__ = ["Tensor", "new", "written"]
@@ -98,8 +99,11 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def dtype(self) -> Any:
-        return self.data.dtype
+    def dtype(self) -> DType:
+        """xgrad's dtype object (``xgrad.float64``, ...) on every backend; it compares equal to its name
+        and to the library's dtype (``numpy.float64``, ``torch.float64``). ``t.data.dtype`` is the
+        library's own."""
+        return self._backend.xdtype(self.data.dtype)
 
     @property
     def device(self) -> Any:

@@ -26,6 +26,8 @@ STANDARD = (
     "asarray", "zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "full_like",
     # inspection: the dtype objects by name (forwards cast to PyTorch's result dtype with them)
     "__array_namespace_info__",
+    # creation functions of xgrad's namespace (tril/triu are differentiable ops)
+    "linspace", "tril", "triu",
 )
 """Array-API standard functions, with the standard's signatures."""
 

@@ -21,6 +21,7 @@ from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, m
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
+from .triangle import tril, triu
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
@@ -29,7 +30,8 @@ def _namespace_info() -> Any:
 
 
 _CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
-             "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info}
+             "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info,
+             "linspace": _creation.linspace}
 
 # a contract name xgrad does not supply (no op of that name here) is reported as missing by _RuleNamespace
 grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] for name in _RULE_NAMES

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from .. import _state, observe
 from ..backends import current_backend
+from ..backends.dtypes import DType
 from ..errors import BackendMismatchError, DTypeError, ShapeError, XgradError
 from ..tensor import Tensor, new
 
@@ -69,7 +70,7 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
     backend, raw, needs_grad = _inputs(o, args)
     if kw:
-        kw = _own_params(kw)
+        kw = _own_params(kw, backend)
     try:
         out = o.forward(backend.rule_namespace if not observe.watching else backend.xp, *raw, **kw)
     except XgradError:
@@ -129,12 +130,14 @@ def _inputs(o, args):
     return backend, raw, needs_grad
 
 
-def _own_params(kw):
+def _own_params(kw, backend):
     """Tensors given as parameters (clip's bounds, say) as copies of their arrays: an in-place write to
-    them after the op never reaches its backward."""
+    them after the op never reaches its backward. xgrad dtypes (``dtype=xgrad.float32``) become the
+    library's."""
     for v in kw.values():
-        if type(v) is Tensor:
-            return {k: (v._backend.xp.asarray(v.data, copy=True) if type(v) is Tensor else v)
+        if type(v) is Tensor or type(v) is DType:
+            return {k: (v._backend.xp.asarray(v.data, copy=True) if type(v) is Tensor else
+                        backend.dtype(v) if type(v) is DType else v)
                     for k, v in kw.items()}
     return kw
 
@@ -143,7 +146,9 @@ def _convert_constants(backend, raw):
     """Lists and other libraries' arrays in ``raw`` become arrays of ``backend``, in place; parameters
     (shapes, axes, dtypes, strings) stay as they are."""
     for i, a in enumerate(raw):
-        if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
+        if type(a) is DType:  # xgrad.float32 given to an op: the library's dtype
+            raw[i] = backend.dtype(a)
+        elif type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
                                and not observe.adopts(backend, a)):
             raw[i] = backend.asarray(a)
 
