@@ -223,3 +223,85 @@ def test_constants():
 
     assert (xgrad.e, xgrad.pi, xgrad.inf) == (math.e, math.pi, math.inf) and math.isnan(xgrad.nan)
     assert xgrad.newaxis is None
+
+
+# ---- Tensor as the standard's array object ---------------------------------------------------
+
+
+def test_array_namespace_of_a_tensor_is_xgrad(backend):
+    import array_api_compat
+
+    t = xgrad.ones(2, backend=backend)
+    assert t.__array_namespace__() is xgrad and t.__array_namespace__(api_version="2024.12") is xgrad
+    assert array_api_compat.array_namespace(t) is xgrad
+    assert array_api_compat.array_namespace(t, xgrad.zeros(1, backend=backend)) is xgrad
+    with pytest.raises(ValueError, match="not '1999.01'"):
+        t.__array_namespace__(api_version="1999.01")
+
+
+def test_python_scalar_conversions(backend):
+    i = xgrad.tensor(2, backend=backend)
+    assert [10, 20, 30][i] == 30 and list(range(i)) == [0, 1] and int(i) == 2
+    assert complex(xgrad.tensor(1.5, backend=backend)) == 1.5 + 0j and float(i) == 2.0
+    with pytest.raises(TypeError, match="only integer tensors"):
+        [1, 2][xgrad.tensor(1.0, backend=backend)]
+    with pytest.raises(TypeError, match="only integer tensors"):
+        [1, 2][xgrad.tensor(True, backend=backend)]
+
+
+def test_in_place_power_and_bitwise_operators(backend):
+    t = xgrad.tensor([1, 2, 3], backend=backend)
+    data = t.data
+    t **= 2
+    t &= 6
+    t |= 1
+    t ^= 8
+    assert t.tolist() == [9, 13, 9] and (t.data is data or not xgrad.get_backend(backend).mutable)
+    x = xgrad.tensor([1.0, 2.0], backend=backend, requires_grad=True)
+    y = x * 1
+    with pytest.raises(xgrad.GraphError):
+        y **= 2
+
+
+def test_to_device_keeps_the_gradient(backend):
+    x = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
+    y = x.to_device(x.device)
+    assert str(y.device) == str(x.device)
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_dlpack_shares_memory_and_refuses_a_tensor_that_requires_grad():
+    t = xgrad.tensor([1.0, 2.0], dtype="float64", backend="numpy")
+    a = np.from_dlpack(t)
+    t.data[0] = 5.0
+    assert a.tolist() == [5.0, 2.0] and t.__dlpack_device__() == a.__dlpack_device__()
+    with pytest.raises(xgrad.GraphError, match="detach"):
+        np.from_dlpack(xgrad.tensor([1.0], requires_grad=True))
+
+
+def test_ops_show_the_forwards_signature_without_xp_and_a_docstring():
+    import inspect
+    import pydoc
+
+    assert str(inspect.signature(xgrad.tril)) == "(x, /, *, k=0)"
+    sig = inspect.signature(xgrad.sum)
+    assert "xp" not in sig.parameters and {"axis", "keepdims"} <= set(sig.parameters)
+    assert xgrad.tril.__name__ == "tril" and "lower triangle" in xgrad.tril.__doc__
+    text = pydoc.render_doc(xgrad.tril, renderer=pydoc.plaintext)
+    assert "tril(x, /, *, k=0)" in text and "lower triangle" in text
+    text = pydoc.render_doc(xgrad.exp, renderer=pydoc.plaintext)
+    assert "exp(" in text and "xp" not in text.split("exp(", 1)[1].split(")")[0]
+
+    class Holder:  # an op kept as a class attribute is not bound like a method
+        f = xgrad.tril
+
+    assert Holder().f is xgrad.tril
+    def plain(f):  # the signature without annotations
+        sig = inspect.signature(f)
+        return str(sig.replace(parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+                               return_annotation=sig.empty))
+
+    assert plain(xgrad.zeros).startswith("(shape, *sizes, dtype=None, device=None")
+    assert plain(xgrad.astype) == "(x, dtype, /, *, copy=True, device=None)"
+    assert plain(xgrad.linspace).startswith("(start, stop, /, num, *, dtype=None, device=None, endpoint=True")

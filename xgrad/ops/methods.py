@@ -10,10 +10,13 @@ from typing import Any, Callable
 
 import operator
 
+import xgrad as _xgrad  # the package (being imported): Tensor.__array_namespace__ returns it
+
 from .. import _state, autograd, inplace
 from ..backends import known_backends
 from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
+from ._core import Op
 from .indexing import _unwrap
 from . import (abs, add, argmax, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
                equal, exp, expand_dims, getitem, greater,
@@ -190,14 +193,29 @@ METHODS: dict[str, Any] = {
     "matmul": matmul,
     "softmax": lambda self, axis=-1: softmax(self, axis=axis),
     "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
+    # the array-API standard's array object
+    "__array_namespace__": lambda self, /, *, api_version=None: _namespace(api_version),
+    "to_device": lambda self, device, /, *, stream=None: to(self, device=device),
+    "__ipow__": _inplace("pow_", operator.ipow), "__iand__": _inplace("bitwise_and_", operator.iand),
+    "__ior__": _inplace("bitwise_or_", operator.ior), "__ixor__": _inplace("bitwise_xor_", operator.ixor),
 }
+
+API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+
+
+def _namespace(api_version: str | None) -> Any:
+    """The ``xgrad`` module: the array-API namespace of every Tensor (``array_api_compat.array_namespace``
+    and SciPy find it through ``__array_namespace__``)."""
+    if api_version is not None and api_version not in API_VERSIONS:
+        raise ValueError(f"xgrad implements the array API {', '.join(API_VERSIONS)}, not {api_version!r}")
+    return _xgrad
 
 
 def attach() -> None:
     """Put every entry of ``METHODS`` on Tensor (ops are plain objects, not functions: wrap them so
     they bind ``self`` like methods)."""
     for name, f in METHODS.items():
-        if not isinstance(f, property) and not callable(getattr(f, "__get__", None)):
+        if isinstance(f, Op) or (not isinstance(f, property) and not callable(getattr(f, "__get__", None))):
             f = _as_method(f)
         setattr(Tensor, name, f)
 
