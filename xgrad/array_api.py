@@ -40,7 +40,7 @@ def _dtype(x: Any, fn: str) -> DType:
     return DTYPES[name]
 
 
-def isdtype(dtype: Any, kind: Any, /) -> bool:
+def isdtype(dtype: Any, kind: Any) -> bool:
     """Whether ``dtype`` is of ``kind``: a dtype, one of "bool", "signed integer", "unsigned integer",
     "integral", "real floating", "complex floating", "numeric", or a tuple of these."""
     d = _dtype(dtype, "isdtype")
