@@ -305,3 +305,62 @@ def test_ops_show_the_forwards_signature_without_xp_and_a_docstring():
     assert plain(xgrad.zeros).startswith("(shape, *sizes, dtype=None, device=None")
     assert plain(xgrad.astype) == "(x, dtype, /, *, copy=True, device=None)"
     assert plain(xgrad.linspace).startswith("(start, stop, /, num, *, dtype=None, device=None, endpoint=True")
+
+
+# ---- t[index] = value where a gradient must flow ------------------------------------------------
+
+
+def _pair(values, backend):
+    import torch
+
+    return (xgrad.tensor(values, dtype="float64", backend=backend, requires_grad=True),
+            torch.tensor(values, dtype=torch.float64, requires_grad=True))
+
+
+def test_setitem_on_a_tensor_in_a_graph_is_recorded_as_pytorch_records_it(backend):
+    (x, tx), (v, tv) = _pair([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], backend), _pair([7.0, 8.0], backend)
+    results = []
+    W = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    weights = (xgrad.tensor(W, dtype="float64", backend=backend), _torch_module().tensor(W, dtype=tx.dtype))
+    for lib, a, b, w in ((xgrad, x, v, weights[0]), (_torch_module(), tx, tv, weights[1])):
+        t = a * a
+        t[:, 1] = b * 3.0  # a value that requires grad, into a tensor in the graph
+        t = lib.asarray(t, copy=True)  # a second recorded write goes into a copy (see below)
+        t[0, 0] = 0.5  # a constant
+        (t * w).sum().backward()
+        results.append((t.detach().numpy().tolist(), a.grad.numpy().tolist(), b.grad.numpy().tolist()))
+    assert results[0] == results[1]
+    assert results[0][1] == [[0.0, 0.0, 18.0], [32.0, 0.0, 72.0]]
+
+
+def _torch_module():
+    import torch
+
+    return torch
+
+
+def test_setitem_of_a_value_that_requires_grad_into_a_plain_tensor(backend):
+    x = xgrad.tensor([1.0, 2.0], dtype="float64", backend=backend, requires_grad=True)
+    z = xgrad.zeros(3, dtype="float64", backend=backend)
+    z[1:] = x * x
+    assert z.requires_grad and z.tolist() == [0.0, 1.0, 4.0]
+    (z * xgrad.tensor([5.0, 6.0, 7.0], dtype="float64", backend=backend)).sum().backward()
+    assert x.grad.tolist() == [12.0, 28.0]
+
+
+def test_recorded_setitem_never_reroutes_or_desynchronises_a_gradient(backend):
+    x = xgrad.tensor([1.0, 2.0, 3.0], dtype="float64", backend=backend, requires_grad=True)
+    t = x * 2.0
+    y = t * t  # recorded before the write: its backward would read the old t
+    t[0] = 10.0
+    with pytest.raises(xgrad.GraphError):
+        y.sum().backward()
+    u = x * 2.0
+    view = u[0:2]  # shares u's array: replacing u's array would leave it stale
+    with pytest.raises(xgrad.GraphError, match="shares its array"):
+        u[2] = 0.0
+    assert view.tolist() == [2.0, 4.0]
+    w = x * 1.0
+    w[0] = 0.0
+    with pytest.raises(xgrad.GraphError, match="earlier write"):
+        w[1] = 0.0

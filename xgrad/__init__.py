@@ -32,6 +32,7 @@ from .creation import empty, empty_like, linspace  # noqa: E402
 from .array_api import (__array_namespace_info__, can_cast, finfo, from_dlpack, iinfo, isdtype,  # noqa: E402
                         meshgrid, result_type)
 from .ops import asarray, tril, triu  # noqa: E402
+from . import special  # noqa: E402  (scipy.special finds xgrad's special functions here)
 
 __array_api_version__ = "2024.12"
 bool = _DTYPES["bool"]  # noqa: A001  (the standard's name; Python's bool stays builtins.bool)

@@ -17,6 +17,7 @@ from ..backends import known_backends
 from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
 from ._core import Op
+from .assign import record_setitem
 from .indexing import _unwrap
 from . import (abs, add, argmax, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
                equal, exp, expand_dims, getitem, greater,
@@ -137,7 +138,15 @@ def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value``, in place (not recorded: under no_grad, or on tensors outside any graph)."""
+    """``t[index] = value``: in place under no_grad or on tensors outside any graph; where a gradient
+    must flow (``t`` is in a graph, or ``value`` requires grad), recorded as an op that ``t`` becomes
+    the result of (``xgrad/ops/assign.py``), as PyTorch records it."""
+    if _state.mode.grad_enabled and (self.requires_grad or (type(value) is Tensor and value.requires_grad)) \
+            and not (self.requires_grad and self.is_leaf):
+        if type(value) is Tensor and value._backend is not self._backend:
+            _array(self, value)  # raises the backend mismatch
+        record_setitem(self, _unwrap(index, self._backend), value)
+        return
     _check_inplace(self, "__setitem__", (value,))
     inplace.setitem_(self, _unwrap(index, self._backend), _array(self, value))
 
