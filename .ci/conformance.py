@@ -1,7 +1,7 @@
 """CI: the array API conformance suite (../shared/array-api-tests) against xgrad, quickly, so conformance
 cannot regress: every test must pass except those listed in .ci/conformance_known_failures.txt (each
-with its cause in the README's "Array API conformance"). A listed test that now passes is reported, so
-the list can shrink.
+with its cause; a line ending in "*" is a prefix). A listed test that now passes is reported, so the
+list can shrink.
 
     python .ci/conformance.py                  # MAX_EXAMPLES=1 by default
     MAX_EXAMPLES=5 python .ci/conformance.py   # the README's measurement
@@ -32,6 +32,10 @@ def main() -> int:
                         f"--json-report-file={report}"], env=env, stdout=subprocess.DEVNULL, check=False)
         tests = json.loads(report.read_text())["tests"]
     failed = {t["nodeid"] for t in tests if t["outcome"] in ("failed", "error")}
+    # a listed line ending in "*" stands for every test whose id starts with the rest (special cases
+    # whose draws differ from run to run)
+    prefixes = tuple(k[:-1] for k in known if k.endswith("*"))
+    known = {k for k in known if not k.endswith("*")} | {n for n in failed if prefixes and n.startswith(prefixes)}
     passed = sum(t["outcome"] == "passed" for t in tests)
     ran = sum(t["outcome"] in ("passed", "failed", "error") for t in tests)
     print(f"conformance: {passed} of {ran} passed ({100 * passed / max(ran, 1):.1f}%), "
