@@ -53,8 +53,15 @@ def test_dtypes_given_as_xgrad_dtypes_reach_the_library(backend, name):
     for t in (xgrad.zeros((2,), dtype=d, backend=backend), xgrad.ones(2, dtype=d, backend=backend),
               xgrad.full((2,), 1, dtype=d, backend=backend), xgrad.astype(x, d), x.astype(d), x.to(d),
               xgrad.tensor([1, 0], dtype=d, backend=backend), xgrad.zeros_like(x, dtype=d),
-              xgrad.empty((1, 2), dtype=d, backend=backend), xgrad.eye(2, dtype=d, backend=backend)):
+              xgrad.empty((1, 2), dtype=d, backend=backend), xgrad.eye(2, dtype=d, backend=backend),
+              xgrad.ops.zeros_like(x, dtype=d), xgrad.ops.full_like(x, 1, dtype=d)):  # ops: dtype= keyword
         assert t.dtype is d, t
+
+
+def test_a_dtype_the_backend_lacks_is_a_clear_error():
+    x = xgrad.ones(2, dtype="float64", backend="numpy")
+    with pytest.raises(TypeError, match="unknown dtype bfloat16 for backend 'numpy'"):
+        xgrad.ops.zeros_like(x, dtype=xgrad.bfloat16)
 
 
 def test_a_gradient_through_astype_to_an_xgrad_dtype(backend):

@@ -107,12 +107,15 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
     backend, raw, needs_grad = _inputs(o, args)
     if kw:
-        kw = _own_params(kw, backend)
+        kw = _own_params(kw)
     try:
         out = o.forward(backend.rule_namespace if not observe.watching else backend.xp, *raw, **kw)
     except XgradError:
         raise
     except Exception as e:
+        native = _native_dtypes(kw, backend)  # the library refused an xgrad dtype: give it its own
+        if native is not None:
+            return _call(o, *args, **native)
         raise _explain(o, args, raw, kw, backend, e) from e
     if o.saves:  # forward returned (out, residual): the rules get the residual as `saved=`
         out, saved = out
@@ -167,16 +170,22 @@ def _inputs(o, args):
     return backend, raw, needs_grad
 
 
-def _own_params(kw, backend):
+def _own_params(kw):
     """Tensors given as parameters (clip's bounds, say) as copies of their arrays: an in-place write to
-    them after the op never reaches its backward. xgrad dtypes (``dtype=xgrad.float32``) become the
-    library's."""
+    them after the op never reaches its backward."""
     for v in kw.values():
-        if type(v) is Tensor or type(v) is DType:
-            return {k: (v._backend.xp.asarray(v.data, copy=True) if type(v) is Tensor else
-                        backend.dtype(v) if type(v) is DType else v)
+        if type(v) is Tensor:
+            return {k: (v._backend.xp.asarray(v.data, copy=True) if type(v) is Tensor else v)
                     for k, v in kw.items()}
     return kw
+
+
+def _native_dtypes(kw, backend):
+    """``kw`` with xgrad dtypes (``dtype=xgrad.float32``) as the library's, or None when it has none.
+    Called only after a forward failed, so the op call itself spends nothing on it."""
+    if not any(type(v) is DType for v in kw.values()):
+        return None
+    return {k: backend.dtype(v) if type(v) is DType else v for k, v in kw.items()}
 
 
 def _convert_constants(backend, raw):
