@@ -97,7 +97,7 @@ class Backend:
         if type(name) is DType or isinstance(name, str):
             found = self.native_dtypes.get(str(name))
             if found is None:
-                raise TypeError(f"unknown dtype {name!r} for backend {self.name!r} (it has "
+                raise TypeError(f"unknown dtype {str(name)!r} for backend {self.name!r} (it has "
                                 f"{', '.join(self.native_dtypes)})")
             return found
         if name in self._xdtypes:
