@@ -60,7 +60,7 @@ def test_dtypes_given_as_xgrad_dtypes_reach_the_library(backend, name):
 
 def test_a_dtype_the_backend_lacks_is_a_clear_error():
     x = xgrad.ones(2, dtype="float64", backend="numpy")
-    with pytest.raises(TypeError, match="unknown dtype bfloat16 for backend 'numpy'"):
+    with pytest.raises(TypeError, match="unknown dtype 'bfloat16' for backend 'numpy'"):
         xgrad.ops.zeros_like(x, dtype=xgrad.bfloat16)
 
 
