@@ -418,6 +418,9 @@ import op_table_linalg  # noqa: E402
 import op_table_nn  # noqa: E402
 
 OPS += op_table_elementwise.CASES + op_table_arrays.CASES + op_table_linalg.CASES + op_table_nn.CASES
+import op_table_core  # noqa: E402
+
+OPS += op_table_core.CASES
 
 OPS_BY_NAME = {c.name: c for c in OPS}
 

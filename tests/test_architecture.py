@@ -121,6 +121,7 @@ LAYERS = {
     "xgrad.serialization": 6, "xgrad.porting": 6,
     "xgrad.ops.sorting": 3,
     "xgrad.linalg": 3, "xgrad.fft": 3,
+    "xgrad.array_api": 3, "xgrad.special": 3,
 }
 
 

@@ -37,8 +37,25 @@ from .porting import missing as _missing  # noqa: E402
 def __getattr__(name: str) -> None:  # only for names not defined above: PyTorch's spellings get a hint
     raise _missing(name)
 
-float16, float32, float64 = "float16", "float32", "float64"
-int32, int64, bool_ = "int32", "int64", "bool"
+# ---- the array-API namespace (2024.12): dtypes, constants, inspection, data-type and creation functions
+import math as _math  # noqa: E402
+
+from .backends.dtypes import DTYPES as _DTYPES, DType  # noqa: E402
+from .creation import empty, empty_like, linspace  # noqa: E402
+from .array_api import (__array_namespace_info__, can_cast, finfo, from_dlpack, iinfo, isdtype,  # noqa: E402
+                        meshgrid, result_type)
+from .ops import asarray, tril, triu  # noqa: E402
+from . import special  # noqa: E402  (scipy.special finds xgrad's special functions here)
+
+__array_api_version__ = "2024.12"
+bool = _DTYPES["bool"]  # noqa: A001  (the standard's name; Python's bool stays builtins.bool)
+int8, int16, int32, int64 = _DTYPES["int8"], _DTYPES["int16"], _DTYPES["int32"], _DTYPES["int64"]
+uint8, uint16, uint32, uint64 = _DTYPES["uint8"], _DTYPES["uint16"], _DTYPES["uint32"], _DTYPES["uint64"]
+float16, bfloat16, float32, float64 = _DTYPES["float16"], _DTYPES["bfloat16"], _DTYPES["float32"], _DTYPES["float64"]
+complex64, complex128 = _DTYPES["complex64"], _DTYPES["complex128"]
+bool_ = bool
+e, pi, inf, nan = _math.e, _math.pi, _math.inf, _math.nan
+newaxis = None
 
 __version__ = "0.1.0"
 

@@ -117,12 +117,12 @@ def _seed(t, gradient, create_graph):
                     f"{t.backend}/{t.device}; move it with .to(...) first")
             g = gradient.data if create_graph else b.xp.asarray(gradient.data, copy=True)  # never the caller's
         else:
-            g = b.asarray(gradient, dtype=t.dtype, device=b.device(t.data))
+            g = b.asarray(gradient, dtype=t.data.dtype, device=b.device(t.data))
         if tuple(g.shape) != t.shape:
             raise ShapeError(f"backward(): `gradient` has shape {tuple(g.shape)} but the tensor has shape "
                              f"{t.shape}; they must match")
-        if g.dtype != t.dtype:  # the gradient of a tensor has the tensor's dtype, as in PyTorch
-            g = b.xp.astype(g, t.dtype)
+        if g.dtype != t.data.dtype:  # the gradient of a tensor has the tensor's dtype, as in PyTorch
+            g = b.xp.astype(g, t.data.dtype)
             gradient = new(g, b)
     if create_graph:
         return gradient if isinstance(gradient, Tensor) else new(g, t._backend)

@@ -171,7 +171,7 @@ class Function:
             return new(out.data, out._backend, _FunctionOp(cls, ctx), args, raw, kw)
         # several outputs: one joint node runs backward once, with every output's gradient; each output
         # is a node of its own that hands its gradient to the joint node
-        op = _FunctionOp(cls, ctx, [(tuple(o.shape), o.dtype) for o in outs])
+        op = _FunctionOp(cls, ctx, [(tuple(o.shape), o.data.dtype) for o in outs])
         joint = new(outs[0].data, backend, op, args, raw, kw)
         n = len(outs)
         return tuple(new(o.data, o._backend) if id(o) in nd else

@@ -134,7 +134,7 @@ class Optimizer:
 def _step_counter(p: Tensor, value: float = 0.0) -> Tensor:
     """A 0-d Tensor counting steps (an array, not a Python int, so compiled steps need no retrace)."""
     b = p._backend
-    return new(b.xp.asarray(value, dtype=p.dtype, device=p.device), b)
+    return new(b.xp.asarray(value, dtype=p.data.dtype, device=p.device), b)
 
 
 def _hyper(group: ParamGroup, *keys: str) -> list[Any]:
@@ -285,7 +285,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
                          "error_if_nonfinite=False to clip anyway")
     coef = xp.clip(max_norm / (total + 1e-6), max=1.0)
     for g in grads:
-        update_(g, operator.imul, xp.astype(coef, g.dtype))
+        update_(g, operator.imul, xp.astype(coef, g.data.dtype))
     return new(total, b)
 
 

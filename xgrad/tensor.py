@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from . import _state, hooks, observe
 from .backends import Backend, get_backend
+from .backends.dtypes import DType
 from .errors import DTypeError, GraphError
 
 __all__ = ["Tensor", "new", "written"]
@@ -99,8 +100,11 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def dtype(self) -> Any:
-        return self.data.dtype
+    def dtype(self) -> DType:
+        """xgrad's dtype object (``xgrad.float64``, ...) on every backend; it compares equal to its name
+        and to the library's dtype (``numpy.float64``, ``torch.float64``). ``t.data.dtype`` is the
+        library's own."""
+        return self._backend.xdtype(self.data.dtype)
 
     @property
     def device(self) -> Any:
@@ -207,6 +211,31 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        """A one-element integer tensor as a Python int (for indexing and ``range``)."""
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype} "
+                            f"(shape {self.shape}); cast with .astype(xgrad.int64) first")
+        return int(self.item())
+
+    # ---- DLPack: what another library's from_dlpack(t) reads -------------------------------
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: bool | None = None) -> Any:
+        """The array's DLPack capsule (shared memory). Refused for a tensor that requires grad, as
+        ``numpy()`` is: the other library would drop the gradient without a word."""
+        if self.requires_grad:
+            raise GraphError(
+                f"__dlpack__ of a tensor that requires grad (shape {self.shape}): the other library cannot "
+                "carry its gradient. Pass t.detach() for the values.")
+        given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        return self.data.__dlpack__(**{k: v for k, v in given.items() if v is not None})
+
+    def __dlpack_device__(self) -> Any:
+        return self.data.__dlpack_device__()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
         # np.exp(t), np.sum(t), SciPy: refused when t requires grad (numpy() says why), never a silent loss

@@ -13,6 +13,7 @@ from .. import observe
 from . import einsum as _einsum
 from ..errors import InputError
 from . import special
+from .dtypes import DTYPES, DType, name_of
 from .namespace import FFT, LINALG, STANDARD, RuleNamespace
 
 
@@ -37,6 +38,16 @@ class Backend:
                          einsum=self.einsum)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}", self.extensions())
         self._rng = _np.random.default_rng(0)
+        # the library's dtype objects and xgrad's, both ways (Tensor.dtype, and dtypes given to xgrad)
+        info = namespace.__array_namespace_info__()
+        self.native_dtypes = {name: d for name, d in info.dtypes().items() if name in DTYPES}
+        for name in ("float16", "bfloat16"):  # beyond the standard, where the library has them
+            d = getattr(namespace, name, None)
+            if isinstance(d, type) and issubclass(d, _np.generic):  # NumPy's scalar type: its dtype
+                d = _np.dtype(d)
+            if d is not None:
+                self.native_dtypes[name] = d
+        self._xdtypes = {d: DTYPES[name] for name, d in self.native_dtypes.items()}
 
     @property
     def xp(self):
@@ -90,21 +101,38 @@ class Backend:
         """Wait for queued device work to finish; a no-op on the CPU."""
 
     def dtype(self, name):
-        """The library's dtype object for a name like ``"float32"`` (or a dtype of its own, unchanged)."""
-        if isinstance(name, str):
-            try:
-                return getattr(self.namespace, name)
-            except AttributeError:
-                raise TypeError(f"unknown dtype {name!r} for backend {self.name!r}") from None
-        if isinstance(name, _np.dtype) or (isinstance(name, type) and issubclass(name, _np.generic)):
-            return getattr(self.namespace, _np.dtype(name).name)
+        """The library's dtype object for an xgrad dtype, a name like ``"float32"`` or another
+        library's dtype (a dtype of its own comes back unchanged)."""
+        if type(name) is DType or isinstance(name, str):
+            found = self.native_dtypes.get(str(name))
+            if found is None:
+                raise TypeError(f"unknown dtype {str(name)!r} for backend {self.name!r} (it has "
+                                f"{', '.join(self.native_dtypes)})")
+            return found
+        if name in self._xdtypes:
+            return name
+        standard = name_of(name)
+        if standard is not None and standard in self.native_dtypes:
+            return self.native_dtypes[standard]
         return name
+
+    def xdtype(self, native):
+        """The xgrad dtype of the library's dtype ``native`` (``Tensor.dtype``)."""
+        found = self._xdtypes.get(native)
+        if found is None:
+            name = name_of(native)
+            if name is None:
+                raise TypeError(f"backend {self.name!r}: dtype {native!r} is none of xgrad's dtypes")
+            found = DTYPES[name]
+        return found
 
     def dtype_name(self, dtype):
         return str(dtype).rsplit(".", 1)[-1]
 
     def is_floating(self, dtype):
-        return self.namespace.isdtype(dtype, ("real floating", "complex floating"))
+        if type(dtype) is DType:  # xgrad's (Tensor.dtype)
+            return dtype.kind in "fc"
+        return self.namespace.isdtype(self.dtype(dtype), ("real floating", "complex floating"))
 
     # ---- random numbers ---------------------------------------------------------------------
     def manual_seed(self, seed):

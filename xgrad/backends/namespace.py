@@ -35,6 +35,8 @@ STANDARD = (
     "conj", "real",
     # triangles (masks in the linalg rules)
     "tril", "triu",
+    # creation functions of xgrad's namespace
+    "linspace",
 )
 """Array-API standard functions, with the standard's signatures."""
 

@@ -45,6 +45,8 @@ class NumpyBackend(Backend):
         if device not in (None, "cpu"):
             raise ValueError(f"backend 'numpy' has only the device 'cpu', not {device!r}")
         dtype = self.dtype(dtype) if dtype is not None else None
+        if copy is False:  # NumPy raises ValueError where a copy is needed
+            return np.asarray(obj, dtype=dtype, copy=False)
         return np.array(obj, dtype=dtype, copy=True) if copy else np.asarray(obj, dtype=dtype)
 
     def to_numpy(self, a):

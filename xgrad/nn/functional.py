@@ -61,8 +61,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     b = x._backend
     if p == 1.0:
         return _multiply(x, 0.0)
-    u = draw(b, "uniform", x.shape, 0.0, 1.0, dtype=x.dtype, device=x.device)
-    mask = b.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
+    u = draw(b, "uniform", x.shape, 0.0, 1.0, dtype=x.data.dtype, device=x.device)
+    mask = b.xp.astype(u >= p, x.data.dtype) * (1.0 / (1.0 - p))
     return _multiply(x, mask)
 
 

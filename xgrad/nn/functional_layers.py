@@ -181,7 +181,7 @@ def _keep_mask(input: Tensor, shape: tuple[int, ...], p: float) -> Any:
     generator, as ``dropout``)."""
     b = input._backend
     u = draw(b, "uniform", shape, 0.0, 1.0, dtype=input.dtype, device=input.device)
-    return b.xp.astype(u >= p, input.dtype)
+    return b.xp.astype(u >= p, input.data.dtype)
 
 
 def _channel_dropout(name: str, input: Tensor, p: float, training: bool, inplace: bool, dims: int) -> Tensor:

@@ -44,7 +44,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _drawn(t: Tensor, kind: str, a: float, b: float) -> Tensor:
-    return update_(t, assign, draw(t._backend, kind, t.shape, a, b, dtype=t.dtype, device=t.device))
+    return update_(t, assign, draw(t._backend, kind, t.shape, a, b, dtype=t.data.dtype, device=t.device))
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

@@ -17,7 +17,7 @@ from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_inver
                           square, subtract, tanh, where, zeros_like, conj, real)
 from .einsum import einsum
 from .indexing import _getitem, getitem, index_add, take, take_along_axis
-from .linalg import matmul, matrix_transpose, tensordot, tril, triu, vecdot
+from .linalg import matmul, matrix_transpose, tensordot, vecdot
 from . import fft as _fft, linalg as _linalg
 from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, softmax)
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
@@ -31,6 +31,7 @@ from .reduction import cumprod, cumsum, cumulative_prod, cumulative_sum, prod, s
 from .shape import (broadcast_arrays, chunk, diff, moveaxis, repeat, roll, split, tile, unstack, _moveaxis)
 from .sorting import (argsort, count_nonzero, isin, nonzero, searchsorted, sort, topk, unique_all, unique_counts,
                       unique_inverse, unique_values)
+from .triangle import tril, triu
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
@@ -39,7 +40,8 @@ def _namespace_info() -> Any:
 
 
 _CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
-             "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info}
+             "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info,
+             "linspace": _creation.linspace}
 
 # the extensions xp.linalg and xp.fft: the public functions of xgrad.linalg and xgrad.fft
 _EXTENSION_MODULES = {"linalg": _linalg, "fft": _fft}

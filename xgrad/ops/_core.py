@@ -19,19 +19,26 @@ from typing import Any, Callable
 
 from .. import _state, observe
 from ..backends import current_backend
+from ..backends.dtypes import DType
 from ..errors import ArgumentError, BackendMismatchError, DTypeError, ShapeError, XgradError
 from ..tensor import Tensor, new
 
 
 class Op:
-    """A named forward function and its per-input VJP rules."""
+    """A named forward function and its per-input VJP rules.
 
-    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "__wrapped__")
+    To help(), inspect and IDEs an op is the function it stands for: its signature is the forward's
+    without ``xp``, its ``__name__`` the op's name and its ``__doc__`` the forward's docstring (an op's
+    ``__doc__``, this class's and its subclasses' included, is the op's own: see ``_OP_DOC``)."""
+
+    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "__wrapped__", "_doc", "__name__",
+                 "__qualname__")
     __wrapped__: Callable[..., Any]  # the forward, for help() and introspection
     custom = False  # True for ops whose backward computes all input gradients at once (see rules)
 
     def __init__(self, name, forward, saves=False):
-        self.name = name
+        self.name = self.__name__ = self.__qualname__ = name
+        self._doc = _docstring(name, forward)
         self.forward = forward
         self.vjps = None  # None: not differentiable (comparisons, sign, ...)
         self.check = None  # optional: explains a failed forward from the inputs' shapes
@@ -53,6 +60,36 @@ class Op:
 
     def __repr__(self):
         return f"<xgrad op {self.name}>"
+
+    def __get__(self, obj, objtype=None):
+        """An op kept as a class attribute stays the op (as a staticmethod would); having ``__get__``
+        also makes help() and pydoc show an op as the function it stands for."""
+        return self
+
+    @property
+    def __signature__(self) -> inspect.Signature | None:
+        """The forward's signature without ``xp``: what a caller passes (``xgrad.sum(x, axis=...)``)."""
+        if self.forward is None:
+            return None
+        sig = inspect.signature(self.forward)
+        return sig.replace(parameters=list(sig.parameters.values())[1:])
+
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__doc__ = _OP_DOC  # type: ignore[assignment]
+
+
+_OP_DOC = property(lambda self: self._doc, doc="The op's docstring (its forward's).")
+Op.__doc__ = _OP_DOC  # type: ignore[assignment]  # an op's own docstring, not the class's
+
+
+def _docstring(name, forward):
+    doc = getattr(forward, "__doc__", None)
+    if doc:
+        return doc
+    return (f"xgrad.{name}: the array-API standard's ``{name}`` on xgrad tensors (arrays of the tensors' "
+            "backend); its gradient, where it has one, is checked against PyTorch's in the op table.")
 
 
 def op(forward: Callable[..., Any] | None = None, *, name: str | None = None, saves: bool = False) -> Any:
@@ -80,6 +117,9 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     except XgradError:
         raise
     except Exception as e:
+        native = _native_dtypes(kw, backend)  # the library refused an xgrad dtype: give it its own
+        if native is not None:
+            return _call(o, *args, **native)
         raise _explain(o, args, raw, kw, backend, e) from e
     if o.saves:  # forward returned (out, residual): the rules get the residual as `saved=`
         out, saved = out
@@ -168,11 +208,21 @@ def _own_params(kw):
     return kw
 
 
+def _native_dtypes(kw, backend):
+    """``kw`` with xgrad dtypes (``dtype=xgrad.float32``) as the library's, or None when it has none.
+    Called only after a forward failed, so the op call itself spends nothing on it."""
+    if not any(type(v) is DType for v in kw.values()):
+        return None
+    return {k: backend.dtype(v) if type(v) is DType else v for k, v in kw.items()}
+
+
 def _convert_constants(backend, raw):
     """Lists and other libraries' arrays in ``raw`` become arrays of ``backend``, in place; parameters
     (shapes, axes, dtypes, strings) stay as they are."""
     for i, a in enumerate(raw):
-        if type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
+        if type(a) is DType:  # xgrad.float32 given to an op: the library's dtype
+            raw[i] = backend.dtype(a)
+        elif type(a) is list or (hasattr(type(a), "__array__") and not backend.is_array(a)
                                and not observe.adopts(backend, a)):
             raw[i] = backend.asarray(a)
 

@@ -576,11 +576,18 @@ def _astype_grad(xp, g, out, a, dtype):
 _astype.defvjp(_astype_grad)
 
 
-def astype(x: Any, dtype: Any) -> Tensor:
-    """``x`` as ``dtype``: a dtype of its backend's library, or a name like ``"float32"``."""
-    if isinstance(dtype, str) and type(x) is Tensor:
-        dtype = x._backend.dtype(dtype)
-    return _astype(x, dtype)
+def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Tensor:
+    """``x`` cast to ``dtype`` (an xgrad dtype like ``xgrad.float32``, its name, or a dtype of the
+    backend's library), on ``device`` if given. ``copy=False`` returns ``x`` itself where nothing
+    changes; otherwise the result is a new tensor. Differentiable: the gradient is cast back."""
+    if type(x) is not Tensor:
+        x = Tensor(x)
+    if device is not None:
+        x = x.to(device=device)  # Tensor.to (xgrad/ops/methods.py): moves the gradient back too
+    native = x._backend.dtype(dtype)
+    if not copy and native == x.data.dtype:
+        return x
+    return _astype(x, native)
 
 
 # ---- not differentiable: comparisons, sign, bitwise, constants like an input -------------------

@@ -659,20 +659,3 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
         raise ShapeError(f"xgrad.linalg.matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, "
                          f"not {ord!r}")
     return expand_dims(expand_dims(out, axis=-1), axis=-1) if keepdims else out
-
-
-# ---- triangles (the standard's tril/triu; the rules above use them as masks) ---------------------
-@op
-def tril(xp, x, /, *, k=0):
-    """The lower triangle of the last two axes (on and below diagonal ``k``), zeros above."""
-    return xp.tril(x, k=k)
-
-
-@op
-def triu(xp, x, /, *, k=0):
-    """The upper triangle of the last two axes (on and above diagonal ``k``), zeros below."""
-    return xp.triu(x, k=k)
-
-
-tril.defvjp(lambda xp, g, out, x, k=0: xp.tril(g, k=k))
-triu.defvjp(lambda xp, g, out, x, k=0: xp.triu(g, k=k))

@@ -10,10 +10,14 @@ from typing import Any, Callable
 
 import operator
 
+import xgrad as _xgrad  # the package (being imported): Tensor.__array_namespace__ returns it
+
 from .. import _state, autograd, inplace
 from ..backends import known_backends
 from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
+from ._core import Op
+from .assign import record_setitem
 from .indexing import _unwrap
 from .sorting import ValuesIndices
 from . import all as _all, any as _any
@@ -161,7 +165,15 @@ def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value``, in place (not recorded: under no_grad, or on tensors outside any graph)."""
+    """``t[index] = value``: in place under no_grad or on tensors outside any graph; where a gradient
+    must flow (``t`` is in a graph, or ``value`` requires grad), recorded as an op that ``t`` becomes
+    the result of (``xgrad/ops/assign.py``), as PyTorch records it."""
+    if _state.mode.grad_enabled and (self.requires_grad or (type(value) is Tensor and value.requires_grad)) \
+            and not (self.requires_grad and self.is_leaf):
+        if type(value) is Tensor and value._backend is not self._backend:
+            _array(self, value)  # raises the backend mismatch
+        record_setitem(self, _unwrap(index, self._backend), value)
+        return
     _check_inplace(self, "__setitem__", (value,))
     inplace.setitem_(self, _unwrap(index, self._backend), _array(self, value))
 
@@ -210,14 +222,29 @@ METHODS: dict[str, Any] = {
     "clamp": lambda self, min=None, max=None: clip(self, min=min, max=max),
     "matmul": matmul,
     "numel": lambda self: int(self.size),  # PyTorch's name for the number of elements
+    # the array-API standard's array object
+    "__array_namespace__": lambda self, /, *, api_version=None: _namespace(api_version),
+    "to_device": lambda self, device, /, *, stream=None: to(self, device=device),
+    "__ipow__": _inplace("pow_", operator.ipow), "__iand__": _inplace("bitwise_and_", operator.iand),
+    "__ior__": _inplace("bitwise_or_", operator.ior), "__ixor__": _inplace("bitwise_xor_", operator.ixor),
 }
+
+API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+
+
+def _namespace(api_version: str | None) -> Any:
+    """The ``xgrad`` module: the array-API namespace of every Tensor (``array_api_compat.array_namespace``
+    and SciPy find it through ``__array_namespace__``)."""
+    if api_version is not None and api_version not in API_VERSIONS:
+        raise ValueError(f"xgrad implements the array API {', '.join(API_VERSIONS)}, not {api_version!r}")
+    return _xgrad
 
 
 def attach() -> None:
     """Put every entry of ``METHODS`` on Tensor (ops are plain objects, not functions: wrap them so
     they bind ``self`` like methods)."""
     for name, f in METHODS.items():
-        if not isinstance(f, property) and not callable(getattr(f, "__get__", None)):
+        if isinstance(f, Op) or (not isinstance(f, property) and not callable(getattr(f, "__get__", None))):
             f = _as_method(f)
         setattr(Tensor, name, f)
 

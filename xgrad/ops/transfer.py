@@ -55,8 +55,20 @@ def to(x: Tensor, backend: Any = None, device: Any = None, dtype: Any = None) ->
 
 
 def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: bool | None = None) -> Tensor:
-    """The standard's ``asarray`` on xgrad: a Tensor stays itself, its graph kept (converted with ``to``
-    where dtype or device differ); other data becomes a new leaf."""
+    """``obj`` (a Tensor, Python numbers or nested lists, an array of any library) as a Tensor.
+
+    A Tensor keeps its graph: it comes back as itself where dtype and device already fit and ``copy``
+    is not True, as a differentiable copy otherwise. Other data becomes a new leaf on the current
+    backend, sharing ``obj``'s memory where possible unless ``copy=True``. ``copy=False`` raises
+    ValueError where a copy cannot be avoided."""
     if isinstance(obj, Tensor):
-        return to(obj, device=device, dtype=dtype)
-    return creation.tensor(obj, dtype=dtype, device=device)
+        moved = to(obj, device=device)
+        native = moved._backend.dtype(dtype) if dtype is not None else moved.data.dtype
+        if moved is obj and native == obj.data.dtype and not copy:
+            return obj
+        if copy is False:
+            raise ValueError(f"xgrad.asarray(copy=False): a tensor on {obj.backend}/{obj.device} of dtype "
+                             f"{obj.dtype} cannot become {dtype or obj.dtype} on {device or obj.device} "
+                             "without a copy; pass copy=None to allow one")
+        return astype(moved, native)  # a new array, the gradient cast back
+    return creation.as_tensor(obj, dtype=dtype, device=device, copy=copy)
