@@ -18,6 +18,10 @@ from .ops import (abs, add, all, any, argmax, argmin, astype, broadcast_to, clip
                   matrix_transpose, max, maximum, mean, min, minimum, multiply, negative, not_equal,
                   permute_dims, pow, reshape, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract,
                   sum, take, take_along_axis, tanh, to, var, where)
+from .ops import (acos, acosh, allclose, asin, asinh, atan, atan2, atanh, bitwise_left_shift, bitwise_right_shift,
+                  ceil, clamp, conj, copysign, cosh, floor, floor_divide, hypot, imag, isclose, isinf, log2, log10,
+                  logaddexp, logical_xor, nextafter, positive, real, reciprocal, remainder, round, signbit, sinh,
+                  tan, trunc)
 from .ops import methods as _methods
 
 _methods.attach()  # Tensor's operators and computing methods

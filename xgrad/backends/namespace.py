@@ -26,6 +26,10 @@ STANDARD = (
     "asarray", "zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "full_like",
     # inspection: the dtype objects by name (forwards cast to PyTorch's result dtype with them)
     "__array_namespace_info__",
+    # elementwise: the rest of the standard's (xgrad/ops/math.py)
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift", "bitwise_right_shift",
+    "ceil", "conj", "copysign", "cosh", "floor", "floor_divide", "hypot", "imag", "isinf", "log2", "log10",
+    "logaddexp", "logical_xor", "nextafter", "real", "remainder", "round", "signbit", "sinh", "tan", "trunc",
 )
 """Array-API standard functions, with the standard's signatures."""
 

@@ -21,6 +21,11 @@ from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, m
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
+from .elementwise import _astype, clamp
+from .math import (acos, acosh, allclose, asin, asinh, atan, atan2, atanh, bitwise_left_shift, bitwise_right_shift,
+                   ceil, conj, copysign, cosh, floor, floor_divide, hypot, imag, isclose, isinf, log2, log10,
+                   logaddexp, logical_xor, nextafter, positive, real, reciprocal, remainder, round, signbit, sinh,
+                   tan, trunc)
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
@@ -38,3 +43,10 @@ grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] fo
 # ops whose result may share its input's memory: the two share one version counter
 for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem):
     _o.views = True
+
+# ops whose rules give PyTorch's gradient for complex inputs too (the others refuse complex inputs that
+# need a gradient): linear in their input with real coefficients, or written for complex values
+for _o in (add, subtract, multiply, divide, negative, pow, square, exp, log, sqrt, abs, where, _astype,
+           sum, mean, reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip,
+           concat, stack, _getitem):
+    _o.complex_grad = True

@@ -25,7 +25,7 @@ from ..tensor import Tensor, new
 class Op:
     """A named forward function and its per-input VJP rules."""
 
-    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "__wrapped__")
+    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "complex_grad", "__wrapped__")
     __wrapped__: Callable[..., Any]  # the forward, for help() and introspection
     custom = False  # True for ops whose backward computes all input gradients at once (see rules)
 
@@ -40,6 +40,9 @@ class Op:
         # views=True: the result may share its first input's memory (reshape, indexing, ...): the two
         # share one version, so an in-place write through either is seen by backward through both
         self.views = False
+        # complex_grad=True: the rules give PyTorch's gradient for complex inputs (the conjugate
+        # Wirtinger derivative); otherwise a complex input that needs a gradient is refused at the call
+        self.complex_grad = False
 
     def defvjp(self, *rules):
         """One rule per positional input; None for an input that never gets a gradient."""
@@ -80,6 +83,8 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
         out, saved = out
         kw = dict(kw, saved=saved)
     if needs_grad and _state.mode.grad_enabled and o.vjps is not None:
+        if not o.complex_grad:
+            _refuse_complex(o, args, raw, out)
         t = new(out, backend, o, args, raw, kw)
     else:
         t = new(out, backend)
@@ -127,6 +132,28 @@ def _inputs(o, args):
     elif foreign:
         _convert_constants(backend, raw)
     return backend, raw, needs_grad
+
+
+_REAL: dict = {}  # id(dtype) -> dtype, for the non-complex dtypes met (array_api_strict: one per array)
+
+
+def _refuse_complex(o, args, raw, out):
+    """A clear error, instead of a wrong gradient, when ``o``'s rules are real-only and a complex
+    array (an input or the output) would need one."""
+    for a in (out, *raw):
+        dtype = getattr(a, "dtype", None)
+        if dtype is None or id(dtype) in _REAL:
+            continue
+        if "complex" not in str(dtype):
+            if len(_REAL) >= 256:
+                _REAL.clear()
+            _REAL[id(dtype)] = dtype  # kept alive, so its id is not reused meanwhile
+            continue
+        raise DTypeError(
+            f"xgrad.{o.name}: gradients for complex inputs are not supported by this op ({_describe(args)}). "
+            "Complex gradients (PyTorch's convention) exist for add, subtract, multiply, divide, negative, "
+            "conj, real, imag, abs, exp, log, sqrt, square, pow, sum, mean, reshape and the other shape ops; "
+            "compute under xgrad.no_grad() or on .detach()ed tensors if no gradient is needed.")
 
 
 def _own_params(kw):

@@ -8,6 +8,7 @@ tensor of its own kind (float32 tensor * float64 0-d tensor is float32). The for
 inputs to that dtype (``_operands``, ``_floating``) where the library would pick another or refuse.
 """
 
+import cmath as _cmath
 import math as _math
 from typing import Any
 
@@ -203,9 +204,41 @@ def _floating(xp, a):
 def _like(xp, x, g):
     """An operand ``x`` of a VJP rule in ``g``'s dtype (integer operands are cast: a float32
     gradient times an int64 tensor stays float32, as in PyTorch)."""
-    if type(x) in _SCALARS or x.dtype is g.dtype:
+    if type(x) in _NUMBERS or x.dtype is g.dtype:
         return x
     return xp.astype(x, g.dtype)
+
+
+# ---- complex gradients -------------------------------------------------------------------------
+# PyTorch's convention: the gradient of a real loss L with respect to a complex z is dL/dRe z + i dL/dIm z
+# (twice the conjugate Wirtinger derivative), so a holomorphic f's rule is g * conj(f'(z)), and a real
+# input that meets complex values gets the real part of its gradient. For real arrays these cost a test.
+
+
+def _conj(xp, x):
+    """conj(x) for a complex array or number; ``x`` itself when it is real."""
+    t = type(x)
+    if t is complex:
+        return x.conjugate()
+    if t in _SCALARS or id(x.dtype) in _FLOATS or dtype_info(x.dtype)[2] != "c":
+        return x
+    return xp.conj(x)
+
+
+def _real_for(xp, grad, x):
+    """``grad`` as the gradient of input ``x``: its real part where ``x`` is real and ``grad`` complex."""
+    if type(x) in _NUMBERS or grad.dtype is x.dtype or id(grad.dtype) in _FLOATS:
+        return grad
+    if dtype_info(grad.dtype)[2] == "c" and dtype_info(x.dtype)[2] != "c":
+        return xp.real(grad)
+    return grad
+
+
+def is_complex(x):
+    """Whether ``x`` is a complex array (or Tensor, or Python complex number)."""
+    if type(x) is complex:
+        return True
+    return type(x) not in _SCALARS and x is not None and dtype_info(x.dtype)[2] == "c"
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
@@ -221,8 +254,8 @@ def add(xp, a, b):
     return a + b
 
 
-add.defvjp(lambda xp, g, out, a, b: g,
-           lambda xp, g, out, a, b: g)
+add.defvjp(lambda xp, g, out, a, b: _real_for(xp, g, a),
+           lambda xp, g, out, a, b: _real_for(xp, g, b))
 
 
 @op
@@ -233,8 +266,8 @@ def subtract(xp, a, b):
     return a - b
 
 
-subtract.defvjp(lambda xp, g, out, a, b: g,
-                lambda xp, g, out, a, b: -g)
+subtract.defvjp(lambda xp, g, out, a, b: _real_for(xp, g, a),
+                lambda xp, g, out, a, b: _real_for(xp, -g, b))
 
 
 @op
@@ -245,8 +278,8 @@ def multiply(xp, a, b):
     return a * b
 
 
-multiply.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g),
-                lambda xp, g, out, a, b: g * _like(xp, a, g))
+multiply.defvjp(lambda xp, g, out, a, b: _real_for(xp, g * _conj(xp, _like(xp, b, g)), a),
+                lambda xp, g, out, a, b: _real_for(xp, g * _conj(xp, _like(xp, a, g)), b))
 
 
 @op
@@ -257,8 +290,8 @@ def divide(xp, a, b):
     return a / b
 
 
-divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g),
-              lambda xp, g, out, a, b: -g * out / _like(xp, b, g))
+divide.defvjp(lambda xp, g, out, a, b: _real_for(xp, g / _conj(xp, _like(xp, b, g)), a),
+              lambda xp, g, out, a, b: _real_for(xp, -g * _conj(xp, out) / _conj(xp, _like(xp, b, g)), b))
 
 
 @op
@@ -296,13 +329,14 @@ def pow(xp, a, b):
 
 
 def _pow_grad_base(xp, g, out, a, b):
-    # PyTorch's: b a^(b-1), and 0 wherever the exponent is 0 (also at a = 0, where b a^(b-1) is 0 * inf)
+    # PyTorch's: b a^(b-1) (conjugated for complex values), and 0 wherever the exponent is 0 (also at
+    # a = 0, where b a^(b-1) is 0 * inf)
     if type(b) in _NUMBERS:
         if b == 0:
-            return xp.zeros_like(g)
-        return g * (b * _power(xp, a, b - 1))
+            return _real_for(xp, xp.zeros_like(g), a)
+        return _real_for(xp, g * _conj(xp, b * _power(xp, a, b - 1)), a)
     b = _like(xp, b, g)
-    return xp.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+    return _real_for(xp, xp.where(b == 0, 0.0, g * _conj(xp, b * a ** (b - 1))), a)
 
 
 def _log_of_number(c):
@@ -314,14 +348,17 @@ def _log_of_number(c):
 
 
 def _pow_grad_exponent(xp, g, out, a, b):
-    # PyTorch's: a^b log a, and 0 where a = 0 and b >= 0 (the limit from a > 0); a negative base gives
-    # nan (log of a negative number), never an error
+    # PyTorch's: a^b log a (conjugated for complex values), and 0 where a = 0 and b >= 0 (the limit
+    # from a > 0; for a complex b: Re b >= 0 and Im b = 0); a negative real base gives nan (log of a
+    # negative number), never an error
+    nonneg = xp.logical_and(xp.imag(b) == 0, xp.real(b) >= 0) if is_complex(b) else b >= 0
     if type(a) in _NUMBERS:
+        log_a = _cmath.log(a) if type(a) is complex and a != 0 else _log_of_number(a.real if type(a) is complex else a)
         if a == 0:
-            return g * xp.where(b >= 0, 0.0, out * _log_of_number(a))
-        return g * (out * _log_of_number(a))
+            return _real_for(xp, g * _conj(xp, xp.where(nonneg, 0.0, out * log_a)), b)
+        return _real_for(xp, g * _conj(xp, out * log_a), b)
     a = _like(xp, a, g)
-    return g * xp.where(xp.logical_and(a == 0, b >= 0), 0.0, out * xp.log(a))
+    return _real_for(xp, g * _conj(xp, xp.where(xp.logical_and(a == 0, nonneg), 0.0, out * xp.log(a))), b)
 
 
 # the rule for b is only asked when b needs a gradient
@@ -333,7 +370,7 @@ def square(xp, a):
     return a * a
 
 
-square.defvjp(lambda xp, g, out, a: g * 2 * a)
+square.defvjp(lambda xp, g, out, a: g * 2 * _conj(xp, a))
 
 
 # ---- floating functions (integer inputs are taken as the default float dtype, as in PyTorch) ------
@@ -346,7 +383,7 @@ def exp(xp, a):
     return xp.exp(a)
 
 
-exp.defvjp(lambda xp, g, out, a: g * out)
+exp.defvjp(lambda xp, g, out, a: g * _conj(xp, out))
 
 
 @op
@@ -356,7 +393,7 @@ def log(xp, a):
     return xp.log(a)
 
 
-log.defvjp(lambda xp, g, out, a: g / a)
+log.defvjp(lambda xp, g, out, a: g / _conj(xp, a))
 
 
 @op
@@ -366,7 +403,7 @@ def sqrt(xp, a):
     return xp.sqrt(a)
 
 
-sqrt.defvjp(lambda xp, g, out, a: g / (2 * out))
+sqrt.defvjp(lambda xp, g, out, a: g / (2 * _conj(xp, out)))
 
 
 def _sign(xp, a):
@@ -380,7 +417,7 @@ def abs(xp, a):
     return xp.abs(a)
 
 
-abs.defvjp(lambda xp, g, out, a: g * _sign(xp, a))
+abs.defvjp(lambda xp, g, out, a: g * _sign(xp, a))  # complex a: g z/|z|, as PyTorch's sgn
 
 
 @op
@@ -519,8 +556,8 @@ minimum.defvjp(lambda xp, g, out, a, b: xp.where(a > b, 0.0, xp.where(a == b, g 
                lambda xp, g, out, a, b: xp.where(a < b, 0.0, xp.where(a == b, g / 2, g)))
 
 
-@op
-def clip(xp, a, min=None, max=None):
+@op(name="clip")
+def _clip_numbers(xp, a, min=None, max=None):
     if id(a.dtype) not in _FLOATS and (type(min) in _NUMBERS or type(max) in _NUMBERS):
         name = result_name(a, min, max)
         if name is not None:
@@ -541,7 +578,59 @@ def _clip_vjp(xp, g, out, a, min=None, max=None):
     return inside
 
 
-clip.defvjp(_clip_vjp)
+_clip_numbers.defvjp(_clip_vjp)
+
+
+@op(name="clip")
+def _clip_arrays(xp, x, lo, hi):
+    # PyTorch's clamp with tensor bounds: min(max(x, lo), hi), broadcast together, in the promoted dtype;
+    # where lo > hi the result is hi, and a nan anywhere gives nan
+    name = result_name(x, lo, hi)
+    if name is not None:
+        x, lo, hi = _cast(xp, x, name), _cast(xp, lo, name), _cast(xp, hi, name)
+    out = x if lo is None else xp.maximum(x, lo)
+    return out if hi is None else xp.minimum(out, hi)
+
+
+def _bounds_like(xp, g, *arrays):
+    """The operands in the gradient's (the result's) dtype, so they compare on every backend."""
+    return tuple(v if v is None else _like(xp, v, g) for v in arrays)
+
+
+# PyTorch's clamp_backward_min_max: x gets the gradient where lo <= x <= hi; lo where x < lo (and
+# lo < hi); hi where x > hi or hi < lo (there the result is hi whatever x is)
+def _clip_grad_x(xp, g, out, x, lo, hi):
+    x, lo, hi = _bounds_like(xp, g, x, lo, hi)
+    inside = g if lo is None else xp.where(x >= lo, g, 0.0)
+    return inside if hi is None else xp.where(x <= hi, inside, 0.0)
+
+
+def _clip_grad_lo(xp, g, out, x, lo, hi):
+    x, lo, hi = _bounds_like(xp, g, x, lo, hi)
+    below = x < lo if hi is None else xp.logical_and(x < lo, lo < hi)
+    return xp.where(below, g, 0.0)
+
+
+def _clip_grad_hi(xp, g, out, x, lo, hi):
+    x, lo, hi = _bounds_like(xp, g, x, lo, hi)
+    above = x > hi if lo is None else xp.logical_or(x > hi, hi < lo)
+    return xp.where(above, g, 0.0)
+
+
+_clip_arrays.defvjp(_clip_grad_x, _clip_grad_lo, _clip_grad_hi)
+
+
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
+    """``x`` limited to [min, max] elementwise (PyTorch's ``clamp``). The bounds are numbers, or tensors
+    and arrays that broadcast with ``x``; tensor bounds get gradients as in ``torch.clamp``: ``x`` where
+    min <= x <= max, ``min`` where x < min, ``max`` where x > max; where min > max the result is max."""
+    if type(min) in _NUMBERS_OR_NONE and type(max) in _NUMBERS_OR_NONE:
+        return _clip_numbers(x, min=min, max=max)
+    return _clip_arrays(x, min, max)
+
+
+clamp = clip
+_NUMBERS_OR_NONE = (bool, int, float, type(None))
 
 
 @op
@@ -555,8 +644,8 @@ def where(xp, condition, a, b):
 
 
 where.defvjp(None,
-             lambda xp, g, out, c, a, b: xp.where(c, g, 0.0),
-             lambda xp, g, out, c, a, b: xp.where(c, 0.0, g))
+             lambda xp, g, out, c, a, b: _real_for(xp, xp.where(c, g, 0.0), a),
+             lambda xp, g, out, c, a, b: _real_for(xp, xp.where(c, 0.0, g), b))
 
 
 @op(name="astype")
@@ -564,7 +653,7 @@ def _astype(xp, a, dtype):
     return xp.astype(a, dtype)
 
 
-_astype.defvjp(lambda xp, g, out, a, dtype: xp.astype(g, a.dtype))
+_astype.defvjp(lambda xp, g, out, a, dtype: xp.astype(_real_for(xp, g, a), a.dtype))
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
@@ -589,6 +678,7 @@ def _compare(f, name):
 
 
 sign = op(_sign_op, name="sign")
+sign.defvjp(lambda xp, g, out, a: xp.zeros_like(g))  # PyTorch's: zero (and refused for complex inputs)
 equal = _compare(lambda a, b: a == b, "equal")
 not_equal = _compare(lambda a, b: a != b, "not_equal")
 less = _compare(lambda a, b: a < b, "less")
