@@ -27,6 +27,18 @@ def get_default_dtype() -> str:
     return _default_dtype
 
 
+def _has_complex(data):
+    if isinstance(data, complex):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_has_complex(d) for d in data)
+    return False
+
+
+# the complex dtype Python complex numbers get, by default float dtype (PyTorch's)
+_COMPLEX_OF = {"float32": "complex64", "float64": "complex128", "float16": "complex64", "bfloat16": "complex64"}
+
+
 def _has_float(data):
     if isinstance(data, float):
         return True
@@ -58,7 +70,9 @@ def _leaf(data: Any, dtype: Any, requires_grad: bool, backend: str | Backend | N
         data = data.data if _backends.get_backend(backend) is data._backend else data.detach().numpy()
     b, device = placement(backend, device)
     if dtype is None and _has_float(data):
-        dtype = _default_dtype
+        dtype = _COMPLEX_OF[_default_dtype] if _has_complex(data) else _default_dtype
+    elif dtype is None and _has_complex(data):
+        dtype = _COMPLEX_OF[_default_dtype]
     if source is not None and copy is None and dtype is None and device is None and source._backend is b:
         t = new(source.data, b)  # as_tensor of a tensor: the same array
     elif observe.adopts(b, data):  # an array xgrad.compile is tracing: copied by a recorded call
