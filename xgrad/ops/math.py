@@ -354,13 +354,20 @@ def _isclose(xp, a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
         name = result_name(a, b)
         if name is not None and name not in ("float16", "bfloat16", "float32", "float64"):
             a, b = _cast_float(xp, a), _cast_float(xp, b)  # integers: compared as floats, as NumPy does
+    if type(a) in _PY_NUMBERS:  # a number beside an array: an array of its dtype
+        a = xp.full_like(b, a)
+    if type(b) in _PY_NUMBERS:
+        b = xp.full_like(a, b)
     close = a == b  # also equal infinities
     finite = xp.logical_and(xp.isfinite(a), xp.isfinite(b))
-    near = xp.abs(a - b) <= atol + rtol * xp.abs(b)
-    close = xp.logical_or(close, xp.logical_and(finite, near))
+    fa, fb = xp.where(finite, a, 0), xp.where(finite, b, 0)  # no inf - inf (nor its warning) below
+    close = xp.logical_or(close, xp.logical_and(finite, xp.abs(fa - fb) <= atol + rtol * xp.abs(fb)))
     if equal_nan:
         close = xp.logical_or(close, xp.logical_and(xp.isnan(a), xp.isnan(b)))
     return close
+
+
+_PY_NUMBERS = (bool, int, float, complex)
 
 
 def _cast_float(xp, x):

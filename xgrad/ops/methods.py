@@ -15,6 +15,7 @@ from ..backends import known_backends
 from ..errors import BackendMismatchError, GraphError
 from ..tensor import Tensor
 from .indexing import _unwrap
+from .. import ops as _m
 from . import (abs, add, argmax, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
                equal, exp, expand_dims, getitem, greater,
                greater_equal, less, less_equal, log, log_softmax,
@@ -190,6 +191,23 @@ METHODS: dict[str, Any] = {
     "matmul": matmul,
     "softmax": lambda self, axis=-1: softmax(self, axis=axis),
     "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
+    # elementwise functions, as torch.Tensor's methods (clamp/clip above take tensor bounds too)
+    "floor": _m.floor, "ceil": _m.ceil, "trunc": _m.trunc,
+    "round": lambda self, decimals=0: _m.round(self, decimals=decimals),
+    "sign": _m.sign, "signbit": _m.signbit, "positive": _m.positive, "neg": negative, "negative": negative,
+    "square": _m.square, "reciprocal": _m.reciprocal, "expm1": _m.expm1, "log1p": _m.log1p, "log2": _m.log2,
+    "log10": _m.log10, "tan": _m.tan, "sinh": _m.sinh, "cosh": _m.cosh,
+    "asin": _m.asin, "acos": _m.acos, "atan": _m.atan, "asinh": _m.asinh, "acosh": _m.acosh, "atanh": _m.atanh,
+    "arcsin": _m.asin, "arccos": _m.acos, "arctan": _m.atan, "arcsinh": _m.asinh, "arccosh": _m.acosh,
+    "arctanh": _m.atanh, "atan2": _m.atan2, "arctan2": _m.atan2, "hypot": _m.hypot, "copysign": _m.copysign,
+    "logaddexp": _m.logaddexp, "nextafter": _m.nextafter, "remainder": _m.remainder,
+    "floor_divide": _m.floor_divide, "maximum": _m.maximum, "minimum": _m.minimum,
+    "isnan": _m.isnan, "isinf": _m.isinf, "isfinite": _m.isfinite,
+    "isclose": _m.isclose, "allclose": _m.allclose,
+    "logical_and": _m.logical_and, "logical_or": _m.logical_or, "logical_xor": _m.logical_xor,
+    "logical_not": _m.logical_not, "bitwise_not": bitwise_invert,
+    "bitwise_left_shift": _m.bitwise_left_shift, "bitwise_right_shift": _m.bitwise_right_shift,
+    "conj": _m.conj, "real": property(_m.real), "imag": property(_m.imag),
 }
 
 
