@@ -130,9 +130,14 @@ def test_clip_with_tensor_bounds_at_ties_and_crossed_bounds_matches_torch(backen
         _same(a.grad.numpy(), b.grad.numpy())
 
 
-def test_clip_bounds_are_copied_when_the_op_runs(backend):
-    """A bound changed in place after the call does not change the result's gradient."""
+def test_clip_bounds_changed_in_place_after_the_call(backend):
+    """A bound without gradient is taken as it was; one that requires grad is an input: a change is caught."""
     x = xgrad.tensor([0.1, 0.9], dtype="float64", requires_grad=True, backend=backend)
+    hi = xgrad.tensor([0.5, 1.0], dtype="float64", backend=backend)
+    y = xgrad.clamp(x, max=hi)
+    hi.fill_(0.0)
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
     hi = xgrad.tensor([0.5, 1.0], dtype="float64", requires_grad=True, backend=backend)
     y = xgrad.clamp(x, max=hi)
     with xgrad.no_grad():
@@ -192,3 +197,16 @@ def test_tensor_methods_of_elementwise_functions():
     z = xgrad.tensor([1 + 2j], dtype="complex128")
     assert z.real.item() == 1.0 and z.imag.item() == 2.0 and z.conj().item() == 1 - 2j
     assert x.signbit().tolist() == [False, True] and x.isinf().tolist() == [False, False]
+
+
+def test_integer_division_by_zero_is_an_error_as_in_torch(backend):
+    i = xgrad.tensor([3, -4], backend=backend)
+    for f in (xgrad.floor_divide, xgrad.remainder):
+        for divisor in (xgrad.tensor([2, 0], backend=backend), 0):
+            with pytest.raises(ZeroDivisionError, match=rf"xgrad\.{f.name}: integer division by zero"):
+                f(i, divisor)
+    # floating division by zero: the standard's values, as torch's
+    x = xgrad.tensor([3.0, -4.0, 0.0], dtype="float64", backend=backend)
+    with np.errstate(all="ignore"):
+        _same(xgrad.floor_divide(x, 0.0).numpy(),
+              torch.floor_divide(torch.tensor([3.0, -4.0, 0.0], dtype=torch.float64), 0.0).numpy())

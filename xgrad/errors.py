@@ -27,3 +27,7 @@ class GraphError(XgradError, RuntimeError):
 
 class InputError(XgradError, ValueError):
     """A value an op cannot take (a class label out of range, an unknown reduction)."""
+
+
+class DivisionByZeroError(XgradError, ZeroDivisionError):
+    """Integer floor division or remainder by zero (PyTorch raises; NumPy would give 0 silently)."""

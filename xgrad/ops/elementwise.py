@@ -626,7 +626,15 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
     min <= x <= max, ``min`` where x < min, ``max`` where x > max; where min > max the result is max."""
     if type(min) in _NUMBERS_OR_NONE and type(max) in _NUMBERS_OR_NONE:
         return _clip_numbers(x, min=min, max=max)
-    return _clip_arrays(x, min, max)
+    return _clip_arrays(x, _taken(min), _taken(max))
+
+
+def _taken(bound):
+    """A tensor bound that needs no gradient as a copy of its array, taken now: an in-place write to it
+    after the op does not reach the backward (one that needs a gradient is an input, version-checked)."""
+    if type(bound) is Tensor and not bound.requires_grad:
+        return bound._backend.xp.asarray(bound.data, copy=True)
+    return bound
 
 
 clamp = clip

@@ -12,12 +12,14 @@ rounding_mode="floor")``); comparisons and tests return bool tensors and are not
 import math as _math
 from typing import Any
 
-from ..errors import DTypeError
+from ..errors import DivisionByZeroError, DTypeError
 from ..tensor import Tensor
 from ._core import op
-from .elementwise import (_FLOATS, _conj, _floating, _like, _operands, _quotient_operands, all, dtype_info,
+from .elementwise import all as _all
+from .elementwise import (_FLOATS, _conj, _floating, _like, _operands, _quotient_operands, dtype_info,
                           dtype_object, is_complex, result_name)
 
+_PY_NUMBERS = (bool, int, float, complex)
 _LN2 = _math.log(2.0)
 _LN10 = _math.log(10.0)
 
@@ -243,10 +245,24 @@ for _o in (floor, ceil, trunc, round):
     _o.defvjp(_zero)
 
 
+def _integer_divisor(xp, name, x1, x2):
+    """PyTorch's ZeroDivisionError for an integer division by zero (NumPy would give 0 with a warning,
+    the standard leaves it undefined); floating division gives the standard's inf and nan."""
+    kinds = [("i" if type(v) is int else "b" if type(v) is bool else "f") if type(v) in _PY_NUMBERS
+             else dtype_info(v.dtype)[2] for v in (x1, x2)]
+    if not all(k in "biu" for k in kinds):
+        return
+    if (type(x2) in _PY_NUMBERS and x2 == 0) or (type(x2) not in _PY_NUMBERS and bool(xp.any(x2 == 0))):
+        raise DivisionByZeroError(f"xgrad.{name}: integer division by zero (the divisor x2 holds a 0), as "
+                                  "PyTorch refuses; use floating tensors for inf/nan results")
+
+
 @op
 def floor_divide(xp, x1, x2, /):
     """floor(x1 / x2), elementwise, as Python's ``//`` (integers stay integers). Zero gradient."""
-    return xp.floor_divide(*_operands(xp, x1, x2))
+    x1, x2 = _operands(xp, x1, x2)
+    _integer_divisor(xp, "floor_divide", x1, x2)
+    return xp.floor_divide(x1, x2)
 
 
 floor_divide.defvjp(_zero, _zero)
@@ -255,7 +271,9 @@ floor_divide.defvjp(_zero, _zero)
 @op
 def remainder(xp, x1, x2, /):
     """x1 - floor(x1 / x2) * x2, elementwise: the sign of x2, as Python's ``%`` (and ``torch.remainder``)."""
-    return xp.remainder(*_operands(xp, x1, x2))
+    x1, x2 = _operands(xp, x1, x2)
+    _integer_divisor(xp, "remainder", x1, x2)
+    return xp.remainder(x1, x2)
 
 
 # PyTorch's: 1 for x1 and -floor(x1 / x2) for x2
@@ -367,9 +385,6 @@ def _isclose(xp, a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return close
 
 
-_PY_NUMBERS = (bool, int, float, complex)
-
-
 def _cast_float(xp, x):
     if type(x) in (bool, int):
         return float(x)
@@ -385,4 +400,4 @@ def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, eq
 
 def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """Whether every element of ``input`` is close to ``other`` (see ``isclose``): a Python bool."""
-    return bool(all(_isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    return bool(_all(_isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)))
