@@ -51,6 +51,10 @@ UNARY = {
     "sum_axis": (lambda x: xgrad.sum(x, axis=0), lambda t: t.sum(0)),
     "mean": (xgrad.mean, torch.mean),
     "reshape_getitem": (lambda x: xgrad.reshape(x, (-1,))[1:], lambda t: t.reshape(-1)[1:]),
+    "shape_ops": (lambda x: xgrad.permute_dims(xgrad.concat([x, xgrad.flip(x, axis=0)], axis=0), (1, 0))[:, 1:]
+                  + xgrad.broadcast_to(xgrad.expand_dims(x[0, :1], axis=0), (2, 5)) * xgrad.stack([x[1], x[2]])[:, :1],
+                  lambda t: torch.cat([t, t.flip(0)], 0).permute(1, 0)[:, 1:]
+                  + t[0, :1].unsqueeze(0).broadcast_to((2, 5)) * torch.stack([t[1], t[2]])[:, :1]),
     "chain": (lambda x: xgrad.exp(x * x) / (x + 2.0) - xgrad.sqrt(xgrad.conj(x)),
               lambda t: torch.exp(t * t) / (t + 2.0) - torch.sqrt(torch.conj(t))),
 }

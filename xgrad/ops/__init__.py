@@ -22,6 +22,7 @@ from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
 from .elementwise import _astype, clamp
+from .shape import _concat, _stack
 from .math import (acos, acosh, allclose, asin, asinh, atan, atan2, atanh, bitwise_left_shift, bitwise_right_shift,
                    ceil, conj, copysign, cosh, floor, floor_divide, hypot, imag, isclose, isinf, log2, log10,
                    logaddexp, logical_xor, nextafter, positive, real, reciprocal, remainder, round, signbit, sinh,
@@ -48,5 +49,5 @@ for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadc
 # need a gradient): linear in their input with real coefficients, or written for complex values
 for _o in (add, subtract, multiply, divide, negative, pow, square, exp, log, sqrt, abs, where, _astype,
            sum, mean, reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip,
-           concat, stack, _getitem):
+           _concat, _stack, _getitem):
     _o.complex_grad = True
