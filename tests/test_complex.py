@@ -177,3 +177,14 @@ def test_complex_data_gets_the_complex_of_the_default_dtype(backend):
 def test_imag_of_a_real_tensor_is_refused_as_in_torch():
     with pytest.raises(TypeError, match=r"xgrad\.imag: takes a complex tensor, got float64"):
         xgrad.imag(xgrad.tensor([1.0], dtype="float64"))
+
+
+def test_a_real_result_of_complex_inputs_is_refused_where_the_rules_are_real_only(backend):
+    """The input is checked too, not only the result (var of a complex tensor is real)."""
+    z = xgrad.tensor([1 + 2j, 0.5j, -1.0], dtype="complex128", requires_grad=True, backend=backend)
+    # (array-api-strict has no complex var at all: its forward refuses first)
+    with pytest.raises(TypeError, match=r"xgrad\.var: (gradients for complex inputs|Only real floating)"):
+        xgrad.var(z)
+    x = xgrad.tensor([0.5, 1.0], dtype="float64", requires_grad=True, backend=backend)
+    with pytest.raises(TypeError, match=r"xgrad\.tanh: gradients for complex inputs"):
+        xgrad.tanh(x * 1j)  # complex from a real leaf and a complex number: refused as well

@@ -83,8 +83,8 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
         out, saved = out
         kw = dict(kw, saved=saved)
     if needs_grad and _state.mode.grad_enabled and o.vjps is not None:
-        if not o.complex_grad:
-            _refuse_complex(o, args, raw, out)
+        if id(out.dtype) not in _REAL or (_state.complex_seen and not o.complex_grad):
+            _check_complex(o, args, raw, out)
         t = new(out, backend, o, args, raw, kw)
     else:
         t = new(out, backend)
@@ -134,26 +134,41 @@ def _inputs(o, args):
     return backend, raw, needs_grad
 
 
-_REAL: dict = {}  # id(dtype) -> dtype, for the non-complex dtypes met (array_api_strict: one per array)
+_REAL: dict = {}  # id(dtype) -> dtype, for the real dtypes met (array_api_strict: one per array)
 
 
-def _refuse_complex(o, args, raw, out):
-    """A clear error, instead of a wrong gradient, when ``o``'s rules are real-only and a complex
-    array (an input or the output) would need one."""
-    for a in (out, *raw):
-        dtype = getattr(a, "dtype", None)
-        if dtype is None or id(dtype) in _REAL:
-            continue
-        if "complex" not in str(dtype):
-            if len(_REAL) >= 256:
-                _REAL.clear()
-            _REAL[id(dtype)] = dtype  # kept alive, so its id is not reused meanwhile
-            continue
-        raise DTypeError(
-            f"xgrad.{o.name}: gradients for complex inputs are not supported by this op ({_describe(args)}). "
-            "Complex gradients (PyTorch's convention) exist for add, subtract, multiply, divide, negative, "
-            "conj, real, imag, abs, exp, log, sqrt, square, pow, sum, mean, reshape and the other shape ops; "
-            "compute under xgrad.no_grad() or on .detach()ed tensors if no gradient is needed.")
+def _check_complex(o, args, raw, out):
+    """A clear error, instead of a wrong gradient, when ``o``'s rules are real-only and a complex array
+    (its result, or an input once complex tensors exist) would need one. A complex result of an op with
+    complex rules notes that complex tensors now need gradients."""
+    if _is_complex(out.dtype):
+        if not o.complex_grad:
+            _refuse(o, args)
+        _state.complex_seen = True
+    if _state.complex_seen and not o.complex_grad:
+        for a in raw:
+            d = getattr(a, "dtype", None)
+            if d is not None and _is_complex(d):
+                _refuse(o, args)
+
+
+def _is_complex(dtype):
+    if id(dtype) in _REAL:
+        return False
+    if "complex" in str(dtype):
+        return True
+    if len(_REAL) >= 256:
+        _REAL.clear()
+    _REAL[id(dtype)] = dtype  # kept alive, so its id is not reused meanwhile
+    return False
+
+
+def _refuse(o, args):
+    raise DTypeError(
+        f"xgrad.{o.name}: gradients for complex inputs are not supported by this op ({_describe(args)}). "
+        "Complex gradients (PyTorch's convention) exist for add, subtract, multiply, divide, negative, "
+        "conj, real, imag, abs, exp, log, sqrt, square, pow, where, sum, mean, reshape and the other shape "
+        "ops; compute under xgrad.no_grad() or on .detach()ed tensors if no gradient is needed.")
 
 
 def _own_params(kw):

@@ -254,8 +254,9 @@ def add(xp, a, b):
     return a + b
 
 
-add.defvjp(lambda xp, g, out, a, b: _real_for(xp, g, a),
-           lambda xp, g, out, a, b: _real_for(xp, g, b))
+# (each rule tests first whether the gradient is real: then every input is, and the real formula holds)
+add.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, a),
+           lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, b))
 
 
 @op
@@ -266,8 +267,8 @@ def subtract(xp, a, b):
     return a - b
 
 
-subtract.defvjp(lambda xp, g, out, a, b: _real_for(xp, g, a),
-                lambda xp, g, out, a, b: _real_for(xp, -g, b))
+subtract.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, a),
+                lambda xp, g, out, a, b: -g if id(g.dtype) in _FLOATS else _real_for(xp, -g, b))
 
 
 @op
@@ -278,8 +279,13 @@ def multiply(xp, a, b):
     return a * b
 
 
-multiply.defvjp(lambda xp, g, out, a, b: _real_for(xp, g * _conj(xp, _like(xp, b, g)), a),
-                lambda xp, g, out, a, b: _real_for(xp, g * _conj(xp, _like(xp, a, g)), b))
+def _product_grad(xp, g, other, x):
+    """g * conj(other), as the gradient of the input ``x`` (complex values)."""
+    return _real_for(xp, g * _conj(xp, _like(xp, other, g)), x)
+
+
+multiply.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g) if id(g.dtype) in _FLOATS else _product_grad(xp, g, b, a),
+                lambda xp, g, out, a, b: g * _like(xp, a, g) if id(g.dtype) in _FLOATS else _product_grad(xp, g, a, b))
 
 
 @op
@@ -290,8 +296,10 @@ def divide(xp, a, b):
     return a / b
 
 
-divide.defvjp(lambda xp, g, out, a, b: _real_for(xp, g / _conj(xp, _like(xp, b, g)), a),
-              lambda xp, g, out, a, b: _real_for(xp, -g * _conj(xp, out) / _conj(xp, _like(xp, b, g)), b))
+divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g) if id(g.dtype) in _FLOATS
+              else _real_for(xp, g / _conj(xp, _like(xp, b, g)), a),
+              lambda xp, g, out, a, b: -g * out / _like(xp, b, g) if id(g.dtype) in _FLOATS
+              else _real_for(xp, -g * _conj(xp, out) / _conj(xp, _like(xp, b, g)), b))
 
 
 @op
@@ -370,7 +378,7 @@ def square(xp, a):
     return a * a
 
 
-square.defvjp(lambda xp, g, out, a: g * 2 * _conj(xp, a))
+square.defvjp(lambda xp, g, out, a: g * 2 * (a if id(g.dtype) in _FLOATS else _conj(xp, a)))
 
 
 # ---- floating functions (integer inputs are taken as the default float dtype, as in PyTorch) ------
@@ -383,7 +391,7 @@ def exp(xp, a):
     return xp.exp(a)
 
 
-exp.defvjp(lambda xp, g, out, a: g * _conj(xp, out))
+exp.defvjp(lambda xp, g, out, a: g * (out if id(g.dtype) in _FLOATS else _conj(xp, out)))
 
 
 @op
@@ -393,7 +401,7 @@ def log(xp, a):
     return xp.log(a)
 
 
-log.defvjp(lambda xp, g, out, a: g / _conj(xp, a))
+log.defvjp(lambda xp, g, out, a: g / (a if id(g.dtype) in _FLOATS else _conj(xp, a)))
 
 
 @op
@@ -403,7 +411,7 @@ def sqrt(xp, a):
     return xp.sqrt(a)
 
 
-sqrt.defvjp(lambda xp, g, out, a: g / (2 * _conj(xp, out)))
+sqrt.defvjp(lambda xp, g, out, a: g / (2 * (out if id(g.dtype) in _FLOATS else _conj(xp, out))))
 
 
 def _sign(xp, a):
