@@ -210,3 +210,22 @@ def test_integer_division_by_zero_is_an_error_as_in_torch(backend):
     with np.errstate(all="ignore"):
         _same(xgrad.floor_divide(x, 0.0).numpy(),
               torch.floor_divide(torch.tensor([3.0, -4.0, 0.0], dtype=torch.float64), 0.0).numpy())
+
+
+def test_floordiv_mod_and_shift_operators_match_torch(backend):
+    i, s = np.array([7, -7, 12, -1]), np.array([2, 3, 1, 4])
+    x = np.array([7.5, -7.5, 0.25, -3.0])
+    xi, xs = (xgrad.tensor(v, backend=backend) for v in (i, s))
+    xx = xgrad.tensor(x, dtype="float64", backend=backend)
+    ti, ts, tx = torch.tensor(i), torch.tensor(s), torch.tensor(x)
+    pairs = [(xi // xs, ti // ts), (xi % xs, ti % ts), (xi << xs, ti << ts), (xi >> xs, ti >> ts), (xi // 3, ti // 3),
+             (20 // xs, 20 // ts), (20 % xs, 20 % ts), (1 << xs, 1 << ts), (xx // 2.0, tx // 2.0),
+             (xx % -2.0, tx % -2.0), (5.0 % xx, 5.0 % tx)]
+    for ours, theirs in pairs:
+        assert str(ours.dtype).rsplit(".", 1)[-1] == str(theirs.dtype).rsplit(".", 1)[-1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for op in ("__ifloordiv__", "__imod__", "__ilshift__", "__irshift__"):
+        ours, theirs = xgrad.tensor(i, backend=backend), torch.tensor(i)
+        assert getattr(ours, op)(xs) is ours  # in place: the same tensor
+        getattr(theirs, op)(ts)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

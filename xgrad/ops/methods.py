@@ -208,6 +208,14 @@ METHODS: dict[str, Any] = {
     "logical_not": _m.logical_not, "bitwise_not": bitwise_invert,
     "bitwise_left_shift": _m.bitwise_left_shift, "bitwise_right_shift": _m.bitwise_right_shift,
     "conj": _m.conj, "real": property(_m.real), "imag": property(_m.imag),
+    # //, %, <<, >> (as torch: floor division, the remainder with the divisor's sign, shifts)
+    "__floordiv__": _m.floor_divide, "__rfloordiv__": _reflected(_m.floor_divide),
+    "__mod__": _m.remainder, "__rmod__": _reflected(_m.remainder),
+    "__lshift__": _m.bitwise_left_shift, "__rlshift__": _reflected(_m.bitwise_left_shift),
+    "__rshift__": _m.bitwise_right_shift, "__rrshift__": _reflected(_m.bitwise_right_shift),
+    "__ifloordiv__": _inplace("floor_divide_", operator.ifloordiv), "__imod__": _inplace("remainder_", operator.imod),
+    "__ilshift__": _inplace("bitwise_left_shift_", operator.ilshift),
+    "__irshift__": _inplace("bitwise_right_shift_", operator.irshift),
 }
 
 
