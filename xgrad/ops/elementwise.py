@@ -247,11 +247,12 @@ def is_complex(x):
 
 
 @op
-def add(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return a + b
+def add(xp, x1, x2, /):
+    """x1 + x2, elementwise (broadcast; PyTorch's result dtype)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return x1 + x2
 
 
 # (each rule tests first whether the gradient is real: then every input is, and the real formula holds)
@@ -260,11 +261,12 @@ add.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(x
 
 
 @op
-def subtract(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return a - b
+def subtract(xp, x1, x2, /):
+    """x1 - x2, elementwise (broadcast; PyTorch's result dtype)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return x1 - x2
 
 
 subtract.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, a),
@@ -272,11 +274,12 @@ subtract.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_
 
 
 @op
-def multiply(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return a * b
+def multiply(xp, x1, x2, /):
+    """x1 * x2, elementwise (broadcast; PyTorch's result dtype)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return x1 * x2
 
 
 def _product_grad(xp, g, other, x):
@@ -289,11 +292,12 @@ multiply.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g) if id(g.dtype) in _
 
 
 @op
-def divide(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0) or id(a.dtype) not in _FLOATS):
-        a, b = _quotient_operands(xp, a, b)
-    return a / b
+def divide(xp, x1, x2, /):
+    """x1 / x2, elementwise; integer inputs give the default float dtype, as in PyTorch."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0) or id(x1.dtype) not in _FLOATS):
+        x1, x2 = _quotient_operands(xp, x1, x2)
+    return x1 / x2
 
 
 divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g) if id(g.dtype) in _FLOATS
@@ -303,8 +307,9 @@ divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g) if id(g.dtype) in _FL
 
 
 @op
-def negative(xp, a):
-    return -a
+def negative(xp, x, /):
+    """-x, elementwise."""
+    return -x
 
 
 negative.defvjp(lambda xp, g, out, a: -g)
@@ -329,11 +334,13 @@ def _power(xp, a, b):
 
 
 @op
-def pow(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return _power(xp, a, b)
+def pow(xp, x1, x2, /):
+    """x1 ** x2, elementwise. The gradient is 0 where the exponent is 0, and for the exponent where the
+    base is 0 and the exponent >= 0 (PyTorch's)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return _power(xp, x1, x2)
 
 
 def _pow_grad_base(xp, g, out, a, b):
@@ -374,8 +381,9 @@ pow.defvjp(_pow_grad_base, _pow_grad_exponent)
 
 
 @op
-def square(xp, a):
-    return a * a
+def square(xp, x, /):
+    """x * x, elementwise."""
+    return x * x
 
 
 square.defvjp(lambda xp, g, out, a: g * 2 * (a if id(g.dtype) in _FLOATS else _conj(xp, a)))
@@ -385,30 +393,33 @@ square.defvjp(lambda xp, g, out, a: g * 2 * (a if id(g.dtype) in _FLOATS else _c
 
 
 @op
-def exp(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.exp(a)
+def exp(xp, x, /):
+    """e ** x, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.exp(x)
 
 
 exp.defvjp(lambda xp, g, out, a: g * (out if id(g.dtype) in _FLOATS else _conj(xp, out)))
 
 
 @op
-def log(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.log(a)
+def log(xp, x, /):
+    """The natural logarithm, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.log(x)
 
 
 log.defvjp(lambda xp, g, out, a: g / (a if id(g.dtype) in _FLOATS else _conj(xp, a)))
 
 
 @op
-def sqrt(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.sqrt(a)
+def sqrt(xp, x, /):
+    """The square root, elementwise (principal branch for complex x)."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.sqrt(x)
 
 
 sqrt.defvjp(lambda xp, g, out, a: g / (2 * (out if id(g.dtype) in _FLOATS else _conj(xp, out))))
@@ -421,58 +432,64 @@ def _sign(xp, a):
 
 
 @op
-def abs(xp, a):
-    return xp.abs(a)
+def abs(xp, x, /):
+    """|x|, elementwise (the modulus for complex x; its gradient is g * x / |x|, 0 at 0, as PyTorch)."""
+    return xp.abs(x)
 
 
 abs.defvjp(lambda xp, g, out, a: g * _sign(xp, a))  # complex a: g z/|z|, as PyTorch's sgn
 
 
 @op
-def sin(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.sin(a)
+def sin(xp, x, /):
+    """The sine, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.sin(x)
 
 
 sin.defvjp(lambda xp, g, out, a: g * xp.cos(a))
 
 
 @op
-def cos(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.cos(a)
+def cos(xp, x, /):
+    """The cosine, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.cos(x)
 
 
 cos.defvjp(lambda xp, g, out, a: -g * xp.sin(a))
 
 
 @op
-def tanh(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.tanh(a)
+def tanh(xp, x, /):
+    """The hyperbolic tangent, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.tanh(x)
 
 
 tanh.defvjp(lambda xp, g, out, a: g * (1 - out * out))
 
 
 @op
-def log1p(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.log1p(a)
+def log1p(xp, x, /):
+    """log(1 + x), elementwise, accurate near 0."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.log1p(x)
 
 
 log1p.defvjp(lambda xp, g, out, a: g / (1 + a))
 
 
 @op
-def expm1(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.expm1(a)
+def expm1(xp, x, /):
+    """e ** x - 1, elementwise, accurate near 0."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.expm1(x)
 
 
 expm1.defvjp(lambda xp, g, out, a: g * (out + 1))
@@ -543,9 +560,10 @@ softplus.defvjp(lambda xp, g, out, a: g * _sigmoid(xp, a))
 
 
 @op
-def maximum(xp, a, b):
-    a, b = _operands(xp, a, b)
-    return xp.maximum(a, b)
+def maximum(xp, x1, x2, /):
+    """The larger of x1 and x2, elementwise (nan if either is nan); ties split the gradient evenly."""
+    x1, x2 = _operands(xp, x1, x2)
+    return xp.maximum(x1, x2)
 
 
 # as PyTorch: ties split the gradient evenly, and where either input is nan (so is the result) both
@@ -555,9 +573,10 @@ maximum.defvjp(lambda xp, g, out, a, b: xp.where(a < b, 0.0, xp.where(a == b, g 
 
 
 @op
-def minimum(xp, a, b):
-    a, b = _operands(xp, a, b)
-    return xp.minimum(a, b)
+def minimum(xp, x1, x2, /):
+    """The smaller of x1 and x2, elementwise (nan if either is nan); ties split the gradient evenly."""
+    x1, x2 = _operands(xp, x1, x2)
+    return xp.minimum(x1, x2)
 
 
 minimum.defvjp(lambda xp, g, out, a, b: xp.where(a > b, 0.0, xp.where(a == b, g / 2, g)),
@@ -682,35 +701,86 @@ def astype(x: Any, dtype: Any) -> Tensor:
 # ---- not differentiable: comparisons, sign, bitwise, constants like an input -------------------
 
 
-def _sign_op(xp, a):
-    return _sign(xp, a)
-
-
-def _compare(f, name):
-    def forward(xp, a, b):
-        a, b = _operands(xp, a, b)
-        return f(a, b)
+def _compare(f, name, doc):
+    def forward(xp, x1, x2, /):
+        x1, x2 = _operands(xp, x1, x2)
+        return f(x1, x2)
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = doc
     return op(forward, name=name)
 
 
-sign = op(_sign_op, name="sign")
+@op
+def sign(xp, x, /):
+    """-1, 0 or 1 by the sign of x (x / |x| for complex x), elementwise; sign(nan) is 0, as in PyTorch.
+    Zero gradient."""
+    return _sign(xp, x)
+
+
 sign.defvjp(lambda xp, g, out, a: xp.zeros_like(g))  # PyTorch's: zero (and refused for complex inputs)
-equal = _compare(lambda a, b: a == b, "equal")
-not_equal = _compare(lambda a, b: a != b, "not_equal")
-less = _compare(lambda a, b: a < b, "less")
-less_equal = _compare(lambda a, b: a <= b, "less_equal")
-greater = _compare(lambda a, b: a > b, "greater")
-greater_equal = _compare(lambda a, b: a >= b, "greater_equal")
-logical_not = op(lambda xp, a: xp.logical_not(a), name="logical_not")
-logical_and = op(lambda xp, a, b: xp.logical_and(a, b), name="logical_and")
-logical_or = op(lambda xp, a, b: xp.logical_or(a, b), name="logical_or")
+equal = _compare(lambda a, b: a == b, "equal", "x1 == x2, elementwise: a bool tensor.")
+not_equal = _compare(lambda a, b: a != b, "not_equal", "x1 != x2, elementwise: a bool tensor.")
+less = _compare(lambda a, b: a < b, "less", "x1 < x2, elementwise: a bool tensor.")
+less_equal = _compare(lambda a, b: a <= b, "less_equal", "x1 <= x2, elementwise: a bool tensor.")
+greater = _compare(lambda a, b: a > b, "greater", "x1 > x2, elementwise: a bool tensor.")
+greater_equal = _compare(lambda a, b: a >= b, "greater_equal", "x1 >= x2, elementwise: a bool tensor.")
+
+
+@op
+def logical_not(xp, x, /):
+    """not x, elementwise: a bool tensor."""
+    return xp.logical_not(x)
+
+
+@op
+def logical_and(xp, x1, x2, /):
+    """x1 and x2, elementwise: a bool tensor."""
+    return xp.logical_and(x1, x2)
+
+
+@op
+def logical_or(xp, x1, x2, /):
+    """x1 or x2, elementwise: a bool tensor."""
+    return xp.logical_or(x1, x2)
+
+
 # bitwise on integers, logical on bools (the operators &, |, ^, ~ are these, as in PyTorch)
-bitwise_and = op(lambda xp, a, b: xp.bitwise_and(*_operands(xp, a, b)), name="bitwise_and")
-bitwise_or = op(lambda xp, a, b: xp.bitwise_or(*_operands(xp, a, b)), name="bitwise_or")
-bitwise_xor = op(lambda xp, a, b: xp.bitwise_xor(*_operands(xp, a, b)), name="bitwise_xor")
-bitwise_invert = op(lambda xp, a: xp.bitwise_invert(a), name="bitwise_invert")
-isfinite = op(lambda xp, a: xp.isfinite(a), name="isfinite")
-isnan = op(lambda xp, a: xp.isnan(a), name="isnan")
+@op
+def bitwise_and(xp, x1, x2, /):
+    """x1 & x2, elementwise (integer or bool tensors)."""
+    return xp.bitwise_and(*_operands(xp, x1, x2))
+
+
+@op
+def bitwise_or(xp, x1, x2, /):
+    """x1 | x2, elementwise (integer or bool tensors)."""
+    return xp.bitwise_or(*_operands(xp, x1, x2))
+
+
+@op
+def bitwise_xor(xp, x1, x2, /):
+    """x1 ^ x2, elementwise (integer or bool tensors)."""
+    return xp.bitwise_xor(*_operands(xp, x1, x2))
+
+
+@op
+def bitwise_invert(xp, x, /):
+    """~x, elementwise (integer or bool tensors)."""
+    return xp.bitwise_invert(x)
+
+
+@op
+def isfinite(xp, x, /):
+    """Whether x is finite (not inf, not nan; complex: both parts), elementwise: a bool tensor."""
+    return xp.isfinite(x)
+
+
+@op
+def isnan(xp, x, /):
+    """Whether x is nan (complex: either part), elementwise: a bool tensor."""
+    return xp.isnan(x)
+
+
 all = op(lambda xp, a, axis=None, keepdims=False: xp.all(a, axis=axis, keepdims=keepdims), name="all")
 any = op(lambda xp, a, axis=None, keepdims=False: xp.any(a, axis=axis, keepdims=keepdims), name="any")
 zeros_like = op(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype), name="zeros_like")
