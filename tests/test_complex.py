@@ -152,10 +152,10 @@ def test_forward_of_complex_inputs_matches_numpy(name, backend):
                   "atanh": "arctanh"}.get(name, name)
     with np.errstate(all="ignore"):
         expected = getattr(np, numpy_name)(z)
-    if name == "sign":
-        expected = np.where(z == 0, 0, z / np.abs(z))
-    if name == "reciprocal":
-        expected = 1 / z
+        if name == "sign":
+            expected = np.where(z == 0, 0, z / np.abs(z))
+        if name == "reciprocal":
+            expected = 1 / z
     finite = np.isfinite(z)
     if expected.dtype == bool:
         np.testing.assert_array_equal(y, expected)
