@@ -229,3 +229,32 @@ def test_floordiv_mod_and_shift_operators_match_torch(backend):
         assert getattr(ours, op)(xs) is ours  # in place: the same tensor
         getattr(theirs, op)(ts)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+STANDARD_ELEMENTWISE = (
+    "abs acos acosh add asin asinh atan atan2 atanh bitwise_and bitwise_left_shift bitwise_invert bitwise_or "
+    "bitwise_right_shift bitwise_xor ceil clip conj copysign cos cosh divide equal exp expm1 floor floor_divide "
+    "greater greater_equal hypot imag isfinite isinf isnan less less_equal log log1p log2 log10 logaddexp "
+    "logical_and logical_not logical_or logical_xor maximum minimum multiply negative nextafter not_equal "
+    "positive pow real reciprocal remainder round sign signbit sin sinh square sqrt subtract tan tanh trunc").split()
+
+
+@pytest.mark.parametrize("name", STANDARD_ELEMENTWISE)
+def test_every_standard_elementwise_function_takes_its_arguments_positionally(name):
+    import inspect
+
+    f = getattr(xgrad, name)
+    forward = getattr(f, "forward", f)  # an op: its forward(xp, ...); clip: a function
+    params = list(inspect.signature(forward).parameters.values())
+    if params and params[0].name == "xp":
+        params = params[1:]
+    positional = [p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+    expected = ["x"] if name in ("clip",) else None
+    if expected is None:
+        expected = ["x1", "x2"] if name in ("add", "atan2", "bitwise_and", "bitwise_left_shift", "bitwise_or",
+                                           "bitwise_right_shift", "bitwise_xor", "copysign", "divide", "equal",
+                                           "floor_divide", "greater", "greater_equal", "hypot", "less",
+                                           "less_equal", "logaddexp", "logical_and", "logical_or", "logical_xor",
+                                           "maximum", "minimum", "multiply", "nextafter", "not_equal", "pow",
+                                           "remainder", "subtract") else ["x"]
+    assert positional == expected
