@@ -112,9 +112,10 @@ def machine_description():
     except Exception:
         pass
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XGRAD_BENCH_BUDGET",
-                "XGRAD_BENCH_THREADS", "XGRAD_BENCH_ENGINES", "XGRAD_BENCH_COMMIT"):
+                "XGRAD_BENCH_THREADS", "XGRAD_BENCH_ENGINES", "XGRAD_BENCH_COMMIT", "XGRAD_BENCH_TREE"):
         if var in os.environ:
             info.setdefault("env", {})[var] = os.environ[var]
+    info["busy_limit"] = _busy_limit()
     return info
 
 
@@ -188,6 +189,7 @@ def measure(benchmark):
         # report can flag the cases measured under contention.
         others = _others(before, _cpu_clock())
         benchmark.extra_info["other_cpu_cores"] = round(others, 3)
+        benchmark.extra_info["busy_limit"] = _busy_limit()
         benchmark.extra_info["contended"] = device == "cpu" and others > _busy_limit()
 
     return run

@@ -3,8 +3,10 @@ tables, the reference training step, and log-log plots, from pytest-benchmark JS
 
     python -m bench.report RESULTS.json [MORE.json ...] --out bench/results/NAME
 
-writes NAME/report.md and NAME/*.png. Every number is a median over rounds (pytest-benchmark's
-``stats.median``, seconds per call); the FLOP counts come from the cases' ``extra_info`` (bench/flops.py).
+writes NAME/report.md and NAME/*.png. Every time is a median over rounds (pytest-benchmark's
+``stats.median``, seconds per call) with its spread, the first to third quartile ``[q1-q3]`` (error bars on
+the plots); the FLOP counts come from the cases' ``extra_info`` (bench/flops.py). Results from a tree with
+uncommitted changes or from an unknown commit are marked so in large type, in the report and on the plots.
 """
 
 import argparse
@@ -46,6 +48,7 @@ def load(paths):
             row["median"] = b["stats"]["median"]
             row["rounds"] = b["stats"].get("rounds")
             row["iqr"] = b["stats"].get("iqr")
+            row["q1"], row["q3"] = b["stats"].get("q1"), b["stats"].get("q3")
             row["source"] = path
             rows[(row["device"], row["op"], row["dtype"], row["label"], row["engine"])] = row
     return list(rows.values()), sources
@@ -116,6 +119,13 @@ def fmt_us(s):
     return f"{us:.2f}"
 
 
+def fmt_spread(row):
+    """``median [q1-q3]`` in us for a result row (the median alone where the quartiles are missing)."""
+    if row.get("q1") is None or row.get("q3") is None:
+        return fmt_us(row["median"])
+    return f"{fmt_us(row['median'])} [{fmt_us(row['q1'])}-{fmt_us(row['q3'])}]"
+
+
 def fmt_ratio(x):
     return "-" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
 
@@ -123,13 +133,17 @@ def fmt_ratio(x):
 def describe_crossover(found, xs, r, xname="xgrad", tname="torch"):
     if not xs:
         return "not measured"
+    if len(xs) == 1:
+        return (f"one size only ({xname if r[0] < 0 else tname} faster at {fmt_flops(xs[0])}); "
+                "a crossover needs a sweep")
+    caveat = " (from two sizes only)" if len(xs) == 2 else ""
     if not found:
         who = xname if r[0] < 0 else tname
-        return f"none in range ({who} faster throughout {fmt_flops(xs[0])} to {fmt_flops(xs[-1])})"
+        return f"none in range ({who} faster throughout {fmt_flops(xs[0])} to {fmt_flops(xs[-1])}){caveat}"
     parts = []
     for x, d in found:
         parts.append(f"**{fmt_flops(x)}** ({xname} faster {'below' if d == 'a-faster-below' else 'above'})")
-    return "; ".join(parts)
+    return "; ".join(parts) + caveat
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -140,12 +154,8 @@ def machine_lines(src):
     cpu = xb.get("cpu_model") or (mi.get("cpu") or {}).get("brand_raw") or mi.get("processor") or "?"
     cores = xb.get("usable_cores") or xb.get("logical_cores") or (mi.get("cpu") or {}).get("count")
     lines = [f"- results: `{src['path']}`, taken {src.get('datetime') or '?'}"]
-    ci = src.get("commit_info") or {}
-    env_commit = (xb.get("env") or {}).get("XGRAD_BENCH_COMMIT")
-    if env_commit and (not ci.get("id") or ci.get("id") == "unknown"):
-        lines.append(f"- commit: `{env_commit}` (XGRAD_BENCH_COMMIT; the tree ran without .git)")
-    elif ci.get("id"):
-        lines.append(f"- commit: `{ci['id'][:10]}`{' (dirty tree)' if ci.get('dirty') else ''} on {ci.get('branch')}")
+    commit, state = tree_of(src)
+    lines.append(f"- commit: `{commit}`, tree {state}")
     lines.append(f"- CPU: {cpu}, {cores} cores usable" + (f", {xb['memory_gib']} GiB RAM" if xb.get("memory_gib") else ""))
     lines.append(f"- GPU: {xb.get('gpu') or 'none'}" + (f" (CUDA runtime {xb['cuda_runtime']}, driver {xb['cuda_driver']})"
                                                          if xb.get("cuda_runtime") else ""))
@@ -153,21 +163,91 @@ def machine_lines(src):
     vers = xb.get("versions") or {}
     if vers:
         lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in vers.items() if v))
-    extra = []
-    if xb.get("torch_threads"):
-        extra.append(f"torch threads {xb['torch_threads']}")
-    for p in xb.get("blas") or []:
-        extra.append(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)")
-    if xb.get("env"):
-        extra.append(", ".join(f"{k}={v}" for k, v in xb["env"].items()))
-    if extra:
-        lines.append("- threads: " + "; ".join(extra))
+    lines.append("- threads: " + threads_of(xb))
+    limit = xb.get("busy_limit")
+    if limit is not None:
+        lines.append(f"- contention threshold: a CPU case counts as contended when other processes kept more than "
+                     f"{limit:.2f} cores busy while it ran (the cores the benchmark's own threads do not need, at "
+                     "least 0.5)")
+    else:
+        lines.append("- contention threshold: not recorded (results older than the threshold's record)")
     return lines
+
+
+def tree_of(src):
+    """(commit, state): what ``python -m bench.run`` recorded (XGRAD_BENCH_COMMIT/TREE), else pytest-benchmark's
+    commit_info; state is "clean", "dirty: ..." or "unknown: ..."."""
+    env = (src["machine_info"].get("xgrad_bench") or {}).get("env") or {}
+    ci = src.get("commit_info") or {}
+    if env.get("XGRAD_BENCH_TREE"):
+        return env.get("XGRAD_BENCH_COMMIT", "unknown")[:10], env["XGRAD_BENCH_TREE"]
+    if env.get("XGRAD_BENCH_COMMIT"):  # set by hand, e.g. for a snapshot run without .git
+        return env["XGRAD_BENCH_COMMIT"][:10], "unknown: commit stated by XGRAD_BENCH_COMMIT, the tree had no .git"
+    if ci.get("id") and ci.get("id") != "unknown" and not ci.get("error"):
+        return ci["id"][:10], "dirty: uncommitted changes" if ci.get("dirty") else "clean"
+    return "unknown", "unknown: no git commit recorded"
+
+
+def unsound(sources):
+    """The large-type warning for results that do not belong to one clean commit ('' when they do)."""
+    bad = [f"`{s['path']}`: commit {c}, tree {st}" for s in sources for c, st in [tree_of(s)] if st != "clean"]
+    return ("NOT FROM A CLEAN COMMIT", bad) if bad else ("", [])
+
+
+def threads_of(xb):
+    """The thread settings a run used: torch's pool, the BLAS pools, the pinning variables."""
+    parts = [f"torch {xb['torch_threads']}" if xb.get("torch_threads") else "torch: not loaded"]
+    for p in xb.get("blas") or []:
+        n = p.get("num_threads")
+        parts.append(f"{p.get('internal_api')}{' ' + p['version'] if p.get('version') else ''} "
+                     f"({n} thread{'' if n == 1 else 's'})")
+    if not xb.get("blas"):
+        parts.append("BLAS: not recorded (threadpoolctl not installed)")
+    pins = {k: v for k, v in (xb.get("env") or {}).items() if k.endswith("NUM_THREADS") or k == "XGRAD_BENCH_THREADS"}
+    parts.append(", ".join(f"{k}={v}" for k, v in pins.items()) if pins else "not pinned (the libraries' defaults)")
+    return "; ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------------
 # plots
-def plot_device(idx, roles, device, out_dir, marks):
+def _errorbars(pts):
+    """Median times (us) and their asymmetric error bars (median - q1, q3 - median) for plotting."""
+    med = [t * 1e6 for _, t, _ in pts]
+    lo = [max(0.0, (t - (r.get("q1") if r.get("q1") is not None else t)) * 1e6) for _, t, r in pts]
+    hi = [max(0.0, ((r.get("q3") if r.get("q3") is not None else t) - t) * 1e6) for _, t, r in pts]
+    return med, [lo, hi]
+
+
+def _stamp(fig, warning):
+    """The large-type warning across a figure whose results are not from a clean commit."""
+    if warning:
+        size = min(34, 3.4 * fig.get_figwidth())
+        fig.text(0.5, 0.5, warning, ha="center", va="center", fontsize=size, color="red", alpha=0.25,
+                 rotation=20, weight="bold", zorder=10)
+
+
+def _bars(ax, curves, roles, styles, op):
+    """One size only: each engine's median time as a bar with its q1-q3 error bar."""
+    engs = engine_order(curves, roles)
+    rows = [curves[e][0] for e in engs]
+    med, err = _errorbars(rows)
+    colors = ["tab:cyan" if roles.get(e) == "xgrad" and "compiled" in e else
+              styles.get(roles.get(e), styles["peer"])["color"] for e in engs]
+    ax.barh(range(len(engs)), med, xerr=err, color=colors, capsize=3, height=0.6)
+    ax.set_yticks(range(len(engs)), engs, fontsize=8)
+    ax.invert_yaxis()
+    for i, m in enumerate(med):
+        ax.annotate(f"{m:,.1f} \u00b5s", xy=(m + err[1][i], i), xytext=(5, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_xlim(0, max(m + hi for m, hi in zip(med, err[1])) * 1.3)
+    label = rows[0][2].get("label", "")
+    ref = " (the reference step)" if rows[0][2].get("reference") else ""
+    ax.set_title(f"{OP_TITLE.get(op, op)}\none size only: {label}{ref}", fontsize=9)
+    ax.set_xlabel("time per call (\u00b5s; median, bars q1-q3)")
+    ax.grid(True, axis="x", alpha=0.3)
+
+
+def plot_device(idx, roles, device, out_dir, marks, warning=""):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,38 +257,56 @@ def plot_device(idx, roles, device, out_dir, marks):
     styles = {"floor": dict(color="0.45", ls=":", marker="s"), "xgrad": dict(color="tab:blue", ls="-", marker="o"),
               "torch": dict(color="tab:red", ls="-", marker="^"), "peer": dict(color="tab:green", ls="--", marker="d")}
     dtypes = sorted({dt for op in idx[device].values() for dt in op})
+    where = DEVICE_TITLE.get(device, device)
     for dtype in dtypes:
         ops = [op for op in OP_ORDER if dtype in idx[device].get(op, {})]
-        ncol = 3
+        ops += sorted(op for op in idx[device] if op not in OP_ORDER and dtype in idx[device][op])
+        ncol = min(3, len(ops))  # no empty panels: one row of up to three, then more rows
         nrow = math.ceil(len(ops) / ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 4.2 * nrow), squeeze=False)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.4 * ncol, 8.5), 4.4 * nrow + 0.8), squeeze=False)
         for ax, op in zip(axes.flat, ops):
             curves = idx[device][op][dtype]
-            for i, eng in enumerate(engine_order(curves, roles)):
+            sizes = {p[0] for pts in curves.values() for p in pts}
+            if len(sizes) == 1:  # one size only: a bar per engine, not a line through one point
+                _bars(ax, curves, roles, styles, op)
+                continue
+            for eng in engine_order(curves, roles):
                 pts = curves[eng]
                 st = dict(styles.get(roles.get(eng), styles["peer"]))
-                if roles.get(eng) == "xgrad" and i and "compiled" in eng:
+                if roles.get(eng) == "xgrad" and "compiled" in eng:
                     st.update(color="tab:cyan", ls="--")
-                ax.loglog([p[0] for p in pts], [p[1] * 1e6 for p in pts], label=eng, ms=4, lw=1.5, **st)
+                med, yerr = _errorbars(pts)
+                ax.errorbar([p[0] for p in pts], med, yerr=yerr, label=eng, ms=4, lw=1.5, capsize=2, **st)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
             if op == "mlp_step":
                 for eng, pts in curves.items():
                     for f, t, row in pts:
                         if row.get("reference"):
                             ax.plot([f], [t * 1e6], marker="*", ms=12, color="gold", mec="k", zorder=5)
-                ax.plot([], [], marker="*", ms=10, color="gold", mec="k", ls="", label="reference 2-32-32-2 b64")
-            for x, d in marks.get((device, op, dtype), []):
+                ax.plot([], [], marker="*", ms=10, color="gold", mec="k", ls="", label="reference 2-32-32-2, batch 64")
+            # crossovers: a dashed line each, labels stepped down the panel so that none overprints another
+            x0, x1 = (math.log10(v) for v in ax.get_xlim())
+            for k, (x, d) in enumerate(marks.get((device, op, dtype), [])):
                 ax.axvline(x, color="k", lw=1, ls="--", alpha=0.6)
-                ax.annotate(f"crossover\n{fmt_flops(x)}", xy=(x, 0.97), xycoords=("data", "axes fraction"),
-                            ha="left", va="top", fontsize=8, xytext=(3, 0), textcoords="offset points")
+                right = (math.log10(x) - x0) / (x1 - x0) > 0.6  # near the right edge: label on the line's left
+                text = f"crossover {fmt_flops(x)}" + (" (2 sizes only)" if len(sizes) == 2 else "")
+                ax.annotate(text, xy=(x, 0.97 - 0.09 * k), xycoords=("data", "axes fraction"),
+                            ha="right" if right else "left", va="top", fontsize=8, xytext=(-3 if right else 3, 0),
+                            textcoords="offset points",
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
             ax.set_title(OP_TITLE.get(op, op), fontsize=10)
-            ax.set_xlabel("FLOPs per op (forward + backward)" if op != "mlp_step" else "FLOPs per step")
-            ax.set_ylabel("median time per call (us)")
+            ax.set_xlabel("FLOPs per op (forward + backward)" if op != "mlp_step" else "FLOPs per training step")
+            ax.set_ylabel("time per call (\u00b5s; median, bars q1-q3)")
             ax.grid(True, which="major", alpha=0.3)
-            ax.legend(fontsize=8, loc="best")
+            ax.legend(fontsize=8, loc="best", title="engine", title_fontsize=8, framealpha=0.85)
         for ax in list(axes.flat)[len(ops):]:
             ax.set_visible(False)
-        fig.suptitle(f"xgrad vs PyTorch on the {DEVICE_TITLE.get(device, device)}, {dtype}: time per call vs FLOPs "
-                     "(log-log; lower is faster)", fontsize=12)
+        swept = any(len({p[0] for pts in idx[device][op][dtype].values() for p in pts}) > 1 for op in ops)
+        what = "time per call vs FLOPs" + ("\n" if ncol < 3 else " ") + "(log-log; lower is faster)" if swept \
+            else "time per call (lower is faster)"
+        fig.suptitle(f"xgrad vs PyTorch on the {where}, {dtype}: {what}", fontsize=12)
+        _stamp(fig, warning)
         fig.tight_layout()
         name = f"{device}-{dtype}.png"
         fig.savefig(os.path.join(out_dir, name), dpi=110)
@@ -216,11 +314,11 @@ def plot_device(idx, roles, device, out_dir, marks):
         files.append(name)
 
     # the map: torch time / xgrad time vs FLOPs for every op kind
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8.5, 5.2))
     colors = dict(zip(OP_ORDER, ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")))
-    drawn = False
+    drawn = None
     for op in OP_ORDER:
-        for dtype, ls in (("float64", "-"), ("float32", "--")):
+        for dtype, ls, marker in (("float64", "-", "o"), ("float32", "--", "s")):
             curves = idx[device].get(op, {}).get(dtype, {})
             xe = [e for e in pick(curves, roles, "xgrad") if "compiled" not in e]
             te = pick(curves, roles, "torch")
@@ -228,17 +326,19 @@ def plot_device(idx, roles, device, out_dir, marks):
                 continue
             _, xs, r = crossovers(curves[xe[0]], curves[te[0]])
             if xs:
-                ax.semilogx(xs, [math.exp(-v) for v in r], ls=ls, marker="o", ms=3, color=colors[op],
-                            label=f"{op} {dtype}")
-                drawn = True
+                ax.plot(xs, [math.exp(-v) for v in r], ls=ls, marker=marker, ms=4, color=colors[op],
+                        label=f"{op}, {dtype}")
+                drawn = (xe[0], te[0])
     if drawn:
+        ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axhline(1, color="k", lw=1)
         ax.set_xlabel("FLOPs per op (forward + backward)")
-        ax.set_ylabel("PyTorch time / xgrad time  (> 1: xgrad faster)")
-        ax.set_title(f"Where xgrad beats PyTorch eager on the {DEVICE_TITLE.get(device, device)}")
+        ax.set_ylabel("PyTorch time / xgrad time (ratio of medians; > 1: xgrad faster)")
+        ax.set_title(f"Where xgrad ({drawn[0]}) beats PyTorch eager ({drawn[1]}) on the {where}", fontsize=11)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=8, ncol=2, title="op kind, dtype", title_fontsize=8, loc="best")
+        _stamp(fig, warning)
         fig.tight_layout()
         name = f"{device}-speedup.png"
         fig.savefig(os.path.join(out_dir, name), dpi=110)
@@ -259,12 +359,18 @@ def report(paths, out_dir, plots=True):
     rows, sources = load(paths)
     idx, roles = index(rows)
     os.makedirs(out_dir, exist_ok=True)
-    md = ["# xgrad benchmark report", "",
-          "Generated by `python -m bench.report " + " ".join(os.path.relpath(p, out_dir) if False else p for p in paths)
-          + f" --out {out_dir}` from pytest-benchmark JSON. Times are medians over rounds, per call; one call is "
+    warning, why = unsound(sources)
+    md = ["# xgrad benchmark report", ""]
+    if warning:
+        md += [f"# {warning}", "", "These results cannot be tied to one committed tree:", ""]
+        md += [f"- {w}" for w in why] + ["", "Re-run `python -m bench.run` from a clean checkout to get a record.", ""]
+    md += ["Generated by `python -m bench.report " + " ".join(paths)
+           + f" --out {out_dir}` from pytest-benchmark JSON. Times are medians over rounds, per call, with the "
+           "spread of the rounds as [first quartile-third quartile]; one call is "
           "forward + backward of one op (with a fixed upstream gradient), or for `mlp_step` a whole training step "
           "(forward, backward, SGD update). FLOPs per op count forward + backward (bench/flops.py). "
-          "The floor is the raw array library with hand-derived gradients and no autograd.", "", "## Machine", ""]
+          "The floor is the raw array library with hand-derived gradients and no autograd, written as tight as we "
+          "could (bench/engines.py).", "", "## Machine", ""]
     for s in sources:
         md += machine_lines(s) + [""]
     if not rows:
@@ -303,8 +409,9 @@ def report(paths, out_dir, plots=True):
         ref_rows = []
         for dt in dtypes:
             curves = dev.get("mlp_step", {}).get(dt, {})
-            vals = {e: next((t for f, t, r in pts if r.get("reference")), None) for e, pts in curves.items()}
-            vals = {e: t for e, t in vals.items() if t is not None}
+            refs = {e: next((r for f, t, r in pts if r.get("reference")), None) for e, pts in curves.items()}
+            refs = {e: r for e, r in refs.items() if r is not None}
+            vals = {e: r["median"] for e, r in refs.items()}
             if not vals:
                 continue
             fl = pick(vals, roles, "floor")
@@ -313,7 +420,8 @@ def report(paths, out_dir, plots=True):
             for x in xe:
                 f = vals[fl[0]] if fl else None
                 t = vals[te[0]] if te else None
-                ref_rows.append([dt, x, fmt_us(vals[x]), fmt_us(t) if t else "-", fmt_us(f) if f else "-",
+                ref_rows.append([dt, x, fmt_spread(refs[x]), fmt_spread(refs[te[0]]) if t else "-",
+                                 fmt_spread(refs[fl[0]]) if f else "-",
                                  fmt_ratio(vals[x] / f) if f else "-", fmt_ratio(t / vals[x]) if t else "-",
                                  fmt_ratio(t / f) if t and f else "-"])
         if ref_rows:
@@ -321,7 +429,7 @@ def report(paths, out_dir, plots=True):
             tor = pick(dev["mlp_step"][dtypes[0]], roles, "torch") if dtypes[0] in dev["mlp_step"] else []
             md += ["### Reference training step: 2-32-32-2 tanh MLP, batch 64", "",
                    "One SGD step (forward, cross-entropy, backward, update), identical weights and batch for every "
-                   "engine; median us per step.", ""]
+                   "engine; median us per step [first-third quartile].", ""]
             md += table(["dtype", "xgrad engine", "xgrad us", f"{(tor or ['torch'])[0]} us",
                          f"{(flo or ['floor'])[0]} us", "xgrad / floor", "torch / xgrad (speed-up)",
                          "torch / floor"], ref_rows) + [""]
@@ -335,18 +443,19 @@ def report(paths, out_dir, plots=True):
                 if not curves:
                     continue
                 smallest = min(p[0] for pts in curves.values() for p in pts)
-                vals = {e: next((t for f, t, _ in pts if f == smallest), None) for e, pts in curves.items()}
+                at = {e: next((r for f, t, r in pts if f == smallest), None) for e, pts in curves.items()}
+                vals = {e: (r["median"] if r is not None else None) for e, r in at.items()}
                 lab = next(r["label"] for pts in curves.values() for f, t, r in pts if f == smallest)
                 fl = pick(vals, roles, "floor")
                 xe = [e for e in pick(vals, roles, "xgrad") if vals.get(e) is not None]
                 xe = [e for e in xe if "compiled" not in e] or xe
                 f = vals.get(fl[0]) if fl else None
                 x = vals.get(xe[0]) if xe else None
-                cells = [fmt_us(vals[e]) if vals.get(e) is not None else "-" for e in engines_here]
+                cells = [fmt_spread(at[e]) if vals.get(e) is not None else "-" for e in engines_here]
                 ov_rows.append([op, dt, lab, fmt_flops(smallest)] + cells +
                                [fmt_us(x - f) if x is not None and f is not None else "-",
                                 fmt_ratio(x / f) if x is not None and f else "-"])
-        md += ["### Per-op overhead at the smallest size (median us per call)", "",
+        md += ["### Per-op overhead at the smallest size (median us per call [first-third quartile])", "",
                "At the smallest size the math is negligible, so the time is the engine's per-op cost "
                "(forward + backward). `xgrad - floor` is what autograd adds over the raw library.", ""]
         md += table(["op kind", "dtype", "size", "FLOPs"] + engines_here + ["xgrad - floor (us)", "xgrad / floor"],
@@ -362,7 +471,8 @@ def report(paths, out_dir, plots=True):
                "needed (marked * below; multi-threaded kernels such as torch's and BLAS's stall under such contention). "
                "`python -m bench.run` re-runs those cases when the machine is quieter.", ""]
         md += ["### Speed-up tables", "",
-               "Median us per call for each engine; `torch / xgrad` > 1 means xgrad is faster; `xgrad / floor` is "
+               "Median us per call for each engine [first-third quartile of the rounds]; `torch / xgrad` > 1 means "
+               "xgrad is faster; `xgrad / floor` is "
                "xgrad's cost over the raw library with hand-written gradients.", ""]
         for op in [o for o in OP_ORDER if o in dev]:
             md += [f"#### {OP_TITLE.get(op, op)}", ""]
@@ -374,11 +484,12 @@ def report(paths, out_dir, plots=True):
                 xe = [e for e in pick(curves, roles, "xgrad") if "compiled" not in e] or pick(curves, roles, "xgrad")
                 te = pick(curves, roles, "torch")
                 fl = pick(curves, roles, "floor")
-                by_f = defaultdict(dict)
+                by_f, spread = defaultdict(dict), {}
                 labels, busy = {}, set()
                 for e in engs:
                     for f, t, r in curves[e]:
                         by_f[f][e] = t
+                        spread[(f, e)] = fmt_spread(r)
                         labels[f] = r["label"]
                         if contended(r):
                             busy.add((f, e))
@@ -389,16 +500,23 @@ def report(paths, out_dir, plots=True):
                     t = v.get(te[0]) if te else None
                     fv = v.get(fl[0]) if fl else None
                     trs.append([labels[f], fmt_flops(f)] +
-                               [fmt_us(v[e]) + ("*" if (f, e) in busy else "") if e in v else "-" for e in engs] +
+                               [spread[(f, e)] + ("*" if (f, e) in busy else "") if e in v else "-" for e in engs] +
                                [fmt_ratio(t / x) if t and x else "-", fmt_ratio(x / fv) if x and fv else "-"])
                 md += [f"{dt}:", ""]
                 md += table(["size", "FLOPs"] + [f"{e} us" for e in engs] + ["torch / xgrad", "xgrad / floor"],
                             trs) + [""]
         if plots:
-            files = plot_device(idx, roles, device, out_dir, marks)
+            files = plot_device(idx, roles, device, out_dir, marks, warning)
             md += ["### Plots", ""]
             for f in files:
                 md += [f"![{f}]({f})", ""]
+    if rows:
+        md += ["## Appendix: the floors", "",
+               "`numpy-floor` is `NumpyFloorEngine` in `bench/engines.py` at the commit above: buffers allocated once "
+               "outside the timed call, ufuncs with `out=`, `np.dot` into preallocated arrays, ufunc reductions, "
+               "labels picked by flat indices, and in the training step the learning rate folded into the loss "
+               "gradient. `cupy-floor` is `FloorEngine(\"cupy\")` there: the plain hand-written backprop. "
+               "`bench/test_agreement.py` checks that every floor computes what xgrad and PyTorch compute.", ""]
     path = os.path.join(out_dir, "report.md")
     with open(path, "w") as f:
         f.write("\n".join(md).rstrip() + "\n")

@@ -226,3 +226,19 @@ def test_temporary_files_of_killed_saves_are_removed_by_the_next_save(tmp_path):
     checkpoint.save(path, extra={"v": 3})
     assert sorted(os.listdir(tmp_path)) == sorted(["ck.npz", running.name, other.name])
     assert checkpoint.load(path) == {"v": 3}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes and umask are POSIX")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoint_gets_the_mode_the_umask_gives(tmp_path, umask):
+    # a checkpoint is an ordinary output file: readable by whoever the user's umask lets read it
+    old = os.umask(umask)
+    try:
+        path = checkpoint.save(tmp_path / "ck.npz", extra={"v": 1})
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")  # what open() gives under the same umask
+    finally:
+        os.umask(old)
+    mode = os.stat(path).st_mode & 0o777
+    assert mode == 0o666 & ~umask == os.stat(plain).st_mode & 0o777
+    assert checkpoint.load(path) == {"v": 1}

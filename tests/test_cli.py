@@ -282,3 +282,109 @@ def test_bench_runner_replaces_only_its_own_outputs(tmp_path, monkeypatch):
     assert run.main(["cpu", "--out", str(tmp_path)]) == 0
     assert sorted(os.listdir(tmp_path)) == sorted(keep + ["cpu.json"])
     assert json.loads((tmp_path / "cpu.json").read_text()) == {"benchmarks": []}
+
+
+_BLOCK = """
+import sys
+class Blocker:  # as if these packages were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Blocker())
+from xgrad.cli import main
+sys.exit(main({args!r}))
+"""
+
+
+def run_without(blocked, *args):
+    e = dict(os.environ)
+    e.pop("XGRAD_BACKEND", None)
+    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+    code = _BLOCK.format(blocked=set(blocked), args=list(args))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=300)
+
+
+def test_train_without_tqdm_trains_without_a_bar_and_says_how_to_get_one():
+    r = run_without({"tqdm"}, "train", "--epochs", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == ('xgrad: note: no progress bar: tqdm is not installed (pip install "xgrad[cli]"); '
+                                "training without one")
+    assert "final: accuracy" in r.stdout and "steps 32" in r.stdout
+
+
+def test_plot_without_matplotlib_is_one_line_naming_the_extra_before_training(tmp_path):
+    png = tmp_path / "out.png"
+    r = run_without({"matplotlib"}, "train", "--epochs", "2", "--plot", str(png))
+    assert r.returncode == 2
+    assert r.stderr.strip() == 'xgrad: error: --plot needs matplotlib, which is not installed: pip install "xgrad[cli]"'
+    assert r.stdout == "" and not png.exists()  # refused before any training
+    r = run_without({"matplotlib"}, "verify", "--epochs", "1", "--out-dir", str(tmp_path))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert 'pip install "xgrad[cli]"' in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fit_with_progress_but_without_tqdm_names_the_extra():
+    e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    code = _BLOCK.split("from xgrad.cli")[0].format(blocked={"tqdm"}) + (
+        "import xgrad\nfrom xgrad import data, nn, optim, training\n"
+        "X, y = data.xor(40, seed=0)\nm = nn.MLP([2, 4, 2])\n"
+        "try:\n    training.fit(m, X, y, optim.SGD(m.parameters(), lr=0.1), epochs=1, progress=True)\n"
+        "except ImportError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=300)
+    assert r.stdout.strip() == ('fit(progress=True) shows a tqdm bar, and tqdm is not installed: '
+                                'pip install "xgrad[cli]" (or pass progress=False)'), r.stderr
+
+
+def test_metrics_are_labelled_running_means_and_final_evaluation():
+    r = run("train", "--epochs", "2")
+    assert r.returncode == 0, r.stderr
+    assert "loss (epoch mean)=" in r.stderr and "acc (epoch mean)=" in r.stderr  # on the bar
+    final = next(line for line in r.stdout.splitlines() if line.startswith("final:"))
+    assert "(whole training set, after training)" in final
+
+
+def test_threads_option_and_the_torch_default_of_one_thread():
+    pytest.importorskip("torch")
+    r = run("train", "--epochs", "1", "--no-progress", "--backend", "torch")
+    assert r.returncode == 0, r.stderr
+    assert "float64 on torch/cpu (1 thread), seed 42" in r.stdout
+    r = run("train", "--epochs", "1", "--no-progress", "--backend", "torch", "--threads", "2")
+    assert "float64 on torch/cpu (2 threads), seed 42" in r.stdout and r.stderr == ""
+    r = run("train", "--epochs", "1", "--no-progress", "--threads", "2")  # NumPy: set at start-up only
+    assert r.returncode == 0 and "float64 on numpy/cpu, seed 42" in r.stdout
+    assert r.stderr.startswith("xgrad: note: --threads 2 has no effect on the numpy backend")
+    r = run("train", "--threads", "0")
+    assert r.returncode == 2 and "expected a positive integer" in r.stderr
+
+
+def test_torch_thread_setting_is_applied():
+    torch = pytest.importorskip("torch")
+    from xgrad import get_backend
+
+    before = torch.get_num_threads()
+    try:
+        assert get_backend("torch").set_threads(1) is True and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert get_backend("numpy").set_threads(1) is False
+
+
+def test_a_dtype_emulated_in_software_gets_a_note():
+    r = run("train", "--epochs", "1", "--no-progress", "--dtype", "float16")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == ("xgrad: note: float16 on the numpy backend is emulated in software: expect "
+                                "training many times slower than float32")
+    r = run("train", "--epochs", "1", "--no-progress", "--dtype", "float32")
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_info_says_where_the_default_backend_comes_from():
+    r = run("info")
+    assert r.returncode == 0, r.stderr
+    backends = r.stdout.split("backends:")[1].split("devices:")[0]
+    assert "  numpy             ok (the default: XGRAD_BACKEND is not set)\n" in backends
+    r = run("info", env={"XGRAD_BACKEND": "array_api_strict"})
+    backends = r.stdout.split("backends:")[1].split("devices:")[0]
+    lines = {x.split()[0]: x for x in backends.splitlines() if x.strip()}
+    assert lines["array_api_strict"].endswith("ok (the default: XGRAD_BACKEND)")
+    assert lines["numpy"].endswith(" ok")

@@ -32,3 +32,21 @@ float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"
 
 __version__ = "0.1.0"
+
+from .anomaly import AnomalyError, detect_anomaly  # noqa: E402  (debugging tools)
+from .function import once_differentiable  # noqa: E402
+from .gradcheck import GradcheckError, gradgradcheck  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402,F811  (the function; the module stays importable as xgrad.gradcheck's home)
+from . import utils  # noqa: E402  (activation checkpointing: xgrad.utils.checkpoint)
+from .amp import GradScaler, autocast  # noqa: E402  (mixed precision)
+from . import viz  # noqa: E402  (graph pictures)
+from .memory import memory_report  # noqa: E402
+
+_PUBLIC_MODULES = {"nn", "optim", "data", "checkpoint", "training", "plotting", "reference", "errors", "utils", "viz", "distributed"}
+
+
+def __dir__() -> list[str]:
+    """dir(xgrad) and tab completion: the public API; the engine's own modules (tensor.py, ops/, ...) are left
+    out (they stay importable)."""
+    return sorted(n for n, v in globals().items()
+                  if not n.startswith("_") and (not isinstance(v, type(_methods)) or n in _PUBLIC_MODULES))

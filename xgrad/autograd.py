@@ -7,7 +7,7 @@ import inspect
 from heapq import heappop, heappush
 from typing import Any, Callable, Sequence, TypeVar
 
-from . import _state, observe
+from . import _state, hooks, observe
 from .errors import BackendMismatchError, GraphError, ShapeError
 from .ops import grad_namespace
 from .tensor import Tensor, new
@@ -144,6 +144,11 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     so each rule runs once with its fully accumulated gradient; a heap holds the frontier, and no
     recursion is involved. With ``capture`` (a list of tensors) the gradients of those tensors are
     returned and no ``.grad`` is touched; otherwise leaf gradients accumulate into ``.grad``.
+
+    Tensor hooks (``register_hook``) run on a tensor's complete gradient before it is used; a leaf with
+    a post-accumulate hook gets its ``.grad`` as soon as the last node using it has run, and then its
+    hook. With no hook registered anywhere, and no ``detect_anomaly`` in this thread, neither costs more
+    than a test of a local per node.
     """
     grads = {}  # tensor -> gradient so far
     heap = []  # (-seq, tensor) of non-leaf tensors holding a gradient
@@ -163,15 +168,21 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     if capture is not None:
         wanted = {c: i for i, c in enumerate(capture)}
         captured = [None] * len(capture)
+    hooked = hooks.live > 0  # any tensor with a hook, anywhere
+    finals = _last_users(roots) if hooked and capture is None and hooks.live_post else None
+    anomaly = _state.mode.anomaly if _state.engaged else None
     mode = _state.mode  # this thread's: backward switches recording off for itself only
     previous_mode = mode.grad_enabled
     mode.grad_enabled = bool(create_graph)
     watched = observe.watching  # arrays and namespaces through the observer only when one watches
     given = set()  # ids of the arrays given to leaves as their .grad in this backward
+    t = None
     try:
         while heap:
             t = heappop(heap)[1]
             g = grads.pop(t)
+            if hooked:
+                g = _run_grad_hooks(t, g)
             if wanted is not None and t in wanted:
                 captured[wanted[t]] = g
             o = t._op
@@ -217,6 +228,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 gp = vjps[i](xp, g, out, *args, **kw) if computed is None else computed[i]
                 if gp is None:
                     continue
+                if anomaly is not None:
+                    anomaly.check_gradient(o, t, i, p, gp)
                 shape = p._data.shape
                 if gp.shape != shape:
                     gp = _unbroadcast(xp, gp, shape)
@@ -229,39 +242,131 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                     leaves.append(p)
                 else:
                     heappush(heap, (-p._seq, p))
+            if finals is not None:
+                done = finals.pop(seq, None)
+                if done is not None:  # t was the last node using these leaves: their .grad is final now
+                    for p in done:
+                        gp = grads.pop(p, None)
+                        if gp is not None:
+                            _accumulate(p, _run_grad_hooks(p, gp), create_graph, watched, given)
+                            _run_post_accumulate_hooks(p)
+        t = None
         for t in leaves:
-            g = grads.pop(t)
+            g = grads.pop(t, None)
+            if g is None:  # given its .grad early (post-accumulate hooks)
+                continue
+            if hooked:
+                g = _run_grad_hooks(t, g)
             if wanted is not None:
                 if t in wanted:
                     captured[wanted[t]] = g
-            elif create_graph:
-                if g.dtype != t.dtype:
-                    g = grad_namespace.astype(g, t.dtype)
-                t.grad = g if t.grad is None else t.grad + g
-            else:
-                b = t._backend
-                dtype = t._data.dtype
-                if g.dtype is not dtype and g.dtype != dtype:  # .grad always has its tensor's dtype (a float32 leaf used
-                    g = b.xp.astype(g, dtype)  # with float64 values, say)
-                old = t._grad if not watched else t.grad
-                if old is not None:  # accumulate into the same .grad tensor, as PyTorch (a new array)
-                    if not watched:
-                        old._data = old._data + g
-                    else:
-                        old.data = old.data + g
-                    continue
-                if id(g) in given or not b.owns(g):
-                    # a rule passed the array on (add's to both inputs, the seed, a reshape's view):
-                    # each .grad gets its own, so an in-place change of one never reaches another
-                    g = b.xp.asarray(g, copy=True)
-                given.add(id(g))
-                if not watched:  # the fields directly: nothing observes them
-                    t._grad = new(g, b)
-                else:
-                    t.grad = new(g, b)
+                continue
+            _accumulate(t, g, create_graph, watched, given)
+            if finals is not None:
+                _run_post_accumulate_hooks(t)
+    except Exception as e:
+        if anomaly is not None and t is not None:
+            anomaly.annotate(e, t)
+        raise
     finally:
         mode.grad_enabled = previous_mode
     return captured
+
+
+def _accumulate(t, g, create_graph, watched, given):
+    """Add ``g`` to leaf ``t``'s ``.grad`` (a new ``.grad`` tensor the first time)."""
+    if create_graph:
+        if g.dtype != t.dtype:
+            g = grad_namespace.astype(g, t.dtype)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    b = t._backend
+    dtype = t._data.dtype
+    if g.dtype is not dtype and g.dtype != dtype:  # .grad always has its tensor's dtype (a float32 leaf used
+        g = b.xp.astype(g, dtype)  # with float64 values, say)
+    old = t._grad if not watched else t.grad
+    if old is not None:  # accumulate into the same .grad tensor, as PyTorch (a new array)
+        if not watched:
+            old._data = old._data + g
+        else:
+            old.data = old.data + g
+        return
+    if id(g) in given or not b.owns(g):
+        # a rule passed the array on (add's to both inputs, the seed, a reshape's view):
+        # each .grad gets its own, so an in-place change of one never reaches another
+        g = b.xp.asarray(g, copy=True)
+    given.add(id(g))
+    if not watched:  # the fields directly: nothing observes them
+        t._grad = new(g, b)
+    else:
+        t.grad = new(g, b)
+
+
+def _last_users(roots):
+    """{sequence number of a node: the leaves with a post-accumulate hook whose last (oldest) user in
+    the graph below ``roots`` it is}. Backward visits nodes newest first, so once that node has run,
+    nothing else adds to those leaves' gradients."""
+    last: dict = {}
+    seen = set()
+    stack = [r for r in roots if r.requires_grad and r._op is not None]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        for p in n._parents or ():
+            if type(p) is Tensor and p.requires_grad:
+                if p._op is None:
+                    state = hooks.of(p)
+                    if state is not None and state.post and last.get(p, n._seq) >= n._seq:
+                        last[p] = n._seq
+                elif p not in seen:
+                    stack.append(p)
+    finals: dict = {}
+    for leaf, seq in last.items():
+        finals.setdefault(seq, []).append(leaf)
+    return finals
+
+
+def _tell_observer(what: str, t: Tensor) -> None:
+    """A hook is about to run: an observer (``xgrad.compile`` while recording) may refuse it."""
+    if observe.watching:
+        obs = observe.current()
+        if obs is not None:
+            obs.hook(what, t)
+
+
+def _run_grad_hooks(t, g):
+    """``g`` after ``t``'s ``register_hook`` functions (each may return a replacement gradient)."""
+    state = hooks.of(t)
+    fns = hooks.snapshot(state.grad if state is not None else None)
+    if not fns:
+        return g
+    _tell_observer("a tensor hook (register_hook)", t)
+    raw = not isinstance(g, Tensor)
+    gt = new(g, t._backend) if raw else g
+    for fn in fns:
+        r = fn(gt)
+        if r is None:
+            continue
+        if not isinstance(r, Tensor):
+            raise TypeError(f"a hook registered with register_hook on a tensor of shape {t.shape} returned "
+                            f"{type(r).__name__}; return a Tensor (the new gradient) or None")
+        if r.shape != t.shape or r._backend is not t._backend:
+            raise ShapeError(
+                f"a hook registered with register_hook returned a gradient of shape {r.shape} on "
+                f"{r.backend} for a tensor of shape {t.shape} on {t.backend}; it must match the tensor")
+        gt = r
+    return gt.data if raw else gt
+
+
+def _run_post_accumulate_hooks(t):
+    state = hooks.of(t)
+    fns = hooks.snapshot(state.post if state is not None else None)
+    if fns:
+        _tell_observer("a post-accumulate-grad hook", t)
+    for fn in fns:
+        fn(t)
 
 
 def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:

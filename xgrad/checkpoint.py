@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import secrets
 import zipfile
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from .optim import Optimizer
 
 __all__ = ["save", "load", "read", "CheckpointError"]
+
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
 
 FORMAT = "xgrad-checkpoint-1"
 
@@ -153,7 +158,7 @@ def save(path: str | os.PathLike[str], model: Module | None = None, optimizer: O
         raise CheckpointError(f"cannot save checkpoint to {path!r}: folder {folder!r} does not exist")
     prefix = f".tmp-{os.path.basename(path)}-"
     _remove_stale(folder, prefix)
-    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", dir=folder)
+    fd, tmp = _create(folder, f"{prefix}{os.getpid()}-")
     _writing.add(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -170,6 +175,18 @@ def save(path: str | os.PathLike[str], model: Module | None = None, optimizer: O
 
 
 _writing: set[str] = set()  # temporary files this process's saves are writing now
+
+
+def _create(folder: str, prefix: str) -> tuple[int, str]:
+    """A new file ``folder/<prefix><random>`` opened for writing, as ``(fd, path)``. Unlike
+    ``tempfile.mkstemp`` (mode 0600) it gets the mode ``open()`` gives: 0666 less the user's umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        path = os.path.join(folder, prefix + secrets.token_hex(6))
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
 
 
 def _remove_stale(folder: str, prefix: str) -> None:

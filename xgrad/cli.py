@@ -13,9 +13,12 @@ from typing import Any, NoReturn
 from . import __version__, creation, plotting, reference
 from .backends import Backend, available_backends, get_backend
 from .checkpoint import save
-from .data import DATASETS, load_dataset
+from . import distributed
+from .data import DATASETS, DistributedSampler, ShardedDataLoader, load_dataset
 from .errors import BackendUnavailableError, XgradError
 from .nn import ACTIVATIONS, MLP
+from .nn.parallel import DistributedDataParallel
+from .nn.utils import grad_report
 from .optim import OPTIMIZERS
 from .training import fit
 
@@ -115,8 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", metavar="FILE.png", default=None, help="write the decision boundary and loss curve")
     t.add_argument("--save", metavar="CKPT", default=None, help="save model and optimizer state (.npz)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--threads", type=_positive_int, default=None,
+                   help="CPU threads of the backend's library (default: 1 on torch, fastest for small models; "
+                        "the library's own elsewhere)")
     t.add_argument("--compile", action="store_true",
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
+    t.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "bfloat16"),
+                   help="mixed precision: autocast (default float16) and dynamic loss scaling")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of `mpiexec -n N xgrad train --distributed`: "
+                        "--batch-size is the global batch, split over the ranks (needs the 'distributed' extra)")
+    t.add_argument("--grad-report", type=_positive_int, default=None, metavar="N",
+                   help="print the per-parameter gradient-flow table every N epochs")
 
     v = sub.add_parser("verify", help="reproduce the reference experiments against PyTorch",
                        description="Experiment 1: per-parameter gradients of the 2-32-32-2 tanh MLP against "
@@ -136,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
+CLI_EXTRA = 'pip install "xgrad[cli]"'
+
+
+def _has_module(name: str) -> bool:
+    """Whether the optional package ``name`` (tqdm, matplotlib) imports here."""
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
+
+
+def _note(text: str) -> None:
+    print(f"xgrad: note: {text}", file=sys.stderr, flush=True)
+
+
 def _dist_version(name: str) -> str | None:
     try:
         return version(name)
@@ -184,12 +213,25 @@ def _where(b: Backend, device: Any) -> str:
     return f"{b.name}/{dev}"
 
 
+_quiet = False  # a data-parallel rank other than 0 prints nothing
+
+
 def _out(*lines: str) -> None:
+    if _quiet:
+        return
     for line in lines:
         print(line, flush=True)
 
 
 # ---- xgrad train ---------------------------------------------------------------------------------------
+def _has_dtype(b: Backend, name: str) -> bool:
+    try:
+        b.dtype(name)
+    except Exception:
+        return False
+    return True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``xgrad train``: train an MLP on a registered data set (torch is never imported)."""
     for path, what in ((args.plot, "plot"), (args.save, "checkpoint")):
@@ -197,7 +239,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             _check_writable(path, what)
     if args.plot is not None and not args.plot.lower().endswith(".png"):
         raise UsageError(f"--plot writes a PNG; give a file name ending in .png, not {args.plot!r}")
+    if args.plot is not None and not _has_module("matplotlib"):
+        raise UsageError(f"--plot needs matplotlib, which is not installed: {CLI_EXTRA}")
+    progress = not args.no_progress
+    if progress and not _has_module("tqdm"):
+        _note(f"no progress bar: tqdm is not installed ({CLI_EXTRA}); training without one")
+        progress = False
     b = _backend(args)
+    threads = args.threads or b.default_threads
+    if threads is not None and not b.set_threads(threads):
+        threads = None  # not shown in the header
+    if args.threads is not None and threads is None:
+        _note(f"--threads {args.threads} has no effect on the {b.name} backend (NumPy's BLAS "
+              "reads its thread count from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS at start-up; set those instead)")
+    if args.dtype in b.slow_dtypes:
+        _note(f"{args.dtype} on the {b.name} backend is emulated in software: expect training many times "
+              "slower than float32")
     ds = DATASETS[args.dataset]
     if args.sizes[0] != ds.n_features:
         raise UsageError(f"--sizes must start with {ds.n_features} ({ds.name} is {ds.n_features}-D), "
@@ -205,8 +262,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.sizes[-1] < ds.n_classes:
         raise UsageError(f"--sizes must end with at least {ds.n_classes} outputs for {ds.name} "
                          f"({ds.n_classes} classes), got {args.sizes[-1]}")
+    if args.amp and (args.compile or args.dtype == "float16"):
+        raise UsageError("--amp keeps float32/float64 weights and cannot be compiled: drop --compile and "
+                         "--dtype float16")
+    if args.amp and not _has_dtype(b, args.amp):
+        raise UsageError(f"--amp {args.amp}: the {b.name} backend has no {args.amp} (NumPy has float16, torch "
+                         "float16 and bfloat16)")
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
+    rank, ranks = 0, 1
+    if args.distributed:
+        rank, ranks = distributed.init().rank, distributed.world_size()
+        if args.batch_size % ranks:
+            raise UsageError(f"--batch-size {args.batch_size} is the global batch: it must be divisible by the "
+                             f"{ranks} processes")
+        if args.compile:
+            raise UsageError("--distributed cannot be compiled: its gradient hooks run MPI calls (drop --compile)")
+        global _quiet
+        _quiet = rank != 0  # one voice: rank 0's
     samples = args.samples or ds.n_samples
     try:
         X, y = load_dataset(ds.name, n_samples=samples, noise=args.noise, seed=args.seed, backend=b,
@@ -224,11 +297,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     noise = "" if shown is None else f", noise {shown}"
     _out(f"xgrad {__version__} train: {args.dataset} ({samples} points{noise}), MLP "
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
-         f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
+         f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
+         + (f" ({threads} thread{'s' if threads > 1 else ''})" if threads is not None else "") + f", seed {args.seed}")
+    every = args.grad_report
+
+    def report(epoch: int, loss: float, acc: float) -> None:
+        if every and (epoch + 1) % every == 0:
+            _out(f"epoch {epoch + 1}: loss {loss:.4f}, gradient flow of the last step:\n{grad_report(model)}")
+
+    loader = None
+    if args.distributed:
+        model = DistributedDataParallel(model)  # type: ignore[assignment]
+        loader = ShardedDataLoader(X, y, batch_size=args.batch_size // ranks,
+                                   sampler=DistributedSampler(X.shape[0], seed=args.seed))
+        _out(f"data-parallel over {ranks} MPI process(es) ({distributed.mpi_library() or 'no MPI'}): "
+             f"{args.batch_size // ranks} samples per process per step")
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=not args.no_progress, compile=args.compile)
-    _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
-         f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
+            progress=progress and rank == 0, compile=args.compile, amp=args.amp,
+            on_epoch=report, loader=loader)
+    # the bar showed running means over each epoch's batches; this is the trained model on all the data
+    _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f} (whole training set, after training)  "
+         f"wall-clock {r.seconds:.3f} s  steps {r.steps}  steps/s {r.steps_per_second:,.0f}")
+    if rank != 0:  # the model is the same on every rank: rank 0 writes the files
+        return 0
     if args.save:  # before the plot: a plot that fails must not lose the trained model
         save(args.save, model, opt, extra={"sizes": list(args.sizes), "activation": args.activation,
                                            "dataset": args.dataset, "epochs": args.epochs, "seed": args.seed,
@@ -260,12 +351,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         import torch
     except ImportError:
-        raise UsageError("xgrad verify compares against PyTorch, which is not installed; "
-                         "pip install \"xgrad[torch]\"") from None
+        raise UsageError("xgrad verify compares against PyTorch, which is not installed: pip install torch "
+                         "--index-url https://download.pytorch.org/whl/cpu (CPU only), or pip install "
+                         "\"xgrad[torch]\"") from None
 
     out_dir = os.path.abspath(args.out_dir)
     png = os.path.join(out_dir, "verify_boundaries.png")
     if not args.no_train:
+        if not _has_module("matplotlib"):
+            raise UsageError(f"xgrad verify draws a figure with matplotlib, which is not installed: {CLI_EXTRA} "
+                             "(or --no-train)")
         if not os.path.isdir(out_dir):
             raise UsageError(f"--out-dir {out_dir!r} does not exist")
         _check_writable(png, "figure")
@@ -327,9 +422,13 @@ def cmd_info(args: argparse.Namespace) -> int:
             _out(f"  {dist:17s} {v}")
     _out("", "backends:")
     current = _default_backend()
+    source = "XGRAD_BACKEND" if os.environ.get("XGRAD_BACKEND", "").strip() else "XGRAD_BACKEND is not set"
     for name, why in available_backends().items():
-        mark = " (XGRAD_BACKEND)" if name == current else ""
+        mark = f" (the default: {source})" if name == current else ""
         _out(f"  {name:17s} " + ("ok" + mark if why is None else "unavailable: " + why.splitlines()[0]))
+    mpi = distributed.mpi_library()
+    _out("", "distributed: " + (f"{mpi}; {distributed.transport()}" if mpi else
+                                "mpi4py not installed (pip install \"xgrad[distributed]\")"))
     _out("", "devices:")
     _out("  cpu")
     try:

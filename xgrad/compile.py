@@ -44,7 +44,7 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from . import _state, backends as _backends, creation as _creation, observe, passes, tracing
+from . import _state, backends as _backends, creation as _creation, hooks, observe, passes, tracing
 from .errors import GraphError
 from .ops import Op
 from .tensor import Tensor, new, written
@@ -86,6 +86,12 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if observe.current() is not None:  # called inside another's trace: run eagerly, so it is recorded
             return self.fn(*args, **kwargs)
+        if _state.engaged and (_state.mode.autocast is not None or _state.mode.anomaly is not None):
+            raise TraceError(
+                f"xgrad.compile({getattr(self.fn, '__name__', self.fn)}): called inside "
+                f"{'xgrad.autocast' if _state.mode.autocast is not None else 'xgrad.detect_anomaly'}; a "
+                "compiled replay would not apply it (no casts, no checks). Call the function without "
+                "xgrad.compile there, or leave the context")
         sig = _signature(args, kwargs)
         plans = self._plans.get(sig)
         drawn: list | tuple = ()
@@ -256,6 +262,7 @@ class _Outside:
     def __init__(self, fn: Any, args: tuple, kwargs: dict) -> None:
         self.values: list[tuple[Any, str, Any]] = []  # (holder, key, value): ``holder[key]`` or a cell's contents
         self.version = observe.state_version
+        self.hooks_version = hooks.version  # a tensor hook registered later: trace again (and meet it)
         self.modules = [(m, dict(m.__dict__)) for m in observe.tracked()]
         owner = None
         if isinstance(fn, types.MethodType):
@@ -339,7 +346,7 @@ class _Plan:
     def __init__(self, trace, arg_slots, out, outside, start_seq):
         raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_Stale": _Stale, "_wrap": new, "slice": slice, "_same": _same,
-             "_obs": observe}
+             "_obs": observe, "_hooks": hooks}
         self.out_kind, out_arrays = self._outputs(out, raw)
         outputs = [_value(a) for a in out_arrays]
         src = _Source(g)
@@ -467,6 +474,7 @@ class _Plan:
             else:
                 r = grad_locals[key]
                 src.prologue += [f"{r} = {refs(t)}._grad", f"if {r} is None: raise _Stale"]
+        src.prologue.append(f"if _hooks.version != {outside.hooks_version}: raise _Stale")
         if outside.modules:
             version = src.name([outside.version], "V")
             src.prologue.append(f"if _obs.state_version != {version}[0]: "

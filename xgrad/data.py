@@ -14,12 +14,18 @@ from typing import Any, Union
 
 import numpy as np
 
+from . import distributed
 from .backends import Backend, current_device, get_backend
 from .creation import get_default_dtype
 from .tensor import Tensor, new
 
 __all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "batches", "Dataset",
-           "DATASETS", "get_dataset", "load_dataset"]
+           "DATASETS", "get_dataset", "load_dataset", "DistributedSampler", "ShardedDataLoader"]
+
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
 
 BackendLike = Union[str, Backend, None]  # a backend's name, a Backend, or None for the current one
 
@@ -217,3 +223,65 @@ def batches(X: Tensor, y: Tensor, batch_size: int = 64, shuffle: bool = True, dr
             seed: int = 0) -> DataLoader:
     """A :class:`DataLoader` over ``(X, y)``."""
     return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
+
+
+class DistributedSampler:
+    """The indices of one rank's shard of a data set of ``n`` samples, as PyTorch's sampler of that name:
+    each epoch (``set_epoch``) a permutation seeded with ``seed + epoch``, the same on every rank;
+    padded by repeating its start to a multiple of ``num_replicas`` (or, with ``drop_last``, cut to one),
+    so every rank gets ``len(self)`` indices and the shards are disjoint apart from the padding.
+    ``rank``/``num_replicas`` default to those of ``xgrad.distributed``. The permutation comes from
+    NumPy's generator, not torch's: shards equal torch's only without shuffling."""
+
+    def __init__(self, n: int, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False) -> None:
+        num_replicas = distributed.world_size() if num_replicas is None else int(num_replicas)
+        rank = distributed.rank() if rank is None else int(rank)
+        n = int(n)
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: rank {rank} is not in [0, num_replicas={num_replicas})")
+        if n < 1 or (drop_last and n < num_replicas):
+            raise ValueError(f"DistributedSampler: {n} samples cannot be shared by {num_replicas} ranks"
+                             f"{' with drop_last' if drop_last else ''}")
+        self.n, self.num_replicas, self.rank = n, num_replicas, rank
+        self.shuffle, self.seed, self.drop_last, self.epoch = bool(shuffle), int(seed), bool(drop_last), 0
+        self.num_samples = n // num_replicas if drop_last else -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def indices(self) -> np.ndarray:
+        """This rank's indices for the current epoch (NumPy int64, host)."""
+        order = (np.random.default_rng(self.seed + self.epoch).permutation(self.n) if self.shuffle
+                 else np.arange(self.n))
+        if self.total_size > self.n:
+            order = np.resize(order, self.total_size)  # repeats from the start, as PyTorch pads
+        return order[:self.total_size][self.rank::self.num_replicas]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class ShardedDataLoader(DataLoader):
+    """Mini-batches of this rank's shard: a :class:`DistributedSampler` over the rows of ``tensors``
+    (reshuffled each pass, ``set_epoch`` called for you), cut into batches of ``batch_size``, the
+    per-rank batch. What ``xgrad train --distributed`` feeds each rank."""
+
+    def __init__(self, *tensors: Tensor, batch_size: int = 64, sampler: DistributedSampler | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(*tensors, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed)
+        self.sampler = sampler if sampler is not None else DistributedSampler(self.n, seed=seed)
+        self._epoch = 0
+
+    def __len__(self) -> int:
+        return -(-len(self.sampler) // self.batch_size)
+
+    def epoch_indices(self) -> list[np.ndarray]:
+        self.sampler.set_epoch(self._epoch)
+        self._epoch += 1
+        order = self.sampler.indices()
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]

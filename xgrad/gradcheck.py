@@ -8,6 +8,7 @@ when ``want`` is all zeros).
     from xgrad.gradcheck import gradcheck, compare_with_torch
     x = xgrad.tensor(np.random.rand(3, 4), requires_grad=True)          # float64
     gradcheck(lambda x: xgrad.tanh(x), [x])                              # raises GradcheckError if off
+                                                                         # (also xgrad.gradcheck)
     compare_with_torch(lambda x: xgrad.tanh(x), lambda x: torch.tanh(x), [x])   # -> [max rel diff]
 
 This module is a verification helper, not part of the engine: it may use NumPy, and imports torch only
@@ -23,10 +24,15 @@ import numpy as np
 
 from . import autograd
 from .backends import to_host
+from .errors import DTypeError
 from .tensor import Tensor, new
 
-__all__ = ["GradcheckError", "max_rel_diff", "analytic_grad", "numerical_grad", "gradcheck", "torch_grad",
-           "compare_with_torch"]
+__all__ = ["GradcheckError", "max_rel_diff", "analytic_grad", "numerical_grad", "gradcheck", "gradgradcheck",
+           "torch_grad", "compare_with_torch"]
+
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
 
 
 class GradcheckError(AssertionError):
@@ -108,17 +114,149 @@ def numerical_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], eps: floa
     return grads
 
 
-def gradcheck(f: Callable[..., Tensor], inputs: Sequence[Tensor], rtol: float = 1e-6, atol: float = 0.0,
-              eps: float = 1e-6, grad_output: Any = None) -> float:
-    """Check xgrad's gradients of ``f`` against central finite differences.
+def _as_outputs(out: Any) -> tuple:
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
-    Passes when, for every input, ``max|analytic - numeric| <= atol + rtol * max|numeric|``. Returns the
-    worst normwise relative difference (a float, for reports); raises ``GradcheckError`` naming the
-    input and the sizes of the disagreement otherwise.
+
+def _floating(t: Any) -> bool:
+    return isinstance(t, Tensor) and t._backend.is_floating(t.dtype)
+
+
+def _jacobians_numerical(fn: Callable[..., Any], inputs: list, diff: list[int], eps: float,
+                         graph: bool) -> list[list[np.ndarray]]:
+    """J[k][i] (output k's size x input i's size) by central differences, each input entry moved by
+    +-eps on its own backend. ``graph``: evaluate with grad mode on and inputs that require grad (the
+    function itself calls backward, as gradgradcheck's does)."""
+    hosts = [_host(x) if isinstance(x, Tensor) else None for x in inputs]
+
+    def evaluate(i: int, values: np.ndarray) -> list[np.ndarray]:
+        args = list(inputs)
+        moved = _like(inputs[i], values)
+        if graph and inputs[i].requires_grad:
+            moved.requires_grad_()
+        args[i] = moved
+        if graph:
+            args = [a.detach().requires_grad_() if isinstance(a, Tensor) and a.requires_grad and j != i else a
+                    for j, a in enumerate(args)]
+            outs = _as_outputs(fn(*args))
+        else:
+            with autograd.no_grad():
+                outs = _as_outputs(fn(*args))
+        return [_host(o).ravel() if _floating(o) else np.zeros(0) for o in outs]
+
+    columns: list[list[list[np.ndarray]]] = []  # [input][entry] -> per output
+    for i in diff:
+        base = hosts[i]
+        assert base is not None
+        cols = []
+        for j in np.ndindex(*base.shape):
+            plus, minus = base.copy(), base.copy()
+            plus[j] += eps
+            minus[j] -= eps
+            up, down = evaluate(i, plus), evaluate(i, minus)
+            cols.append([(u - d) / (2 * eps) for u, d in zip(up, down)])
+        columns.append(cols)
+    n_out = len(columns[0][0]) if columns and columns[0] else 0
+    return [[np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((0, 0)) for cols in columns]
+            for k in range(n_out)]
+
+
+def _jacobians_analytical(outs: tuple, inputs: list, diff: list[int]) -> list[list[np.ndarray]]:
+    """J[k][i] from xgrad's backward: one ``xgrad.grad`` per output entry (a one-hot seed)."""
+    result = []
+    for o in outs:
+        sizes = [int(np.prod(inputs[i].shape)) for i in diff]
+        if not _floating(o):
+            result.append([np.zeros((0, n)) for n in sizes])
+            continue
+        n_o = int(np.prod(o.shape))
+        rows = [np.zeros((n_o, n)) for n in sizes]
+        if o.requires_grad:
+            for r in range(n_o):
+                seed = np.zeros(n_o)
+                seed[r] = 1.0
+                gs = autograd.grad(o, [inputs[i] for i in diff], grad_outputs=[_like(o, seed.reshape(o.shape))],
+                                   retain_graph=True, allow_unused=True)
+                for m, g in enumerate(gs):
+                    if g is not None:
+                        rows[m][r] = _host(g).ravel()
+        result.append(rows)
+    return result
+
+
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, _graph: bool = False) -> bool:
+    """Check the gradients of ``fn`` (ops, a custom ``Function``) against central finite differences.
+
+    ``inputs``: a Tensor or a sequence; the float64 Tensors with ``requires_grad=True`` are checked.
+    ``fn`` returns a Tensor or a tuple of them (non-floating outputs are skipped). Every entry of every
+    Jacobian must satisfy ``|analytical - numerical| <= atol + rtol * |numerical|``, as in
+    ``torch.autograd.gradcheck``. Returns True; otherwise raises ``GradcheckError`` (or returns False
+    with ``raise_exception=False``) naming the output, the input, the element, and both values.
     """
-    analytic = analytic_grad(f, inputs, grad_output)
-    numeric = numerical_grad(f, inputs, eps=eps, grad_output=grad_output)
-    return _check("finite differences", analytic, numeric, rtol, atol)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck: no input requires grad; mark the inputs to check with requires_grad=True")
+    for i in diff:
+        if inputs[i]._backend.dtype_name(inputs[i].dtype) != "float64":
+            raise DTypeError(f"gradcheck: input {i} is {inputs[i]._backend.dtype_name(inputs[i].dtype)}; finite "
+                             "differences need float64 inputs (cast with .to('float64'))")
+    outs = _as_outputs(fn(*inputs))
+    analytical = _jacobians_analytical(outs, inputs, diff)
+    numerical = _jacobians_numerical(fn, inputs, diff, eps, _graph)
+    for k, (a_rows, n_rows) in enumerate(zip(analytical, numerical)):
+        for m, (a, n) in enumerate(zip(a_rows, n_rows)):
+            if a.size == 0:
+                continue
+            excess = np.abs(a - n) - (atol + rtol * np.abs(n))  # > 0: outside the tolerance
+            bad = excess > 0
+            if not bad.any():
+                continue
+            r, c = np.unravel_index(int(np.argmax(excess)), a.shape)  # the worst violation
+            i = diff[m]
+            in_index = np.unravel_index(c, inputs[i].shape) if inputs[i].shape else ()
+            out_shape = tuple(outs[k].shape)
+            out_index = np.unravel_index(r, out_shape) if out_shape else ()
+            message = (
+                f"gradcheck: the Jacobian of output {k} (shape {out_shape}) with respect to input {i} "
+                f"(shape {tuple(inputs[i].shape)}) is wrong at input element {tuple(map(int, in_index))}, "
+                f"output element {tuple(map(int, out_index))}: analytical {float(a[r, c])!r}, numerical {float(n[r, c])!r} "
+                f"(allowed difference {atol + rtol * abs(n[r, c]):.3g}; {int(bad.sum())} of {a.size} entries "
+                "differ). The backward of an op or custom Function on that path is wrong (a transposed or "
+                "missing term?).")
+            if raise_exception:
+                raise GradcheckError(message)
+            return False
+    return True
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Check second derivatives: ``gradcheck`` of the map (inputs, grad_outputs) -> the gradients of
+    ``sum(fn(inputs) * grad_outputs)`` with respect to the inputs, computed with ``create_graph=True``.
+    ``grad_outputs`` (one per output) default to fixed random float64 values."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    outs = [o for o in _as_outputs(fn(*inputs)) if _floating(o)]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = [_like(o, rng.standard_normal(tuple(o.shape))).requires_grad_() for o in outs]
+    else:
+        grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+    n = len(inputs)
+
+    def first_derivatives(*args: Any) -> tuple:
+        xs, seeds = args[:n], args[n:]
+        got = [o for o in _as_outputs(fn(*xs)) if _floating(o)]
+        pairs = [(o, s) for o, s in zip(got, seeds) if o.requires_grad]
+        grads = autograd.grad([o for o, _ in pairs], [xs[i] for i in diff], grad_outputs=[s for _, s in pairs],
+                              create_graph=True, allow_unused=True)
+        return tuple(new(xs[i]._backend.xp.zeros_like(xs[i].data), xs[i]._backend) if g is None else g
+                     for i, g in zip(diff, grads))
+
+    return gradcheck(first_derivatives, [*inputs, *grad_outputs], eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, _graph=True)
 
 
 def _check(what: str, got: Sequence[np.ndarray], want: Sequence[np.ndarray], rtol: float, atol: float) -> float:

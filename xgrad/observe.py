@@ -67,6 +67,9 @@ class Observer:
     def static(self, container: Any, key: Any, value: Any) -> None:
         """Library code read ``container[key] == value`` as a fixed Python value (a learning rate)."""
 
+    def hook(self, what: str, owner: Any) -> None:
+        """A user hook (``what``: a tensor hook, a module hook) is about to run on ``owner``."""
+
 
 _local = threading.local()
 _lock = threading.Lock()

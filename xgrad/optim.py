@@ -22,6 +22,11 @@ from .tensor import Tensor, new
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "LRScheduler",
            "StepLR", "CosineAnnealingLR", "CyclicLR", "OPTIMIZERS", "SCHEDULERS"]
 
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 ParamGroup = dict[str, Any]
 Params = Iterable[Tensor] | Iterable[ParamGroup]
 

@@ -16,7 +16,12 @@ from .autograd import no_grad
 from .nn import Module
 from .tensor import Tensor
 
-__all__ = ["Predictor", "decision_grid", "xgrad_predictor", "plot_training", "plot_boundaries"]
+__all__ = ["Predictor", "decision_grid", "xgrad_predictor", "plot_training", "plot_boundaries", "class_colors"]
+
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 """Host float64 points ``(n, 2)`` in, host class labels ``(n,)`` out."""
@@ -42,14 +47,43 @@ def xgrad_predictor(model: Module, like: Tensor) -> Predictor:
     return predict
 
 
+def class_colors(n: int) -> list[Any]:
+    """``n`` distinct colours (RGBA), one per class, none pale: matplotlib's qualitative tab10 up to 10
+    classes, tab20 up to 20, beyond that evenly spaced hues, alternately bright and dark so that
+    neighbouring classes differ."""
+    from matplotlib import colormaps
+    from matplotlib.colors import hsv_to_rgb
+
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](i) for i in range(n)]
+    return [(*hsv_to_rgb((i / n, 0.85, 0.8 if i % 2 == 0 else 0.5)), 1.0) for i in range(n)]
+
+
 def _draw_boundary(ax: Any, gx: np.ndarray, gy: np.ndarray, pred: np.ndarray, Xh: np.ndarray, yh: np.ndarray,
-                   title: str) -> None:
-    ax.contourf(gx, gy, pred.reshape(gx.shape), levels=[-0.5, 0.5, 1.5] if pred.max() <= 1 else None,
-                cmap="RdBu", alpha=0.35)
-    ax.scatter(Xh[:, 0], Xh[:, 1], c=yh, cmap="RdBu", s=8, edgecolors="k", linewidths=0.2)
+                   title: str, n_classes: int) -> None:
+    """Predicted regions (light) and the points (dark-edged), one colour per class, with a class legend."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    colors = class_colors(n_classes)
+    cmap = ListedColormap(colors)
+    norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
+    ax.contourf(gx, gy, pred.reshape(gx.shape), levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, norm=norm,
+                alpha=0.25)
+    for k in range(n_classes):
+        on = yh == k
+        ax.scatter(Xh[on, 0], Xh[on, 1], color=colors[k], s=9, edgecolors="k", linewidths=0.25, label=f"class {k}")
     ax.set_title(title, fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xlabel("feature 1")
+    ax.set_ylabel("feature 2")
+    where = dict(loc="best") if n_classes <= 4 else dict(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside
+    ax.legend(fontsize=7, ncol=1 if n_classes <= 12 else 2, markerscale=1.5, framealpha=0.85,
+              title="points (regions: prediction)", title_fontsize=7, **where)
+
+
+def _n_classes(*labels: np.ndarray) -> int:
+    return int(max(int(np.max(v)) for v in labels if np.size(v))) + 1
 
 
 def _pyplot() -> Any:
@@ -68,18 +102,21 @@ def plot_training(path: str, model: Module, X: Tensor, y: Tensor, losses: Sequen
     Xh, yh = X.numpy(), y.numpy()
     gx, gy, pts = decision_grid(Xh)
     pred = xgrad_predictor(model, X)(pts)
-    fig, (a, c) = plt.subplots(1, 2, figsize=(10, 4.2))
-    _draw_boundary(a, gx, gy, pred, Xh, yh, f"{title}: decision boundary")
-    c.plot(np.arange(1, len(losses) + 1), losses, color="C0", label="loss")
+    n_classes = _n_classes(yh, pred)
+    fig, (a, c) = plt.subplots(1, 2, figsize=(11, 4.6))
+    _draw_boundary(a, gx, gy, pred, Xh, yh, f"{title}: decision boundary", n_classes)
+    lines = c.plot(np.arange(1, len(losses) + 1), losses, color="C0", label="loss (log scale, left)")
     c.set_xlabel("epoch")
-    c.set_ylabel("mean training loss", color="C0")
+    c.set_ylabel("training loss (cross-entropy, nats)", color="C0")
     c.set_yscale("log")
     c.grid(alpha=0.3)
     if accuracies is not None:
         c2 = c.twinx()
-        c2.plot(np.arange(1, len(accuracies) + 1), 100 * np.asarray(accuracies), color="C1", label="accuracy")
+        lines += c2.plot(np.arange(1, len(accuracies) + 1), 100 * np.asarray(accuracies), color="C1",
+                         label="accuracy (%, right)")
         c2.set_ylabel("training accuracy (%)", color="C1")
-    c.set_title("training curve", fontsize=10)
+    c.legend(handles=lines, fontsize=8, loc="center right")
+    c.set_title("training curves: each epoch's running mean over its batches", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -94,9 +131,10 @@ def plot_boundaries(path: str, X: Tensor, y: Tensor, left: Predictor, right: Pre
     Xh, yh = X.numpy(), y.numpy()
     gx, gy, pts = decision_grid(Xh)
     ours, theirs = left(pts), right(pts)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    _draw_boundary(axes[0], gx, gy, ours, Xh, yh, titles[0])
-    _draw_boundary(axes[1], gx, gy, theirs, Xh, yh, titles[1])
+    n_classes = _n_classes(yh, ours, theirs)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    _draw_boundary(axes[0], gx, gy, ours, Xh, yh, titles[0], n_classes)
+    _draw_boundary(axes[1], gx, gy, theirs, Xh, yh, titles[1], n_classes)
     fig.suptitle(f"decision boundaries (grid points classified differently: {int((ours != theirs).sum())} "
                  f"of {ours.size})", fontsize=10)
     fig.tight_layout()

@@ -34,6 +34,10 @@ __all__ = ["ReferenceRun", "REFERENCE", "reference_data", "reference_model", "to
            "gradient_table", "finite_difference_table", "TorchResult", "train_torch", "compare_training"]
 
 
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 @dataclass(frozen=True)
 class ReferenceRun:
     """The settings of the reference run (Experiment 2)."""

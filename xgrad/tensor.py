@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import _state, observe
+from . import _state, hooks, observe
 from .backends import Backend, get_backend
 from .errors import DTypeError, GraphError
 
@@ -28,7 +28,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_backend", "_op", "_parents", "_args", "_kw", "_seq",
-                 "_version", "__weakref__")
+                 "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray op Tensor` to the Tensor's reflected operator
     _data: Any
     _grad: Tensor | None
@@ -40,6 +40,7 @@ class Tensor:
     _kw: Any
     _seq: int
     _version: list[int] | None  # [seq of the last in-place write], shared with tensors on the same array
+    _hooks: hooks.TensorHooks  # set by the first register_*hook only (an unset slot costs nothing)
 
     if TYPE_CHECKING:  # for type checkers: the methods xgrad/ops/methods.py attaches
         def __getattr__(self, name: str) -> Any: ...
@@ -149,6 +150,24 @@ class Tensor:
             _state.complex_seen = True  # ops without complex rules now check their inputs too
         self.requires_grad = bool(requires_grad)
         return self
+
+    def register_hook(self, fn: Any) -> hooks.RemovableHandle:
+        """Call ``fn(grad)`` in every backward once this tensor's gradient is complete; a Tensor it
+        returns replaces the gradient (for the tensor's inputs, or the ``.grad`` of a leaf). Returns a
+        handle: ``handle.remove()`` takes the hook away."""
+        if not self.requires_grad:
+            raise GraphError(f"register_hook on a tensor that does not require grad (shape {self.shape}): "
+                             "no gradient will reach it; call requires_grad_() on the leaf first")
+        return hooks.add(self, "grad", fn)
+
+    def register_post_accumulate_grad_hook(self, fn: Any) -> hooks.RemovableHandle:
+        """Call ``fn(tensor)`` in every backward as soon as this leaf's ``.grad`` is final (its last
+        contribution accumulated): where a data-parallel trainer starts sending it. Leaves only."""
+        if not self.requires_grad or self._op is not None:
+            raise GraphError(f"register_post_accumulate_grad_hook needs a leaf that requires grad (shape "
+                             f"{self.shape}, {'a non-leaf' if self._op is not None else 'no requires_grad'}); "
+                             "use register_hook on a non-leaf")
+        return hooks.add(self, "post", fn)
 
     def detach(self) -> Tensor:
         """The same array, cut off from the graph (in-place writes to either are seen by both)."""

@@ -401,6 +401,18 @@ class TraceObserver(observe.Observer):
     def static(self, container, key, value):
         self.trace.statics.append((container, key, value))
 
+    def hook(self, what, owner):
+        # a replay runs no Python of the user's: the hook would run once, at this trace, and never again
+        raise TraceError(
+            f"xgrad.compile: {what} on {type(owner).__name__} {_describe_owner(owner)} runs inside the compiled "
+            "function; a compiled replay would skip it. Remove the hook (handle.remove()) while using the "
+            "compiled function, or call the function without xgrad.compile")
+
+
+def _describe_owner(owner):
+    shape = getattr(owner, "shape", None)
+    return f"of shape {tuple(shape)}" if shape is not None else ""
+
 
 class _HostValues:
     """A guard's conversion to host values that compare as a whole (shape, dtype and every value)."""

@@ -7,14 +7,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import distributed
+from .amp import GradScaler, autocast
 from .autograd import no_grad
 from .compile import compile as compile_step
 from .data import DataLoader
 from .nn import Module, functional as F
+from .nn.parallel import DistributedDataParallel
 from .optim import LRScheduler, Optimizer
-from .tensor import Tensor
+from .tensor import Tensor, new
 
 __all__ = ["fit", "evaluate", "predict", "TrainResult"]
+
+
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
 
 LossFn = Callable[[Tensor, Tensor], Tensor]  # (logits, labels) -> scalar loss
 
@@ -67,17 +75,30 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
         seed: int = 0, shuffle: bool = True, drop_last: bool = False, loss_fn: LossFn = F.cross_entropy,
         scheduler: LRScheduler | None = None, progress: bool = False,
         on_epoch: Callable[[int, float, float], Any] | None = None, loader: DataLoader | None = None,
-        compile: bool = False) -> TrainResult:
+        compile: bool = False, amp: str | None = None) -> TrainResult:
     """Train ``model`` on ``X, y`` with mini-batches; returns a :class:`TrainResult`.
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
     to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
-    the epoch's loss and accuracy. Per-epoch loss and accuracy are accumulated on the device and read
-    back once per epoch. ``compile=True`` runs each step through :func:`xgrad.compile` (the same numbers,
-    bit for bit, with the per-op overhead paid once per batch shape).
+    the epoch's running means of loss and accuracy over its batches. Per-epoch loss and accuracy are
+    accumulated on the device and read back once per epoch. ``compile=True`` runs each step through
+    :func:`xgrad.compile` (the same numbers, bit for bit, with the per-op overhead paid once per batch shape).
+    ``amp="float16"`` (or ``"bfloat16"``) runs forward and loss under :class:`xgrad.autocast` with a :class:`xgrad.GradScaler`.
     """
+    if amp is not None and compile:
+        raise ValueError("fit: amp and compile cannot be combined (a compiled replay would not cast)")
+    scaler = GradScaler() if amp is not None else None
 
     def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+        if scaler is not None:
+            with autocast(dtype=amp):  # type: ignore[arg-type]
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
+            optimizer.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            return loss, logits
         logits = model(xb)
         loss = loss_fn(logits, yb)
         optimizer.zero_grad()
@@ -92,12 +113,16 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     b = X._backend
     xp = b.xp
     int64 = b.dtype("int64")
-    n_seen = sum(len(i) for i in loader.epoch_indices()) if drop_last else X.shape[0]
+    # data-parallel: each rank sees its shard; the epoch's figures are summed over the ranks
+    shared = isinstance(model, DistributedDataParallel) and distributed.world_size() > 1
     epochs_iter = range(int(epochs))
     bar = None
     if progress:
-        from tqdm import tqdm
-
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            raise ImportError('fit(progress=True) shows a tqdm bar, and tqdm is not installed: '
+                              'pip install "xgrad[cli]" (or pass progress=False)') from None
         bar = tqdm(epochs_iter, desc="train", unit="epoch", leave=True, dynamic_ncols=True)
         epochs_iter = bar
     losses, accs = [], []
@@ -108,7 +133,9 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     for epoch in epochs_iter:
         loss_sum: Any = None  # device scalars, read back once per epoch
         correct: Any = None
+        n_seen = 0
         for xb, yb in loader:
+            n_seen += yb.shape[0]
             loss, logits = step(xb, yb)
             steps += 1
             part = loss.data * yb.shape[0]
@@ -117,10 +144,16 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
             correct = hits if correct is None else correct + hits
         if scheduler is not None:
             scheduler.step()
-        losses.append(float(loss_sum) / n_seen)
-        accs.append(int(correct) / n_seen)
+        totals = [float(loss_sum), int(correct), n_seen]
+        if shared:
+            summed = distributed.all_reduce(new(b.asarray(totals, dtype=b.dtype("float64")), b), op="sum")
+            totals = b.to_numpy(summed.data).tolist()
+        losses.append(totals[0] / totals[2])
+        accs.append(totals[1] / totals[2])
         if bar is not None:
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", acc=f"{100 * accs[-1]:.1f}%", refresh=False)
+            # running means over the epoch's batches (the weights change within it), not an evaluation
+            bar.set_postfix({"loss (epoch mean)": f"{losses[-1]:.4f}", "acc (epoch mean)": f"{100 * accs[-1]:.1f}%"},
+                            refresh=False)
         if on_epoch is not None:
             on_epoch(epoch, losses[-1], accs[-1])
     b.synchronize()

@@ -101,6 +101,13 @@ class Backend:
     def manual_seed(self, seed):
         self._rng = _np.random.default_rng(seed)
 
+    def get_rng_state(self):
+        """The random generator's state (for ``set_rng_state``: activation checkpointing replays draws)."""
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self._rng.bit_generator.state = state
+
     def uniform(self, shape, low, high, dtype, device=None):
         return self.asarray(self._rng.uniform(low, high, size=shape), dtype=dtype, device=device)
 
@@ -160,6 +167,14 @@ class Backend:
 
     def __repr__(self):
         return f"<xgrad backend {self.name}>"
+
+    # CPU threads and slow dtypes, for the command line (``xgrad train --threads``, its dtype note)
+    default_threads: int | None = None  # threads to ask for when the user names none (None: the library's own)
+    slow_dtypes: frozenset = frozenset()  # dtypes the library emulates in software, many times slower
+
+    def set_threads(self, n):
+        """Let the library's CPU kernels use ``n`` threads; False where this backend has no such setting."""
+        return False
 
 
 def is_basic_index(index):

@@ -61,6 +61,14 @@ class CupyBackend(Backend):
         self._seed = seed
         self._rngs = {}
 
+    def get_rng_state(self):
+        raise NotImplementedError(
+            "the cupy backend cannot save its random generators' state yet: xgrad.utils.checkpoint on cupy "
+            "needs preserve_rng_state=False (correct only when the checkpointed function draws no random numbers)")
+
+    def set_rng_state(self, state):
+        self.get_rng_state()
+
     def _generator(self):  # not `_rng`: the base class keeps its host generator under that name
         dev = self._cp.cuda.Device().id
         if dev not in self._rngs:

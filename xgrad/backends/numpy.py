@@ -11,6 +11,8 @@ from .base import Backend, raise_bad_labels
 class NumpyBackend(Backend):
     name = "numpy"
 
+    slow_dtypes = frozenset({"float16"})  # no half-precision math on the CPU: every op converts, ~20x slower
+
     def __init__(self, device=None):
         self._eyes = {}
         self._aranges = {}

@@ -39,6 +39,14 @@ class TorchBackend(Backend):
             return out.index_put_(idx, values, accumulate=True)
         return super().scatter_add(like, index, values)
 
+    # one thread: on small models torch's intra-op pool costs more than it saves (and stalls a whole
+    # scheduler slice whenever another process holds a core)
+    default_threads = 1
+
+    def set_threads(self, n):
+        self._torch.set_num_threads(n)
+        return True
+
     def _onehot(self, labels, num_classes, dtype):
         out = self._torch.zeros(labels.shape + (num_classes,), dtype=dtype, device=labels.device)
         return out.scatter_(-1, labels[..., None].long(), 1)
@@ -50,5 +58,6 @@ def load(device=None):
     except ImportError as e:
         raise BackendUnavailableError(
             "backend 'torch' cannot load: PyTorch is not installed. Install it with "
-            "`pip install torch==2.13.0` (CPU) or a CUDA build from pytorch.org.") from e
+            "`pip install torch --index-url https://download.pytorch.org/whl/cpu` (CPU only, no CUDA packages) "
+            "or a CUDA build from pytorch.org.") from e
     return TorchBackend(device)

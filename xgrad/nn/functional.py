@@ -14,6 +14,10 @@ __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu
            "log_softmax", "mse_loss", "relu", "sigmoid", "softmax", "softplus", "tanh"]
 
 
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 @_op(name="linear")
 def _linear(xp, x, weight, bias):
     y = xp.matmul(x, xp.matrix_transpose(weight))

@@ -13,6 +13,10 @@ __all__ = ["calculate_gain", "kaiming_uniform_", "kaiming_normal_", "xavier_unif
            "uniform_", "normal_", "zeros_", "ones_", "constant_"]
 
 
+def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
+    return sorted(__all__)
+
+
 def _fans(t: Tensor) -> tuple[int, int]:
     shape = t.shape
     if len(shape) < 2:

@@ -6,10 +6,11 @@ import math
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .. import observe
+from .. import hooks, observe
 from ..backends import Backend, placement, to_host
 from ..creation import get_default_dtype, tensor
 from ..errors import ShapeError, XgradError
+from ..function import Function
 from ..inplace import zero_grads
 from ..ops import to
 from ..tensor import Tensor, new
@@ -98,8 +99,41 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
+    _hooks: _ModuleHooks | None = None  # set by the first register_*hook: a call without hooks is one test
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return self._hooks.call(self, args, kwargs)
+
+    # ---- hooks -------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> hooks.RemovableHandle:
+        """``hook(module, args)`` before each forward; a value it returns (a tuple, or one value) replaces
+        the positional arguments. Returns a handle with ``.remove()``."""
+        return self._add_hook("pre", hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> hooks.RemovableHandle:
+        """``hook(module, args, output)`` after each forward; a value it returns replaces the output."""
+        return self._add_hook("forward", hook)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> hooks.RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` in backward, once the gradients with respect to the
+        module's positional tensor inputs are computed (tuples; None for an input that needs none). A
+        tuple it returns replaces ``grad_input``. The module's inputs and outputs pass through identity
+        nodes that catch those gradients, as in PyTorch."""
+        return self._add_hook("backward", hook)
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any]) -> hooks.RemovableHandle:
+        table = self.__dict__.get("_hooks")
+        if table is None:
+            table = _ModuleHooks()
+            object.__setattr__(self, "_hooks", table)
+
+        def changed() -> None:  # a compiled function compares this count: it traces again, meets the hook
+            object.__setattr__(self, "_hooks_changes", self.__dict__.get("_hooks_changes", 0) + 1)
+            observe.changed()
+
+        return hooks.add_to(getattr(table, kind), hook, on_change=changed)
 
     # ---- walking the tree --------------------------------------------------------------------
     def children(self) -> Iterator[Module]:
@@ -220,6 +254,124 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _ModuleHooks:
+    """A module's hooks, by kind. Registering or removing one counts as a change of the module
+    (``_hooks_changes``), so a compiled function traces again and meets it (and refuses it)."""
+
+    def __init__(self) -> None:
+        self.pre: dict[int, Callable[..., Any]] = {}
+        self.forward: dict[int, Callable[..., Any]] = {}
+        self.backward: dict[int, Callable[..., Any]] = {}
+
+    def call(self, module: Module, args: tuple, kwargs: dict) -> Any:
+        pre, fwd, bwd = hooks.snapshot(self.pre), hooks.snapshot(self.forward), hooks.snapshot(self.backward)
+        if pre or fwd or bwd:
+            _tell_observer(module)
+        for h in pre:
+            r = h(module, args)
+            if r is not None:
+                args = r if isinstance(r, tuple) else (r,)
+        state = None
+        if bwd:
+            state = _BackwardHookState(module, bwd, args)
+            args = state.wrap_inputs(args)
+        out = module.forward(*args, **kwargs)
+        for h in fwd:
+            r = h(module, args, out)
+            if r is not None:
+                out = r
+        if state is not None:
+            out = state.wrap_outputs(out)
+        return out
+
+
+def _tell_observer(module: Module) -> None:
+    if observe.watching:
+        obs = observe.current()
+        if obs is not None:
+            obs.hook("a module hook", module)
+
+
+class _BackwardHookState:
+    """One forward's bookkeeping for full backward hooks: the outputs' gradients, caught first (the
+    outputs are newer), are handed to the hooks when the inputs' gradients arrive."""
+
+    def __init__(self, module: Module, fns: list, args: tuple):
+        self.module = module
+        self.fns = fns
+        self.positions = [i for i, a in enumerate(args) if type(a) is Tensor and a.requires_grad]
+        self.n_args = len(args)
+        self.grad_output: tuple = ()
+
+    def wrap_inputs(self, args: tuple) -> tuple:
+        if not self.positions:
+            return args
+        caught = _CatchInputGrads.apply(self, *(args[i] for i in self.positions))
+        caught = caught if isinstance(caught, tuple) else (caught,)
+        new_args = list(args)
+        for i, c in zip(self.positions, caught):
+            new_args[i] = c
+        return tuple(new_args)
+
+    def wrap_outputs(self, out: Any) -> Any:
+        several = isinstance(out, tuple)
+        outs = out if several else (out,)
+        where = [i for i, o in enumerate(outs) if type(o) is Tensor and o.requires_grad]
+        if not where:
+            return out
+        caught = _CatchOutputGrads.apply(self, *(outs[i] for i in where))
+        caught = caught if isinstance(caught, tuple) else (caught,)
+        new_outs = list(outs)
+        for i, c in zip(where, caught):
+            new_outs[i] = c
+        return tuple(new_outs) if several else new_outs[0]
+
+    def fire(self, grads: tuple) -> tuple:
+        """Call the hooks with the gradients of the inputs (``grads``, for ``positions``)."""
+        grad_input: list = [None] * self.n_args
+        for i, g in zip(self.positions, grads):
+            grad_input[i] = g
+        for h in self.fns:
+            r = h(self.module, tuple(grad_input), self.grad_output)
+            if r is not None:
+                r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+                if len(r) != self.n_args:
+                    raise ValueError(f"a full backward hook of {type(self.module).__name__} returned "
+                                     f"{len(r)} gradients for {self.n_args} inputs")
+                grad_input = list(r)
+        return tuple(grad_input[i] for i in self.positions)
+
+
+class _CatchOutputGrads(Function):
+    """Identity on a module's outputs; its backward remembers their gradients."""
+
+    @staticmethod
+    def forward(ctx: Any, state: _BackwardHookState, *outs: Tensor) -> Any:
+        ctx.state = state
+        return outs if len(outs) > 1 else outs[0]
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        state = ctx.state
+        state.grad_output = grads
+        if not state.positions:  # no input needs a gradient: the hooks get None for each, now
+            state.fire(())
+        return (None, *grads)
+
+
+class _CatchInputGrads(Function):
+    """Identity on a module's inputs; its backward hands their gradients to the hooks."""
+
+    @staticmethod
+    def forward(ctx: Any, state: _BackwardHookState, *args: Tensor) -> Any:
+        ctx.state = state
+        return args if len(args) > 1 else args[0]
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        return (None, *ctx.state.fire(grads))
 
 
 def _zeros_parameter(shape: tuple[int, ...], backend: str | Backend | None, device: Any, dtype: Any) -> Tensor:

@@ -70,6 +70,10 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     """Run ``o`` on Tensors and constants; record it in the graph when a gradient is needed.
 
     This is ``Op.__call__`` (defined here, next to the helpers it uses; one call level less per op)."""
+    if _state.engaged:  # some thread has autocast or detect_anomaly on
+        mode = _state.mode
+        if mode.autocast is not None or mode.anomaly is not None:
+            return _engaged(mode, o, args, kw)
     backend, raw, needs_grad = _inputs(o, args)
     if kw:
         kw = _own_params(kw)
@@ -98,6 +102,30 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
 
 
 Op.__call__ = _call  # type: ignore[method-assign]
+
+
+def _engaged(mode, o, args, kw):
+    """``o(*args, **kw)`` under this thread's autocast (which may cast the inputs first) and
+    detect_anomaly (which records where the op was called and checks its output). Both are objects
+    with those methods, set on ``_state.mode`` by ``xgrad/amp.py`` and ``xgrad/anomaly.py``; the calls
+    they make themselves (casts) run plain."""
+    cast, anomaly = mode.autocast, mode.anomaly
+    mode.autocast = mode.anomaly = None
+    try:
+        if cast is not None:
+            args = cast.cast_inputs(o, args)
+        if anomaly is None:
+            return _call(o, *args, **kw)
+        site = anomaly.site()
+        try:
+            t = _call(o, *args, **kw)
+        except Exception as e:
+            anomaly.annotate_forward(e, o, site)
+            raise
+    finally:
+        mode.autocast, mode.anomaly = cast, anomaly
+    anomaly.forward(o, args, t, site)
+    return t
 
 
 def apply(o: Op, args: tuple, kw: dict) -> Tensor:
