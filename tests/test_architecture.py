@@ -122,6 +122,7 @@ LAYERS = {
     "xgrad.ops.sorting": 3,
     "xgrad.linalg": 3, "xgrad.fft": 3,
     "xgrad.array_api": 3, "xgrad.special": 3,
+    "xgrad.ops.math": 3,
 }
 
 

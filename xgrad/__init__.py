@@ -23,6 +23,10 @@ from .ops import (argsort, broadcast_arrays, chunk, count_nonzero, cumprod, cums
                   split, std, tile, topk, unique_all, unique_counts, unique_inverse, unique_values, unstack)
 from .ops.sorting import ValuesIndices
 from .ops import conj, einsum, real, tensordot, tril, triu, vecdot
+from .ops import (acos, acosh, allclose, asin, asinh, atan, atan2, atanh, bitwise_left_shift, bitwise_right_shift,
+                  ceil, clamp, copysign, cosh, floor, floor_divide, hypot, imag, isclose, isinf, log2, log10,
+                  logaddexp, logical_xor, nextafter, positive, reciprocal, remainder, round, signbit, sinh,
+                  tan, trunc)
 from .ops import methods as _methods
 
 _methods.attach()  # Tensor's operators and computing methods

@@ -35,3 +35,9 @@ def engage(delta: int) -> None:
     global engaged
     with _lock:
         engaged += delta
+
+
+# Set once a complex tensor may need a gradient (made by xgrad.tensor/as_tensor, marked requires_grad_, or
+# recorded as an op's result): from then on ops without complex rules check their inputs, not only their
+# result (a real result of complex inputs, a norm say, would otherwise get a wrong gradient).
+complex_seen = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import backends as _backends, observe
+from . import _state, backends as _backends, observe
 from .backends import Backend, manual_seed, placement
 from .tensor import Tensor, new
 
@@ -83,6 +83,8 @@ def _leaf(data: Any, dtype: Any, requires_grad: bool, backend: str | Backend | N
         t._version = source._version
     if requires_grad:
         t.requires_grad_(True)
+    elif not _state.complex_seen and "complex" in str(t._data.dtype):
+        _state.complex_seen = True  # it may be marked requires_grad later: ops check their inputs
     return t
 
 

@@ -32,3 +32,7 @@ class InputError(XgradError, ValueError):
 class ArgumentError(XgradError, TypeError):
     """A call an op does not take: too many positional arguments, an unknown keyword (options of the
     array-API standard's functions are keyword-only)."""
+
+
+class DivisionByZeroError(XgradError, ZeroDivisionError):
+    """Integer floor division or remainder by zero (PyTorch raises; NumPy would give 0 silently)."""

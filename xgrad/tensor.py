@@ -153,6 +153,8 @@ class Tensor:
                 f"of shape {self.shape}; cast first, e.g. t.to('float64').requires_grad_()")
         if not self.is_leaf and not requires_grad:
             raise ValueError("requires_grad_(False) is only allowed on leaves; use .detach() instead")
+        if requires_grad and not _state.complex_seen and "complex" in str(self.data.dtype):
+            _state.complex_seen = True  # ops without complex rules now check their inputs too
         self.requires_grad = bool(requires_grad)
         return self
 

@@ -37,6 +37,10 @@ STANDARD = (
     "tril", "triu",
     # creation functions of xgrad's namespace
     "linspace",
+    # elementwise: the rest of the standard's (xgrad/ops/math.py)
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift", "bitwise_right_shift",
+    "ceil", "copysign", "cosh", "floor", "floor_divide", "hypot", "imag", "isinf", "log2", "log10",
+    "logaddexp", "logical_xor", "nextafter", "remainder", "round", "signbit", "sinh", "tan", "trunc",
 )
 """Array-API standard functions, with the standard's signatures."""
 

@@ -14,9 +14,9 @@ from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_inver
                           greater, greater_equal, isfinite, isnan, leaky_relu, less, less_equal, log, log1p,
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, ones_like, onehot, pow, relu, sigmoid, sign, sin, softplus, sqrt,
-                          square, subtract, tanh, where, zeros_like, conj, real)
-from .einsum import einsum
-from .indexing import _getitem, getitem, index_add, take, take_along_axis
+                          square, subtract, tanh, where, zeros_like)
+from .einsum import _einsum, einsum
+from .indexing import _getitem, _index_add, getitem, index_add, take, take_along_axis
 from .linalg import matmul, matrix_transpose, tensordot, vecdot
 from . import fft as _fft, linalg as _linalg
 from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, softmax)
@@ -32,6 +32,12 @@ from .shape import (broadcast_arrays, chunk, diff, moveaxis, repeat, roll, split
 from .sorting import (argsort, count_nonzero, isin, nonzero, searchsorted, sort, topk, unique_all, unique_counts,
                       unique_inverse, unique_values)
 from .triangle import tril, triu
+from .elementwise import _astype, clamp
+from .shape import _concat, _stack
+from .math import (acos, acosh, allclose, asin, asinh, atan, atan2, atanh, bitwise_left_shift, bitwise_right_shift,
+                   ceil, conj, copysign, cosh, floor, floor_divide, hypot, imag, isclose, isinf, log2, log10,
+                   logaddexp, logical_xor, nextafter, positive, real, reciprocal, remainder, round, signbit, sinh,
+                   tan, trunc)
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
@@ -56,3 +62,11 @@ grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] fo
 for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem,
            _moveaxis):
     _o.views = True
+
+# ops whose rules give PyTorch's gradient for complex inputs too (the others refuse complex inputs that
+# need a gradient): linear in their input with real coefficients, or written for complex values
+for _o in (add, subtract, multiply, divide, negative, pow, square, exp, log, sqrt, abs, where, _astype,
+           sum, mean, reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip,
+           _concat, _stack, _getitem, _index_add, matmul, vecdot, _einsum,
+           _fft._fftn, _fft._ifftn, _fft._rfft, _fft._irfft):
+    _o.complex_grad = True

@@ -31,7 +31,7 @@ class Op:
     without ``xp``, its ``__name__`` the op's name and its ``__doc__`` the forward's docstring (an op's
     ``__doc__``, this class's and its subclasses' included, is the op's own: see ``_OP_DOC``)."""
 
-    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "__wrapped__", "_doc", "__name__",
+    __slots__ = ("name", "forward", "vjps", "check", "saves", "views", "complex_grad", "__wrapped__", "_doc", "__name__",
                  "__qualname__")
     __wrapped__: Callable[..., Any]  # the forward, for help() and introspection
     custom = False  # True for ops whose backward computes all input gradients at once (see rules)
@@ -48,6 +48,9 @@ class Op:
         # views=True: the result may share its first input's memory (reshape, indexing, ...): the two
         # share one version, so an in-place write through either is seen by backward through both
         self.views = False
+        # complex_grad=True: the rules give PyTorch's gradient for complex inputs (the conjugate
+        # Wirtinger derivative); otherwise a complex input that needs a gradient is refused at the call
+        self.complex_grad = False
 
     def defvjp(self, *rules):
         """One rule per positional input; None for an input that never gets a gradient."""
@@ -125,6 +128,8 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
         out, saved = out
         kw = dict(kw, saved=saved)
     if needs_grad and _state.mode.grad_enabled and o.vjps is not None:
+        if id(out.dtype) not in _REAL or (_state.complex_seen and not o.complex_grad):
+            _check_complex(o, args, raw, out)
         t = new(out, backend, o, args, raw, kw)
     else:
         t = new(out, backend)
@@ -196,6 +201,43 @@ def _inputs(o, args):
     elif foreign:
         _convert_constants(backend, raw)
     return backend, raw, needs_grad
+
+
+_REAL: dict = {}  # id(dtype) -> dtype, for the real dtypes met (array_api_strict: one per array)
+
+
+def _check_complex(o, args, raw, out):
+    """A clear error, instead of a wrong gradient, when ``o``'s rules are real-only and a complex array
+    (its result, or an input once complex tensors exist) would need one. A complex result of an op with
+    complex rules notes that complex tensors now need gradients."""
+    if _is_complex(out.dtype):
+        if not o.complex_grad:
+            _refuse(o, args)
+        _state.complex_seen = True
+    if _state.complex_seen and not o.complex_grad:
+        for a in raw:
+            d = getattr(a, "dtype", None)
+            if d is not None and _is_complex(d):
+                _refuse(o, args)
+
+
+def _is_complex(dtype):
+    if id(dtype) in _REAL:
+        return False
+    if "complex" in str(dtype):
+        return True
+    if len(_REAL) >= 256:
+        _REAL.clear()
+    _REAL[id(dtype)] = dtype  # kept alive, so its id is not reused meanwhile
+    return False
+
+
+def _refuse(o, args):
+    raise DTypeError(
+        f"xgrad.{o.name}: gradients for complex inputs are not supported by this op ({_describe(args)}). "
+        "Complex gradients (PyTorch's convention) exist for add, subtract, multiply, divide, negative, "
+        "conj, real, imag, abs, exp, log, sqrt, square, pow, where, sum, mean, reshape and the other shape "
+        "ops; compute under xgrad.no_grad() or on .detach()ed tensors if no gradient is needed.")
 
 
 def _own_params(kw):

@@ -8,6 +8,7 @@ tensor of its own kind (float32 tensor * float64 0-d tensor is float32). The for
 inputs to that dtype (``_operands``, ``_floating``) where the library would pick another or refuse.
 """
 
+import cmath as _cmath
 import math as _math
 from typing import Any
 
@@ -203,9 +204,41 @@ def _floating(xp, a):
 def _like(xp, x, g):
     """An operand ``x`` of a VJP rule in ``g``'s dtype (integer operands are cast: a float32
     gradient times an int64 tensor stays float32, as in PyTorch)."""
-    if type(x) in _SCALARS or x.dtype is g.dtype:
+    if type(x) in _NUMBERS or x.dtype is g.dtype:
         return x
     return xp.astype(x, g.dtype)
+
+
+# ---- complex gradients -------------------------------------------------------------------------
+# PyTorch's convention: the gradient of a real loss L with respect to a complex z is dL/dRe z + i dL/dIm z
+# (twice the conjugate Wirtinger derivative), so a holomorphic f's rule is g * conj(f'(z)), and a real
+# input that meets complex values gets the real part of its gradient. For real arrays these cost a test.
+
+
+def _conj(xp, x):
+    """conj(x) for a complex array or number; ``x`` itself when it is real."""
+    t = type(x)
+    if t is complex:
+        return x.conjugate()
+    if t in _SCALARS or id(x.dtype) in _FLOATS or dtype_info(x.dtype)[2] != "c":
+        return x
+    return xp.conj(x)
+
+
+def _real_for(xp, grad, x):
+    """``grad`` as the gradient of input ``x``: its real part where ``x`` is real and ``grad`` complex."""
+    if type(x) in _NUMBERS or grad.dtype is x.dtype or id(grad.dtype) in _FLOATS:
+        return grad
+    if dtype_info(grad.dtype)[2] == "c" and dtype_info(x.dtype)[2] != "c":
+        return xp.real(grad)
+    return grad
+
+
+def is_complex(x):
+    """Whether ``x`` is a complex array (or Tensor, or Python complex number)."""
+    if type(x) is complex:
+        return True
+    return type(x) not in _SCALARS and x is not None and dtype_info(x.dtype)[2] == "c"
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
@@ -214,56 +247,69 @@ def _like(xp, x, g):
 
 
 @op
-def add(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return a + b
+def add(xp, x1, x2, /):
+    """x1 + x2, elementwise (broadcast; PyTorch's result dtype)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return x1 + x2
 
 
-add.defvjp(lambda xp, g, out, a, b: g,
-           lambda xp, g, out, a, b: g)
-
-
-@op
-def subtract(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return a - b
-
-
-subtract.defvjp(lambda xp, g, out, a, b: g,
-                lambda xp, g, out, a, b: -g)
+# (each rule tests first whether the gradient is real: then every input is, and the real formula holds)
+add.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, a),
+           lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, b))
 
 
 @op
-def multiply(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return a * b
+def subtract(xp, x1, x2, /):
+    """x1 - x2, elementwise (broadcast; PyTorch's result dtype)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return x1 - x2
 
 
-multiply.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g),
-                lambda xp, g, out, a, b: g * _like(xp, a, g))
-
-
-@op
-def divide(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0) or id(a.dtype) not in _FLOATS):
-        a, b = _quotient_operands(xp, a, b)
-    return a / b
-
-
-divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g),
-              lambda xp, g, out, a, b: -g * out / _like(xp, b, g))
+subtract.defvjp(lambda xp, g, out, a, b: g if id(g.dtype) in _FLOATS else _real_for(xp, g, a),
+                lambda xp, g, out, a, b: -g if id(g.dtype) in _FLOATS else _real_for(xp, -g, b))
 
 
 @op
-def negative(xp, a):
-    return -a
+def multiply(xp, x1, x2, /):
+    """x1 * x2, elementwise (broadcast; PyTorch's result dtype)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return x1 * x2
+
+
+def _product_grad(xp, g, other, x):
+    """g * conj(other), as the gradient of the input ``x`` (complex values)."""
+    return _real_for(xp, g * _conj(xp, _like(xp, other, g)), x)
+
+
+multiply.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g) if id(g.dtype) in _FLOATS else _product_grad(xp, g, b, a),
+                lambda xp, g, out, a, b: g * _like(xp, a, g) if id(g.dtype) in _FLOATS else _product_grad(xp, g, a, b))
+
+
+@op
+def divide(xp, x1, x2, /):
+    """x1 / x2, elementwise; integer inputs give the default float dtype, as in PyTorch."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0) or id(x1.dtype) not in _FLOATS):
+        x1, x2 = _quotient_operands(xp, x1, x2)
+    return x1 / x2
+
+
+divide.defvjp(lambda xp, g, out, a, b: g / _like(xp, b, g) if id(g.dtype) in _FLOATS
+              else _real_for(xp, g / _conj(xp, _like(xp, b, g)), a),
+              lambda xp, g, out, a, b: -g * out / _like(xp, b, g) if id(g.dtype) in _FLOATS
+              else _real_for(xp, -g * _conj(xp, out) / _conj(xp, _like(xp, b, g)), b))
+
+
+@op
+def negative(xp, x, /):
+    """-x, elementwise."""
+    return -x
 
 
 negative.defvjp(lambda xp, g, out, a: -g)
@@ -288,21 +334,24 @@ def _power(xp, a, b):
 
 
 @op
-def pow(xp, a, b):
-    if (id(getattr(a, "dtype", None)) not in _FLOATS if type(b) is float or type(b) is int
-            else getattr(a, "dtype", None) is not getattr(b, "dtype", 0)):  # else nothing to cast
-        a, b = _operands(xp, a, b)
-    return _power(xp, a, b)
+def pow(xp, x1, x2, /):
+    """x1 ** x2, elementwise. The gradient is 0 where the exponent is 0, and for the exponent where the
+    base is 0 and the exponent >= 0 (PyTorch's)."""
+    if (id(getattr(x1, "dtype", None)) not in _FLOATS if type(x2) is float or type(x2) is int
+            else getattr(x1, "dtype", None) is not getattr(x2, "dtype", 0)):  # else nothing to cast
+        x1, x2 = _operands(xp, x1, x2)
+    return _power(xp, x1, x2)
 
 
 def _pow_grad_base(xp, g, out, a, b):
-    # PyTorch's: b a^(b-1), and 0 wherever the exponent is 0 (also at a = 0, where b a^(b-1) is 0 * inf)
+    # PyTorch's: b a^(b-1) (conjugated for complex values), and 0 wherever the exponent is 0 (also at
+    # a = 0, where b a^(b-1) is 0 * inf)
     if type(b) in _NUMBERS:
         if b == 0:
-            return xp.zeros_like(g)
-        return g * (b * _power(xp, a, b - 1))
+            return _real_for(xp, xp.zeros_like(g), a)
+        return _real_for(xp, g * _conj(xp, b * _power(xp, a, b - 1)), a)
     b = _like(xp, b, g)
-    return xp.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+    return _real_for(xp, xp.where(b == 0, 0.0, g * _conj(xp, b * a ** (b - 1))), a)
 
 
 def _log_of_number(c):
@@ -314,14 +363,17 @@ def _log_of_number(c):
 
 
 def _pow_grad_exponent(xp, g, out, a, b):
-    # PyTorch's: a^b log a, and 0 where a = 0 and b >= 0 (the limit from a > 0); a negative base gives
-    # nan (log of a negative number), never an error
+    # PyTorch's: a^b log a (conjugated for complex values), and 0 where a = 0 and b >= 0 (the limit
+    # from a > 0; for a complex b: Re b >= 0 and Im b = 0); a negative real base gives nan (log of a
+    # negative number), never an error
+    nonneg = xp.logical_and(xp.imag(b) == 0, xp.real(b) >= 0) if is_complex(b) else b >= 0
     if type(a) in _NUMBERS:
+        log_a = _cmath.log(a) if type(a) is complex and a != 0 else _log_of_number(a.real if type(a) is complex else a)
         if a == 0:
-            return g * xp.where(b >= 0, 0.0, out * _log_of_number(a))
-        return g * (out * _log_of_number(a))
+            return _real_for(xp, g * _conj(xp, xp.where(nonneg, 0.0, out * log_a)), b)
+        return _real_for(xp, g * _conj(xp, out * log_a), b)
     a = _like(xp, a, g)
-    return g * xp.where(xp.logical_and(a == 0, b >= 0), 0.0, out * xp.log(a))
+    return _real_for(xp, g * _conj(xp, xp.where(xp.logical_and(a == 0, nonneg), 0.0, out * xp.log(a))), b)
 
 
 # the rule for b is only asked when b needs a gradient
@@ -329,44 +381,48 @@ pow.defvjp(_pow_grad_base, _pow_grad_exponent)
 
 
 @op
-def square(xp, a):
-    return a * a
+def square(xp, x, /):
+    """x * x, elementwise."""
+    return x * x
 
 
-square.defvjp(lambda xp, g, out, a: g * 2 * a)
+square.defvjp(lambda xp, g, out, a: g * 2 * (a if id(g.dtype) in _FLOATS else _conj(xp, a)))
 
 
 # ---- floating functions (integer inputs are taken as the default float dtype, as in PyTorch) ------
 
 
 @op
-def exp(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.exp(a)
+def exp(xp, x, /):
+    """e ** x, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.exp(x)
 
 
-exp.defvjp(lambda xp, g, out, a: g * out)
-
-
-@op
-def log(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.log(a)
-
-
-log.defvjp(lambda xp, g, out, a: g / a)
+exp.defvjp(lambda xp, g, out, a: g * (out if id(g.dtype) in _FLOATS else _conj(xp, out)))
 
 
 @op
-def sqrt(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.sqrt(a)
+def log(xp, x, /):
+    """The natural logarithm, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.log(x)
 
 
-sqrt.defvjp(lambda xp, g, out, a: g / (2 * out))
+log.defvjp(lambda xp, g, out, a: g / (a if id(g.dtype) in _FLOATS else _conj(xp, a)))
+
+
+@op
+def sqrt(xp, x, /):
+    """The square root, elementwise (principal branch for complex x)."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.sqrt(x)
+
+
+sqrt.defvjp(lambda xp, g, out, a: g / (2 * (out if id(g.dtype) in _FLOATS else _conj(xp, out))))
 
 
 def _sign(xp, a):
@@ -376,58 +432,64 @@ def _sign(xp, a):
 
 
 @op
-def abs(xp, a):
-    return xp.abs(a)
+def abs(xp, x, /):
+    """|x|, elementwise (the modulus for complex x; its gradient is g * x / |x|, 0 at 0, as PyTorch)."""
+    return xp.abs(x)
 
 
-abs.defvjp(lambda xp, g, out, a: g * _sign(xp, a))
+abs.defvjp(lambda xp, g, out, a: g * _sign(xp, a))  # complex a: g z/|z|, as PyTorch's sgn
 
 
 @op
-def sin(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.sin(a)
+def sin(xp, x, /):
+    """The sine, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.sin(x)
 
 
 sin.defvjp(lambda xp, g, out, a: g * xp.cos(a))
 
 
 @op
-def cos(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.cos(a)
+def cos(xp, x, /):
+    """The cosine, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.cos(x)
 
 
 cos.defvjp(lambda xp, g, out, a: -g * xp.sin(a))
 
 
 @op
-def tanh(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.tanh(a)
+def tanh(xp, x, /):
+    """The hyperbolic tangent, elementwise."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.tanh(x)
 
 
 tanh.defvjp(lambda xp, g, out, a: g * (1 - out * out))
 
 
 @op
-def log1p(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.log1p(a)
+def log1p(xp, x, /):
+    """log(1 + x), elementwise, accurate near 0."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.log1p(x)
 
 
 log1p.defvjp(lambda xp, g, out, a: g / (1 + a))
 
 
 @op
-def expm1(xp, a):
-    if id(getattr(a, "dtype", None)) not in _FLOATS:
-        a = _floating(xp, a)
-    return xp.expm1(a)
+def expm1(xp, x, /):
+    """e ** x - 1, elementwise, accurate near 0."""
+    if id(getattr(x, "dtype", None)) not in _FLOATS:
+        x = _floating(xp, x)
+    return xp.expm1(x)
 
 
 expm1.defvjp(lambda xp, g, out, a: g * (out + 1))
@@ -498,9 +560,10 @@ softplus.defvjp(lambda xp, g, out, a: g * _sigmoid(xp, a))
 
 
 @op
-def maximum(xp, a, b):
-    a, b = _operands(xp, a, b)
-    return xp.maximum(a, b)
+def maximum(xp, x1, x2, /):
+    """The larger of x1 and x2, elementwise (nan if either is nan); ties split the gradient evenly."""
+    x1, x2 = _operands(xp, x1, x2)
+    return xp.maximum(x1, x2)
 
 
 # as PyTorch: ties split the gradient evenly, and where either input is nan (so is the result) both
@@ -510,17 +573,18 @@ maximum.defvjp(lambda xp, g, out, a, b: xp.where(a < b, 0.0, xp.where(a == b, g 
 
 
 @op
-def minimum(xp, a, b):
-    a, b = _operands(xp, a, b)
-    return xp.minimum(a, b)
+def minimum(xp, x1, x2, /):
+    """The smaller of x1 and x2, elementwise (nan if either is nan); ties split the gradient evenly."""
+    x1, x2 = _operands(xp, x1, x2)
+    return xp.minimum(x1, x2)
 
 
 minimum.defvjp(lambda xp, g, out, a, b: xp.where(a > b, 0.0, xp.where(a == b, g / 2, g)),
                lambda xp, g, out, a, b: xp.where(a < b, 0.0, xp.where(a == b, g / 2, g)))
 
 
-@op
-def clip(xp, a, min=None, max=None):
+@op(name="clip")
+def _clip_numbers(xp, a, min=None, max=None):
     if id(a.dtype) not in _FLOATS and (type(min) in _NUMBERS or type(max) in _NUMBERS):
         name = result_name(a, min, max)
         if name is not None:
@@ -541,7 +605,67 @@ def _clip_vjp(xp, g, out, a, min=None, max=None):
     return inside
 
 
-clip.defvjp(_clip_vjp)
+_clip_numbers.defvjp(_clip_vjp)
+
+
+@op(name="clip")
+def _clip_arrays(xp, x, lo, hi):
+    # PyTorch's clamp with tensor bounds: min(max(x, lo), hi), broadcast together, in the promoted dtype;
+    # where lo > hi the result is hi, and a nan anywhere gives nan
+    name = result_name(x, lo, hi)
+    if name is not None:
+        x, lo, hi = _cast(xp, x, name), _cast(xp, lo, name), _cast(xp, hi, name)
+    out = x if lo is None else xp.maximum(x, lo)
+    return out if hi is None else xp.minimum(out, hi)
+
+
+def _bounds_like(xp, g, *arrays):
+    """The operands in the gradient's (the result's) dtype, so they compare on every backend."""
+    return tuple(v if v is None else _like(xp, v, g) for v in arrays)
+
+
+# PyTorch's clamp_backward_min_max: x gets the gradient where lo <= x <= hi; lo where x < lo (and
+# lo < hi); hi where x > hi or hi < lo (there the result is hi whatever x is)
+def _clip_grad_x(xp, g, out, x, lo, hi):
+    x, lo, hi = _bounds_like(xp, g, x, lo, hi)
+    inside = g if lo is None else xp.where(x >= lo, g, 0.0)
+    return inside if hi is None else xp.where(x <= hi, inside, 0.0)
+
+
+def _clip_grad_lo(xp, g, out, x, lo, hi):
+    x, lo, hi = _bounds_like(xp, g, x, lo, hi)
+    below = x < lo if hi is None else xp.logical_and(x < lo, lo < hi)
+    return xp.where(below, g, 0.0)
+
+
+def _clip_grad_hi(xp, g, out, x, lo, hi):
+    x, lo, hi = _bounds_like(xp, g, x, lo, hi)
+    above = x > hi if lo is None else xp.logical_or(x > hi, hi < lo)
+    return xp.where(above, g, 0.0)
+
+
+_clip_arrays.defvjp(_clip_grad_x, _clip_grad_lo, _clip_grad_hi)
+
+
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
+    """``x`` limited to [min, max] elementwise (PyTorch's ``clamp``). The bounds are numbers, or tensors
+    and arrays that broadcast with ``x``; tensor bounds get gradients as in ``torch.clamp``: ``x`` where
+    min <= x <= max, ``min`` where x < min, ``max`` where x > max; where min > max the result is max."""
+    if type(min) in _NUMBERS_OR_NONE and type(max) in _NUMBERS_OR_NONE:
+        return _clip_numbers(x, min=min, max=max)
+    return _clip_arrays(x, _taken(min), _taken(max))
+
+
+def _taken(bound):
+    """A tensor bound that needs no gradient as a copy of its array, taken now: an in-place write to it
+    after the op does not reach the backward (one that needs a gradient is an input, version-checked)."""
+    if type(bound) is Tensor and not bound.requires_grad:
+        return bound._backend.xp.asarray(bound.data, copy=True)
+    return bound
+
+
+clamp = clip
+_NUMBERS_OR_NONE = (bool, int, float, type(None))
 
 
 @op
@@ -558,8 +682,8 @@ def where(xp, condition, x1, x2, /):
 
 
 where.defvjp(None,
-             lambda xp, g, out, c, a, b: xp.where(c, g, 0.0),
-             lambda xp, g, out, c, a, b: xp.where(c, 0.0, g))
+             lambda xp, g, out, c, a, b: _real_for(xp, xp.where(c, g, 0.0), a),
+             lambda xp, g, out, c, a, b: _real_for(xp, xp.where(c, 0.0, g), b))
 
 
 @op(name="astype")
@@ -567,13 +691,8 @@ def _astype(xp, a, dtype):
     return xp.astype(a, dtype)
 
 
-def _astype_grad(xp, g, out, a, dtype):
-    if dtype_info(g.dtype)[2] == "c" and dtype_info(a.dtype)[2] != "c":  # real -> complex: the real part
-        g = xp.real(g)
-    return xp.astype(g, a.dtype)
+_astype.defvjp(lambda xp, g, out, a, dtype: xp.astype(_real_for(xp, g, a), a.dtype))
 
-
-_astype.defvjp(_astype_grad)
 
 
 def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Tensor:
@@ -593,34 +712,84 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> T
 # ---- not differentiable: comparisons, sign, bitwise, constants like an input -------------------
 
 
-def _sign_op(xp, a):
-    return _sign(xp, a)
-
-
-def _compare(f, name):
-    def forward(xp, a, b):
-        a, b = _operands(xp, a, b)
-        return f(a, b)
+def _compare(f, name, doc):
+    def forward(xp, x1, x2, /):
+        x1, x2 = _operands(xp, x1, x2)
+        return f(x1, x2)
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = doc
     return op(forward, name=name)
 
 
-sign = op(_sign_op, name="sign")
-equal = _compare(lambda a, b: a == b, "equal")
-not_equal = _compare(lambda a, b: a != b, "not_equal")
-less = _compare(lambda a, b: a < b, "less")
-less_equal = _compare(lambda a, b: a <= b, "less_equal")
-greater = _compare(lambda a, b: a > b, "greater")
-greater_equal = _compare(lambda a, b: a >= b, "greater_equal")
-logical_not = op(lambda xp, a: xp.logical_not(a), name="logical_not")
-logical_and = op(lambda xp, a, b: xp.logical_and(a, b), name="logical_and")
-logical_or = op(lambda xp, a, b: xp.logical_or(a, b), name="logical_or")
+@op
+def sign(xp, x, /):
+    """-1, 0 or 1 by the sign of x (x / |x| for complex x), elementwise; sign(nan) is 0, as in PyTorch.
+    Zero gradient."""
+    return _sign(xp, x)
+
+
+sign.defvjp(lambda xp, g, out, a: xp.zeros_like(g))  # PyTorch's: zero (and refused for complex inputs)
+equal = _compare(lambda a, b: a == b, "equal", "x1 == x2, elementwise: a bool tensor.")
+not_equal = _compare(lambda a, b: a != b, "not_equal", "x1 != x2, elementwise: a bool tensor.")
+less = _compare(lambda a, b: a < b, "less", "x1 < x2, elementwise: a bool tensor.")
+less_equal = _compare(lambda a, b: a <= b, "less_equal", "x1 <= x2, elementwise: a bool tensor.")
+greater = _compare(lambda a, b: a > b, "greater", "x1 > x2, elementwise: a bool tensor.")
+greater_equal = _compare(lambda a, b: a >= b, "greater_equal", "x1 >= x2, elementwise: a bool tensor.")
+
+
+@op
+def logical_not(xp, x, /):
+    """not x, elementwise: a bool tensor."""
+    return xp.logical_not(x)
+
+
+@op
+def logical_and(xp, x1, x2, /):
+    """x1 and x2, elementwise: a bool tensor."""
+    return xp.logical_and(x1, x2)
+
+
+@op
+def logical_or(xp, x1, x2, /):
+    """x1 or x2, elementwise: a bool tensor."""
+    return xp.logical_or(x1, x2)
+
+
 # bitwise on integers, logical on bools (the operators &, |, ^, ~ are these, as in PyTorch)
-bitwise_and = op(lambda xp, a, b: xp.bitwise_and(*_operands(xp, a, b)), name="bitwise_and")
-bitwise_or = op(lambda xp, a, b: xp.bitwise_or(*_operands(xp, a, b)), name="bitwise_or")
-bitwise_xor = op(lambda xp, a, b: xp.bitwise_xor(*_operands(xp, a, b)), name="bitwise_xor")
-bitwise_invert = op(lambda xp, a: xp.bitwise_invert(a), name="bitwise_invert")
-isfinite = op(lambda xp, a: xp.isfinite(a), name="isfinite")
-isnan = op(lambda xp, a: xp.isnan(a), name="isnan")
+@op
+def bitwise_and(xp, x1, x2, /):
+    """x1 & x2, elementwise (integer or bool tensors)."""
+    return xp.bitwise_and(*_operands(xp, x1, x2))
+
+
+@op
+def bitwise_or(xp, x1, x2, /):
+    """x1 | x2, elementwise (integer or bool tensors)."""
+    return xp.bitwise_or(*_operands(xp, x1, x2))
+
+
+@op
+def bitwise_xor(xp, x1, x2, /):
+    """x1 ^ x2, elementwise (integer or bool tensors)."""
+    return xp.bitwise_xor(*_operands(xp, x1, x2))
+
+
+@op
+def bitwise_invert(xp, x, /):
+    """~x, elementwise (integer or bool tensors)."""
+    return xp.bitwise_invert(x)
+
+
+@op
+def isfinite(xp, x, /):
+    """Whether x is finite (not inf, not nan; complex: both parts), elementwise: a bool tensor."""
+    return xp.isfinite(x)
+
+
+@op
+def isnan(xp, x, /):
+    """Whether x is nan (complex: either part), elementwise: a bool tensor."""
+    return xp.isnan(x)
 
 
 @op
@@ -639,23 +808,3 @@ zeros_like = op(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype), name="z
 ones_like = op(lambda xp, a, dtype=None: xp.ones_like(a, dtype=dtype), name="ones_like")
 full_like = op(lambda xp, a, fill_value, dtype=None: xp.full_like(a, fill_value, dtype=dtype), name="full_like")
 onehot = op(lambda xp, labels, num_classes, dtype: xp.onehot(labels, num_classes, dtype), name="onehot")
-
-
-# ---- complex parts (PyTorch's convention for complex gradients: conjugate Wirtinger) ----------------
-@op
-def conj(xp, x, /):
-    """The complex conjugate (a real input unchanged)."""
-    return xp.conj(x)
-
-
-conj.defvjp(lambda xp, g, out, a: xp.conj(g))  # conj is its own adjoint
-
-
-@op
-def real(xp, x, /):
-    """The real part (a real input unchanged)."""
-    return xp.real(x)
-
-
-# the gradient of a complex input is g + 0j (its imaginary part gets none); a real input's is g
-real.defvjp(lambda xp, g, out, a: g if dtype_info(a.dtype)[2] != "c" else xp.astype(g, a.dtype))

@@ -18,7 +18,8 @@ from ..creation import get_default_dtype, zeros
 from ..errors import DTypeError, InputError, ShapeError
 from ..tensor import Tensor, new
 from ._core import op
-from .elementwise import conj, dtype_info, dtype_object
+from .elementwise import dtype_info, dtype_object
+from .math import conj
 from .indexing import getitem
 from .shape import concat
 from .transfer import asarray

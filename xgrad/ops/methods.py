@@ -21,6 +21,7 @@ from .assign import record_setitem
 from .indexing import _unwrap
 from .sorting import ValuesIndices
 from . import all as _all, any as _any
+from .. import ops as _m
 from . import (abs, add, argmax, argmin, argsort, astype, chunk, count_nonzero, cumulative_prod,
                cumulative_sum, diff, flip, gather, maximum, minimum, moveaxis, nonzero, prod, repeat, roll, scatter,
                scatter_add, split, stack, std, take_along_axis, tile, topk, unstack, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip, cos, divide,
@@ -227,6 +228,31 @@ METHODS: dict[str, Any] = {
     "to_device": lambda self, device, /, *, stream=None: to(self, device=device),
     "__ipow__": _inplace("pow_", operator.ipow), "__iand__": _inplace("bitwise_and_", operator.iand),
     "__ior__": _inplace("bitwise_or_", operator.ior), "__ixor__": _inplace("bitwise_xor_", operator.ixor),
+    # elementwise functions, as torch.Tensor's methods (clamp/clip above take tensor bounds too)
+    "floor": _m.floor, "ceil": _m.ceil, "trunc": _m.trunc,
+    "round": lambda self, decimals=0: _m.round(self, decimals=decimals),
+    "sign": _m.sign, "signbit": _m.signbit, "positive": _m.positive, "neg": negative, "negative": negative,
+    "square": _m.square, "reciprocal": _m.reciprocal, "expm1": _m.expm1, "log1p": _m.log1p, "log2": _m.log2,
+    "log10": _m.log10, "tan": _m.tan, "sinh": _m.sinh, "cosh": _m.cosh,
+    "asin": _m.asin, "acos": _m.acos, "atan": _m.atan, "asinh": _m.asinh, "acosh": _m.acosh, "atanh": _m.atanh,
+    "arcsin": _m.asin, "arccos": _m.acos, "arctan": _m.atan, "arcsinh": _m.asinh, "arccosh": _m.acosh,
+    "arctanh": _m.atanh, "atan2": _m.atan2, "arctan2": _m.atan2, "hypot": _m.hypot, "copysign": _m.copysign,
+    "logaddexp": _m.logaddexp, "nextafter": _m.nextafter, "remainder": _m.remainder,
+    "floor_divide": _m.floor_divide, "maximum": _m.maximum, "minimum": _m.minimum,
+    "isnan": _m.isnan, "isinf": _m.isinf, "isfinite": _m.isfinite,
+    "isclose": _m.isclose, "allclose": _m.allclose,
+    "logical_and": _m.logical_and, "logical_or": _m.logical_or, "logical_xor": _m.logical_xor,
+    "logical_not": _m.logical_not, "bitwise_not": bitwise_invert,
+    "bitwise_left_shift": _m.bitwise_left_shift, "bitwise_right_shift": _m.bitwise_right_shift,
+    "conj": _m.conj, "real": property(_m.real), "imag": property(_m.imag),
+    # //, %, <<, >> (as torch: floor division, the remainder with the divisor's sign, shifts)
+    "__floordiv__": _m.floor_divide, "__rfloordiv__": _reflected(_m.floor_divide),
+    "__mod__": _m.remainder, "__rmod__": _reflected(_m.remainder),
+    "__lshift__": _m.bitwise_left_shift, "__rlshift__": _reflected(_m.bitwise_left_shift),
+    "__rshift__": _m.bitwise_right_shift, "__rrshift__": _reflected(_m.bitwise_right_shift),
+    "__ifloordiv__": _inplace("floor_divide_", operator.ifloordiv), "__imod__": _inplace("remainder_", operator.imod),
+    "__ilshift__": _inplace("bitwise_left_shift_", operator.ilshift),
+    "__irshift__": _inplace("bitwise_right_shift_", operator.irshift),
 }
 
 API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
