@@ -11,6 +11,7 @@ import numpy as _np  # host-side RNG shared by the CPU backends, so one seed giv
 
 from .. import observe
 from ..errors import InputError
+from . import windows
 from .namespace import STANDARD, RuleNamespace
 
 
@@ -32,6 +33,7 @@ class Backend:
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
         functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot)
+        functions.update(unfold=self.unfold, fold=self.fold)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}")
         self._rng = _np.random.default_rng(0)
 
@@ -157,6 +159,14 @@ class Backend:
         xp = self.namespace
         classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
+
+    def unfold(self, a, kernel_size, dilation, padding, stride):
+        """Sliding blocks of ``a`` (N, C, H, W) as columns (N, C*kh*kw, L); see ``windows.py``."""
+        return windows.unfold(self.namespace, a, kernel_size, dilation, padding, stride)
+
+    def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
+        """The adjoint of ``unfold``: columns added back into (N, C, H, W); see ``windows.py``."""
+        return windows.fold(self.namespace, cols, output_size, kernel_size, dilation, padding, stride)
 
     def __repr__(self):
         return f"<xgrad backend {self.name}>"

@@ -33,6 +33,8 @@ EXTENSIONS = (
     "getitem",  # getitem(a, index): a[index], also the integer-array forms a library lacks
     "index_add",  # index_add(like, index, values): zeros like `like` with values added at [index]
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows; labels outside [0, C) are an error
+    "unfold",  # unfold(a, kernel_size, dilation, padding, stride): (N, C, H, W) -> sliding blocks (N, C*kh*kw, L)
+    "fold",  # fold(cols, output_size, kernel_size, dilation, padding, stride): unfold's adjoint, overlaps summed
 )
 """What the standard lacks and the rules need: every backend supplies these (see Backend)."""
 

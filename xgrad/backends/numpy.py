@@ -5,6 +5,7 @@ import operator
 import array_api_compat.numpy as _xp
 import numpy as np
 
+from . import windows
 from .base import Backend, raise_bad_labels
 
 
@@ -80,6 +81,22 @@ class NumpyBackend(Backend):
             return out
         except IndexError:
             raise_bad_labels(labels, num_classes)
+
+    def unfold(self, a, kernel_size, dilation, padding, stride):
+        """``windows.unfold`` as one strided view of every block (``sliding_window_view``) and one copy
+        into column order; the same numbers (each column entry is a copy of one input entry)."""
+        n, c = a.shape[:2]
+        (kh, kw), (dh, dw), (sh, sw) = kernel_size, dilation, stride
+        a = windows.zero_pad(np, a, padding)
+        if a.shape[2] < dh * (kh - 1) + 1 or a.shape[3] < dw * (kw - 1) + 1:
+            return windows.unfold(np, a, kernel_size, dilation, (0, 0), stride)  # no block fits: empty
+        view = np.lib.stride_tricks.sliding_window_view(a, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+        view = view[:, :, ::sh, ::sw, ::dh, ::dw]  # (n, c, ho, wo, kh, kw)
+        ho, wo = view.shape[2:4]
+        return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+
+    def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
+        return windows.fold(np, cols, output_size, kernel_size, dilation, padding, stride)
 
 
 _matrix_transpose = operator.attrgetter("mT")
