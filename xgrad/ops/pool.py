@@ -51,37 +51,56 @@ def _pooled(name: str, size: int, k: int, s: int, p: int, d: int, ceil_mode: boo
 
 
 # ---- max_pool2d -----------------------------------------------------------------------------------------
-def _max_windows(xp, x, kernel_size, stride, padding, dilation, extra):
-    """(N, C, kh*kw, L): each window of ``x`` padded with -inf, so padding never wins a maximum."""
-    (ph, pw), (eh, ew) = padding, extra
+def _tiled(kernel_size, stride, dilation):
+    """Windows that tile the input without overlap or gaps: a reshape finds them, no ``unfold`` needed."""
+    return tuple(kernel_size) == tuple(stride) and tuple(dilation) == (1, 1)
+
+
+def _max_windows(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
+    """(N, C, L, kh*kw): each window of ``x`` padded with -inf (padding never wins a maximum), the
+    window's entries last and contiguous, in PyTorch's order (row by row)."""
+    (ph, pw), (eh, ew), (kh, kw), (ho, wo) = padding, extra, kernel_size, out_size
     if ph or pw or eh or ew:
         x = _pad_constant.forward(xp, x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), -math.inf)
     n, c = x.shape[:2]
-    cols = xp.unfold(x, kernel_size=kernel_size, dilation=dilation, padding=(0, 0), stride=stride)
-    return xp.reshape(cols, (n, c, kernel_size[0] * kernel_size[1], cols.shape[2])), tuple(x.shape[2:])
+    if _tiled(kernel_size, stride, dilation):
+        if x.shape[2] != ho * kh or x.shape[3] != wo * kw:
+            x = x[:, :, :ho * kh, :wo * kw]
+        win = xp.permute_dims(xp.reshape(x, (n, c, ho, kh, wo, kw)), (0, 1, 2, 4, 3, 5))
+    else:
+        cols = xp.unfold(x, kernel_size=kernel_size, dilation=dilation, padding=(0, 0), stride=stride)
+        win = xp.permute_dims(xp.reshape(cols, (n, c, kh * kw, ho * wo)), (0, 1, 3, 2))
+    return xp.reshape(win, (n, c, ho * wo, kh * kw))
 
 
 @op(name="max_pool2d", saves=True)
 def _max_pool2d(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
-    win, _ = _max_windows(xp, x, kernel_size, stride, padding, dilation, extra)
-    out = xp.reshape(xp.max(win, axis=2), tuple(x.shape[:2]) + tuple(out_size))
-    return out, xp.argmax(win, axis=2)  # the first maximum of each window gets the gradient, as PyTorch
+    win = _max_windows(xp, x, kernel_size, stride, padding, dilation, extra, out_size)
+    out = xp.reshape(xp.max(win, axis=-1), tuple(x.shape[:2]) + tuple(out_size))
+    return out, xp.argmax(win, axis=-1)  # the first maximum of each window gets the gradient, as PyTorch
 
 
 def _max_pool2d_grad(xp, g, out, x, kernel_size, stride, padding, dilation, extra, out_size, saved=None):
     n, c, h, w = x.shape
-    k = kernel_size[0] * kernel_size[1]
-    padded = (h + 2 * padding[0] + extra[0], w + 2 * padding[1] + extra[1])
+    (kh, kw), (ho, wo), (ph, pw) = kernel_size, out_size, padding
+    padded = (h + 2 * ph + extra[0], w + 2 * pw + extra[1])
     idx = saved
     if idx is None:
-        idx = xp.argmax(_max_windows(xp, x, kernel_size, stride, padding, dilation, extra)[0], axis=2)
-    hot = xp.onehot(idx, k, g.dtype)  # (N, C, L, k)
-    gcols = xp.permute_dims(hot * xp.reshape(g, (n, c, -1, 1)), (0, 1, 3, 2))
-    gpad = xp.fold(xp.reshape(gcols, (n, c * k, -1)), output_size=padded, kernel_size=kernel_size,
-                   dilation=dilation, padding=(0, 0), stride=stride)
-    if gpad.shape[2:] == (h, w):
+        idx = xp.argmax(_max_windows(xp, x, kernel_size, stride, padding, dilation, extra, out_size), axis=-1)
+    gwin = xp.onehot(idx, kh * kw, g.dtype) * xp.reshape(g, (n, c, ho * wo, 1))  # (N, C, L, k)
+    if _tiled(kernel_size, stride, dilation):
+        gpad = xp.reshape(xp.permute_dims(xp.reshape(gwin, (n, c, ho, wo, kh, kw)), (0, 1, 2, 4, 3, 5)),
+                          (n, c, ho * kh, wo * kw))
+        if (ho * kh, wo * kw) != padded:  # rows and columns no window reached get zeros
+            gpad = _pad_constant.forward(xp, gpad, ((0, 0), (0, 0), (0, padded[0] - ho * kh),
+                                                    (0, padded[1] - wo * kw)), 0.0)
+    else:
+        gcols = xp.reshape(xp.permute_dims(gwin, (0, 1, 3, 2)), (n, c * kh * kw, ho * wo))
+        gpad = xp.fold(gcols, output_size=padded, kernel_size=kernel_size, dilation=dilation, padding=(0, 0),
+                       stride=stride)
+    if padded == (h, w):
         return gpad
-    return gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    return gpad[:, :, ph:ph + h, pw:pw + w]
 
 
 _max_pool2d.defvjp(_max_pool2d_grad)
