@@ -56,7 +56,7 @@ class _ConvNd(Module):
             raise InputError(f"{name}: only padding_mode='zeros' is supported, as in PyTorch")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size, self.stride, self.dilation = _tuple(kernel_size, n), _tuple(stride, n), _tuple(dilation, n)
-        self.padding = padding if isinstance(padding, str) else _tuple(padding, n)
+        self.padding: str | tuple[int, ...] = padding if isinstance(padding, str) else _tuple(padding, n)
         self.output_padding = _tuple(output_padding, n)
         self.padding_mode = padding_mode
         if self._transposed:
@@ -78,7 +78,7 @@ class _ConvNd(Module):
             return x, self.padding
         if self.padding == "valid":
             return x, 0
-        if self.padding == "same":
+        if isinstance(self.padding, str):  # "same"
             total = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
             amounts = [a for t in reversed(total) for a in (t // 2, t - t // 2)]
         else:

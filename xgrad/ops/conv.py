@@ -30,7 +30,7 @@ def pair(name: str, what: str, v: Any, n: int = 2) -> tuple[int, ...]:
     t = (v,) * n if isinstance(v, int) and not isinstance(v, bool) else tuple(v) if isinstance(v, (tuple, list)) else None
     if t is None or len(t) != n or not all(isinstance(i, int) and not isinstance(i, bool) for i in t):
         raise InputError(f"xgrad.nn.functional.{name}: {what} must be an int or {n} ints, got {v!r}")
-    return t  # type: ignore[return-value]
+    return t
 
 
 def _positive(name: str, what: str, t: tuple[int, ...], minimum: int = 1) -> tuple[int, ...]:
