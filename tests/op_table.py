@@ -332,7 +332,7 @@ OPS = [
     unary("leaky_relu", F.leaky_relu, lambda x: _tF().leaky_relu(x), domain=away(0.0)),
     unary("leaky_relu_0.2", lambda x: F.leaky_relu(x, negative_slope=0.2),
           lambda x: _tF().leaky_relu(x, negative_slope=0.2), domain=away(0.0)),
-    unary("gelu", F.gelu, lambda x: _tF().gelu(x, approximate="tanh")),
+    unary("gelu", lambda x: F.gelu(x, approximate="tanh"), lambda x: _tF().gelu(x, approximate="tanh")),
     unary("softplus", F.softplus, lambda x: _tF().softplus(x)),
     Case("maximum", lambda d, r: (list(distinct_pair(r, d(broadcasting()).input_shapes)), {}),
          lambda c, a, b: xgrad.maximum(a, b), lambda c, a, b: _torch().maximum(a, b)),

@@ -11,7 +11,7 @@ import numpy as _np  # host-side RNG shared by the CPU backends, so one seed giv
 
 from .. import observe
 from ..errors import InputError
-from . import windows
+from . import special, windows
 from .namespace import STANDARD, RuleNamespace
 
 
@@ -32,7 +32,7 @@ class Backend:
         self.namespace = namespace  # the library's array-API namespace, untouched
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
-        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot)
+        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf)
         functions.update(unfold=self.unfold, fold=self.fold)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}")
         self._rng = _np.random.default_rng(0)
@@ -167,6 +167,11 @@ class Backend:
     def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
         """The adjoint of ``unfold``: columns added back into (N, C, H, W); see ``windows.py``."""
         return windows.fold(self.namespace, cols, output_size, kernel_size, dilation, padding, stride)
+
+    def erf(self, x):
+        """The error function, elementwise (the standard lacks it): fdlibm's algorithm in standard
+        functions (``special.py``); a library with its own overrides this."""
+        return special.erf(self.namespace, x)
 
     def __repr__(self):
         return f"<xgrad backend {self.name}>"

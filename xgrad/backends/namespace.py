@@ -35,6 +35,7 @@ EXTENSIONS = (
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows; labels outside [0, C) are an error
     "unfold",  # unfold(a, kernel_size, dilation, padding, stride): (N, C, H, W) -> sliding blocks (N, C*kh*kw, L)
     "fold",  # fold(cols, output_size, kernel_size, dilation, padding, stride): unfold's adjoint, overlaps summed
+    "erf",  # erf(x): the error function, elementwise (GELU's exact form)
 )
 """What the standard lacks and the rules need: every backend supplies these (see Backend)."""
 

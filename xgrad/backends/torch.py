@@ -39,6 +39,9 @@ class TorchBackend(Backend):
             return out.index_put_(idx, values, accumulate=True)
         return super().scatter_add(like, index, values)
 
+    def erf(self, x):
+        return self._torch.special.erf(x)
+
     def _onehot(self, labels, num_classes, dtype):
         out = self._torch.zeros(labels.shape + (num_classes,), dtype=dtype, device=labels.device)
         return out.scatter_(-1, labels[..., None].long(), 1)

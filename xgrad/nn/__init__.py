@@ -11,3 +11,18 @@ __all__ = ["functional", "init", "Module", "ModuleError", "Parameter", "is_param
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d  # noqa: E402
 
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+from .activation import (CELU, ELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, LogSoftmax, Mish,  # noqa: E402
+                         ReLU6, SiLU, Softmax, Softplus, Softsign, Tanhshrink)
+from .container import ModuleDict, ModuleList  # noqa: E402
+from .dropout import AlphaDropout, Dropout1d, Dropout2d  # noqa: E402
+from .flatten import Flatten, Unflatten  # noqa: E402
+from .loss import (BCELoss, BCEWithLogitsLoss, CosineSimilarity, CrossEntropyLoss, HuberLoss, KLDivLoss,  # noqa: E402
+                   L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+
+__all__ += ["SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "ReLU6", "LogSigmoid",
+            "Softplus", "Softsign", "Tanhshrink", "GLU", "Softmax", "LogSoftmax", "ModuleList", "ModuleDict",
+            "Dropout1d", "Dropout2d", "AlphaDropout", "Flatten", "Unflatten", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+            "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineSimilarity",
+            "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "Embedding"]

@@ -4,8 +4,7 @@ fused op: x @ W.T + b) and ``dropout``."""
 from __future__ import annotations
 
 from ..observe import draw
-from ..ops import (binary_cross_entropy_with_logits, cross_entropy, gelu, leaky_relu, log_softmax, mse_loss,
-                   relu, sigmoid, softmax, softplus, tanh)
+from ..ops import leaky_relu, relu, sigmoid, tanh
 from ..ops import multiply as _multiply
 from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, pad, unfold
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
@@ -65,3 +64,18 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     u = draw(b, "uniform", x.shape, 0.0, 1.0, dtype=x.dtype, device=x.device)
     mask = b.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
     return _multiply(x, mask)
+
+
+# PyTorch's signatures over the ops (dim=, approximate=, beta/threshold, weight=, ignore_index=, ...)
+from .functional_activations import (celu, elu, gelu, glu, hardsigmoid, hardswish, hardtanh,  # noqa: E402
+                                     log_softmax, logsigmoid, mish, relu6, selu, silu, softmax, softplus, softsign,
+                                     tanhshrink)
+from .functional_layers import (alpha_dropout, batch_norm, dropout1d, dropout2d, embedding, group_norm,  # noqa: E402
+                                layer_norm, one_hot)
+from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_similarity,  # noqa: E402
+                                cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+
+__all__ += ["celu", "elu", "glu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "relu6", "selu",
+            "silu", "softsign", "tanhshrink", "alpha_dropout", "batch_norm", "dropout1d", "dropout2d", "embedding",
+            "group_norm", "layer_norm", "one_hot", "binary_cross_entropy", "cosine_similarity", "huber_loss",
+            "kl_div", "l1_loss", "nll_loss", "smooth_l1_loss"]

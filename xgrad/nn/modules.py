@@ -50,11 +50,15 @@ class Module:
 
     _parameters: OrderedDict[str, Tensor | None]
     _modules: OrderedDict[str, Module]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent: set[str]
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())  # name -> Tensor (running statistics, ...)
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
         observe.track(self)  # xgrad.compile checks modules' attributes: every change below is counted
 
@@ -62,7 +66,9 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise ModuleError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, modules = self._parameters, self._modules
-        if is_parameter(value):
+        if name in self._buffers and (value is None or isinstance(value, Tensor)) and not is_parameter(value):
+            self._buffers[name] = value
+        elif is_parameter(value):
             modules.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
@@ -88,6 +94,27 @@ class Module:
         self._parameters[name] = value
         object.__setattr__(self, name, value)
         observe.changed()
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor the module keeps but does not learn (running statistics): in ``state_dict`` unless
+        ``persistent=False``, moved by ``to()``, never given to an optimizer."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer({name!r}): expects a Tensor or None, got {type(tensor).__name__}")
+        self._parameters.pop(name, None)
+        self._buffers[name] = tensor
+        (self._non_persistent.add if not persistent else self._non_persistent.discard)(name)
+        object.__setattr__(self, name, tensor)
+        observe.changed()
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        for mod_name, m in (self.named_modules(prefix) if recurse else [(prefix, self)]):
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     def add_module(self, name: str, module: Module) -> None:
         self._modules[name] = module
@@ -155,15 +182,27 @@ class Module:
 
     # ---- state -------------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, Any]:
-        """``{name: array}`` (the raw backend arrays, not copies), names as in PyTorch (``0.weight``)."""
-        return OrderedDict((name, p.data) for name, p in self.named_parameters())
+        """``{name: array}`` (the raw backend arrays, not copies) of the parameters and persistent buffers,
+        names and order as in PyTorch (``0.weight``, ``1.running_mean``, ...)."""
+        return OrderedDict((name, t.data) for name, t in self._state_tensors())
+
+    def _state_tensors(self) -> list[tuple[str, Tensor]]:
+        """Each module's parameters, then its persistent buffers, module by module (PyTorch's order)."""
+        out, seen = [], set()
+        for mod_name, m in self.named_modules():
+            for name, t in list(m._parameters.items()) + [(k, b) for k, b in m._buffers.items()
+                                                          if k not in m._non_persistent]:
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    out.append((f"{mod_name}.{name}" if mod_name else name, t))
+        return out
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
         """Copy values into the parameters; accepts arrays of any backend's library, NumPy arrays or Tensors.
 
         Raises a ShapeError naming every missing, unexpected or mis-shaped entry (``strict=False`` skips
         missing and unexpected names but still refuses wrong shapes). Returns (missing, unexpected)."""
-        own = dict(self.named_parameters())
+        own = dict(self._state_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         wrong = []
@@ -202,6 +241,12 @@ class Module:
             p._backend = moved._backend
             if p.grad is not None:
                 p.grad = None
+        for b in self.buffers():  # a dtype applies to floating buffers only (num_batches_tracked stays int64)
+            floating = b._backend.is_floating(b.dtype)
+            moved = b.to(*(args if floating else [a for a in args if not _is_dtype(a)]), backend=backend,
+                         device=device, dtype=dtype if floating else None)
+            b.data = moved.data
+            b._backend = moved._backend
         return self
 
     def double(self) -> Module:
@@ -220,6 +265,15 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+_DTYPES = {"float16", "bfloat16", "float32", "float64", "complex64", "complex128", "bool", "int8", "int16", "int32",
+           "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+def _is_dtype(a: Any) -> bool:
+    """Whether a positional argument of ``to()`` names a dtype (not a backend or a device)."""
+    return str(a).rsplit(".", 1)[-1] in _DTYPES
 
 
 def _zeros_parameter(shape: tuple[int, ...], backend: str | Backend | None, device: Any, dtype: Any) -> Tensor:
@@ -278,9 +332,20 @@ class Sigmoid(_Activation):
     fn = staticmethod(F.sigmoid)
 
 
-class GELU(_Activation):
-    """GELU in its tanh form (PyTorch's ``GELU(approximate="tanh")``)."""
-    fn = staticmethod(F.gelu)
+class GELU(Module):
+    """GELU: the exact erf form by default, as PyTorch's; ``approximate="tanh"`` for the tanh form."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Identity(Module):

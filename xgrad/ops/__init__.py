@@ -23,6 +23,9 @@ from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshap
 from .transfer import asarray, to
 from .conv import conv1d, conv2d, conv_transpose2d, fold, pad, unfold
 from .pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
+from .activations import (celu, elu, erf, gelu_erf, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, selu, silu,
+                          softplus_beta, softsign, tanhshrink)
+from .embedding import embedding
 
 def _namespace_info() -> Any:
     """The array-API inspection object of the current backend's library (its dtypes by name). Only
