@@ -289,7 +289,7 @@ def test_train_digits_cnn_end_to_end(tmp_path):
     png, ck = tmp_path / "digits.png", tmp_path / "cnn.npz"
     r = run("train", "--dataset", "digits", "--model", "cnn", "--epochs", "2", "--plot", str(png), "--save", str(ck))
     assert r.returncode == 0, r.stderr
-    assert ("digits (1437 train / 360 test images 1x8x8), CNN (6,090 parameters), adam lr 0.003, batch 64, "
+    assert ("digits (1437 train / 360 test images 1x8x8), CNN (6,138 parameters), adam lr 0.003, batch 64, "
             "2 epochs, float64 on numpy") in r.stdout
     assert "steps 46" in r.stdout and "test: accuracy" in r.stdout and "(360 held-out images)" in r.stdout
     assert "epoch" in r.stderr  # the tqdm bar

@@ -174,3 +174,52 @@ def test_compiled_cnn_steps_equal_eager_ones_bit_for_bit():
 
     (a, pa), (b, pb) = run(False), run(True)
     assert a == b and all(np.array_equal(u, v) for u, v in zip(pa, pb))
+
+
+def _torch_cnn(model):
+    """PyTorch's twin of ``models.CNN`` with the same weights (float64)."""
+    class Twin(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(1, 16, 3, padding=1, bias=False, dtype=torch.float64)
+            self.bn1 = torch.nn.BatchNorm2d(16, dtype=torch.float64)
+            self.conv2 = torch.nn.Conv2d(16, 32, 3, padding=1, bias=False, dtype=torch.float64)
+            self.bn2 = torch.nn.BatchNorm2d(32, dtype=torch.float64)
+            self.fc = torch.nn.Linear(128, 10, dtype=torch.float64)
+
+        def forward(self, x):
+            x = tF.max_pool2d(tF.relu(self.bn1(self.conv1(x))), 2)
+            x = tF.max_pool2d(tF.relu(self.bn2(self.conv2(x))), 2)
+            return self.fc(x.flatten(1))
+
+    twin = Twin()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            twin.get_parameter(name).copy_(torch.tensor(p.detach().numpy()))
+    return twin
+
+
+def test_digits_cnn_gradients_equal_torchs_on_one_batch():
+    pytest.importorskip("sklearn")
+    from xgrad import data, models
+
+    X, y = data.load_dataset("digits", dtype="float64")
+    xb, yb = X[:64], y[:64]
+    xgrad.manual_seed(0)
+    model = models.CNN(dtype="float64")
+    twin = _torch_cnn(model)
+    model.train()
+    model.dropout.eval()  # dropout masks cannot be shared: the rest trains (BatchNorm uses batch statistics)
+    loss = F.cross_entropy(model(xb), yb)
+    loss.backward()
+    tloss = tF.cross_entropy(twin(torch.tensor(xb.numpy())), torch.tensor(yb.numpy()))
+    tloss.backward()
+    assert abs(float(loss) - tloss.item()) <= 1e-14
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "fc.weight",
+                     "fc.bias"]
+    for name, p in model.named_parameters():
+        diff = np.max(np.abs(p.grad.numpy() - twin.get_parameter(name).grad.numpy()))
+        assert diff <= 1e-12, (name, diff)
+    # and the running statistics moved as torch's did
+    assert np.max(np.abs(model.bn2.running_var.numpy() - twin.bn2.running_var.numpy())) <= 1e-14
