@@ -167,12 +167,10 @@ def _conv2d_grad_w(xp, g, out, x, weight, bias, stride=(1, 1), padding=(0, 0), d
     cols = saved if saved is not None else xp.unfold(x, kernel_size=(kh, kw), dilation=dilation, padding=padding,
                                                      stride=stride)
     length = cols.shape[2]
-    # sum over the batch of g_n @ cols_n^T, as one matmul over the (batch, position) pairs
-    gm = xp.reshape(xp.permute_dims(xp.reshape(g, (n, groups, o // groups, length)), (1, 2, 0, 3)),
-                    (groups, o // groups, n * length))
-    cm = xp.reshape(xp.permute_dims(xp.reshape(cols, (n, groups, cg * kh * kw, length)), (1, 0, 3, 2)),
-                    (groups, n * length, cg * kh * kw))
-    return xp.reshape(xp.matmul(gm, cm), tuple(weight.shape))
+    # the sum over the batch of g_n @ cols_n^T (a batched matmul: no transposed copy of the columns)
+    gm = xp.reshape(g, (n, groups, o // groups, length))
+    cm = xp.reshape(cols, (n, groups, cg * kh * kw, length))
+    return xp.reshape(xp.sum(xp.matmul(gm, xp.matrix_transpose(cm)), axis=0), tuple(weight.shape))
 
 
 def _conv2d_grad_b(xp, g, out, x, weight, bias, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
