@@ -117,6 +117,7 @@ LAYERS = {
     "xgrad.nn": 6, "xgrad.optim": 6, "xgrad.data": 6, "xgrad.checkpoint": 6,
     "xgrad.training": 6, "xgrad.models": 6,
     "xgrad.gradcheck": 7, "xgrad.reference": 7, "xgrad.plotting": 7, "xgrad.cli": 7, "xgrad.__main__": 7,
+    "xgrad.serialization": 6, "xgrad.porting": 6,
 }
 
 

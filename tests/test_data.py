@@ -108,16 +108,16 @@ def test_dataset_names_and_aliases():
 def test_batches_cover_every_sample_once_and_are_seeded(backend):
     X, y = data.two_moons(100, seed=0, backend=backend, dtype="float64")
     ids = xgrad.tensor(np.arange(100), backend=backend)
-    loader = data.DataLoader(X, ids, batch_size=32, seed=5)
+    loader = data.DataLoader(X, ids, batch_size=32, shuffle=True, seed=5)
     assert len(loader) == 4
     epoch1 = [i.numpy() for _, i in loader]
     epoch2 = [i.numpy() for _, i in loader]
     assert [len(b) for b in epoch1] == [32, 32, 32, 4]
     assert sorted(np.concatenate(epoch1).tolist()) == list(range(100))
     assert not np.array_equal(np.concatenate(epoch1), np.concatenate(epoch2))  # a fresh order each pass
-    again = data.DataLoader(X, ids, batch_size=32, seed=5)
+    again = data.DataLoader(X, ids, batch_size=32, shuffle=True, seed=5)
     np.testing.assert_array_equal(np.concatenate([i.numpy() for _, i in again]), np.concatenate(epoch1))
-    xb, ib = next(iter(data.DataLoader(X, ids, batch_size=32, seed=5)))
+    xb, ib = next(iter(data.DataLoader(X, ids, batch_size=32, shuffle=True, seed=5)))
     np.testing.assert_array_equal(xb.numpy(), X.numpy()[ib.numpy()])  # rows stay paired
 
 

@@ -163,6 +163,10 @@ def test_batchnorm_state_dict_round_trips_buffers_and_moves_with_to():
     assert m2.running_mean.numpy().dtype == np.float32 and m2.num_batches_tracked.numpy().dtype == np.int64
     assert [n for n, _ in m2.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
     assert len(list(m2.parameters())) == 2  # buffers are not parameters
+    m2.running_mean = xgrad.tensor([5.0, 6.0], dtype="float32")  # assigning a tensor replaces the buffer
+    np.testing.assert_array_equal(np.asarray(m2.state_dict()["running_mean"]), [5.0, 6.0])
+    m2.running_mean = xgrad.nn.Parameter(xgrad.zeros(2))  # a parameter now, not also a buffer
+    assert list(m2.state_dict()).count("running_mean") == 1 and len(list(m2.parameters())) == 3
 
 
 def test_layernorm_and_groupnorm_modules_match_torch():
@@ -369,3 +373,29 @@ def test_flatten_and_unflatten_match_torch_shapes():
         np.testing.assert_array_equal(ours(xgrad.tensor(x)).numpy(), theirs(torch.from_numpy(x)).numpy())
     with pytest.raises(ValueError, match="cannot split"):
         nn.Unflatten(1, (2, 2))(xgrad.tensor(x))
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_compiled_batchnorm_training_step_equals_eager_running_statistics_included(momentum):
+    def model():
+        xgrad.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 8, dtype="float64"), nn.BatchNorm1d(8, momentum=momentum, dtype="float64"))
+
+    def stepper(m, opt):
+        def step(x):
+            loss = (m(x) ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager_model, compiled_model = model(), model()
+    eager = stepper(eager_model, xgrad.optim.SGD(eager_model.parameters(), lr=0.1))
+    compiled = xgrad.compile(stepper(compiled_model, xgrad.optim.SGD(compiled_model.parameters(), lr=0.1)))
+    x = xgrad.tensor(np.random.default_rng(0).normal(size=(16, 4)))
+    for _ in range(6):
+        assert float(eager(x)) == float(compiled(x))
+    for k, v in eager_model.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(compiled_model.state_dict()[k]), np.asarray(v), err_msg=k)
+    assert int(compiled_model[1].num_batches_tracked.item()) == 6

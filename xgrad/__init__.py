@@ -23,6 +23,13 @@ from .ops import methods as _methods
 _methods.attach()  # Tensor's operators and computing methods
 
 from . import checkpoint, data, nn, optim, training  # noqa: E402  (the training layer, on top of the core)
+from .porting import cat, from_numpy  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from .porting import missing as _missing  # noqa: E402
+
+
+def __getattr__(name: str) -> None:  # only for names not defined above: PyTorch's spellings get a hint
+    raise _missing(name)
 
 float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool_ = "int32", "int64", "bool"

@@ -148,6 +148,12 @@ def save(path: str | os.PathLike[str], model: Module | None = None, optimizer: O
                              "param_groups": [{k: _jsonable(v) for k, v in g.items()} for g in st["param_groups"]],
                              "scalars": scalars}
     arrays["__meta__"] = np.array(json.dumps(meta))
+    return write_npz(path, arrays)
+
+
+def write_npz(path: str, arrays: dict[str, Any]) -> str:
+    """``numpy.savez(path, **arrays)`` atomically: a temporary file in the same folder, flushed to disk and
+    renamed over ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CheckpointError(f"cannot save checkpoint to {path!r}: folder {folder!r} does not exist")

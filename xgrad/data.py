@@ -15,10 +15,11 @@ from typing import Any, Union
 import numpy as np
 
 from .backends import Backend, current_device, get_backend
-from .creation import get_default_dtype
+from .creation import as_tensor, get_default_dtype
+from .ops import getitem
 from .tensor import Tensor, new
 
-__all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "batches", "Dataset",
+__all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "TensorDataset", "batches", "Dataset",
            "DATASETS", "get_dataset", "load_dataset"]
 __all__ += ["digits"]
 
@@ -209,38 +210,91 @@ def load_dataset(name: str, n_samples: int | None = None, noise: float | None = 
     return d.load(seed=seed, backend=backend, device=device, dtype=dtype, **kw)
 
 
-class DataLoader:
-    """Mini-batches of ``(X, y)`` tensors that share their first axis.
+class TensorDataset:
+    """Tensors (or arrays, made tensors on the current backend) that share their first axis; item ``i``
+    is the tuple of their ``i``-th rows, as in ``torch.utils.data.TensorDataset``."""
 
-    Each pass (``for xb, yb in loader``) draws a fresh order from a host generator seeded once with
-    ``seed``, so the sequence of batches is the same on every backend and can be replayed elsewhere
-    (``loader.epoch_indices()`` gives the NumPy index arrays). ``drop_last`` drops a short final batch.
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        self.tensors = tuple(_as_tensor(t, "TensorDataset") for t in tensors)
+        sizes = [t.shape[0] if t.ndim else None for t in self.tensors]
+        if None in sizes or len(set(sizes)) != 1:
+            raise ValueError(f"TensorDataset: tensors need one first dimension of the same size, got shapes "
+                             f"{[tuple(t.shape) for t in self.tensors]}")
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, i: Any) -> tuple[Tensor, ...]:
+        return tuple(getitem(t, i) for t in self.tensors)
+
+
+def _as_tensor(t: Any, who: str) -> Tensor:
+    if isinstance(t, Tensor):
+        return t
+    if hasattr(t, "shape") and hasattr(t, "dtype"):  # an array of some library: shared where possible
+        return as_tensor(t)
+    raise TypeError(f"{who}: expects tensors or arrays, got {type(t).__name__}")
+
+
+class DataLoader:
+    """Mini-batches of tensors that share their first axis: ``DataLoader(TensorDataset(X, y), batch_size=32,
+    shuffle=True)`` as in PyTorch, or ``DataLoader(X, y, ...)`` with tensors or arrays directly. Defaults are
+    PyTorch's (``batch_size=1``, ``shuffle=False``, ``drop_last=False``). One tensor gives batches, several
+    give tuples of batches.
+
+    Each pass draws a fresh order from a host NumPy generator: ``generator`` (a ``numpy.random.Generator``
+    or an int seed) or ``seed`` (default 0), so the sequence of batches is the same on every backend and
+    can be replayed elsewhere (``loader.epoch_indices()`` gives the NumPy index arrays). The order differs
+    from PyTorch's for the same seed: its generator is not NumPy's.
     """
 
-    def __init__(self, *tensors: Tensor, batch_size: int = 64, shuffle: bool = True, drop_last: bool = False,
-                 seed: int = 0) -> None:
-        if not tensors:
-            raise ValueError("DataLoader needs at least one tensor")
+    def __init__(self, *data: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 seed: int | None = None, generator: Any = None, **unsupported: Any) -> None:
+        if unsupported:
+            raise TypeError(f"DataLoader: unsupported arguments {sorted(unsupported)}; xgrad's DataLoader takes "
+                            "batch_size, shuffle, drop_last, generator (or seed), and no worker processes")
+        if not data:
+            raise ValueError("DataLoader needs a TensorDataset or at least one tensor")
+        if len(data) == 1 and isinstance(data[0], TensorDataset):
+            tensors, self.single = data[0].tensors, False
+        else:
+            tensors, self.single = tuple(_as_tensor(t, "DataLoader") for t in data), len(data) == 1
         n = tensors[0].shape[0]
         for t in tensors[1:]:
             if t.shape[0] != n:
                 raise ValueError(f"DataLoader: tensors have different lengths {[t.shape[0] for t in tensors]}")
-        if int(batch_size) <= 0:
+        if int(batch_size) != batch_size or int(batch_size) <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.tensors, self.n = tensors, n
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), bool(shuffle), bool(drop_last)
-        self._rng = np.random.default_rng(seed)
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: give generator or seed, not both")
+        if isinstance(generator, np.random.Generator):
+            self._rng = generator
+        elif generator is None:
+            self._rng = np.random.default_rng(0 if seed is None else seed)
+        elif isinstance(generator, (int, np.integer)):
+            self._rng = np.random.default_rng(int(generator))
+        else:
+            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator or an int seed, got "
+                            f"{type(generator).__name__} (a torch.Generator cannot drive xgrad's shuffling)")
 
     def __len__(self) -> int:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def epoch_indices(self) -> list[np.ndarray]:
-        """The index arrays (NumPy, host) of the next pass; advances the generator."""
+        """The index arrays (NumPy, host) of the next pass; advances the generator when shuffling."""
         order = self._rng.permutation(self.n) if self.shuffle else np.arange(self.n)
         stop = len(self) * self.batch_size
         return [order[i:min(i + self.batch_size, self.n)] for i in range(0, min(stop, self.n), self.batch_size)]
 
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+    def __iter__(self) -> Iterator[Any]:
+        for batch in self._batches():
+            yield batch[0] if self.single else batch
+
+    def _batches(self) -> Iterator[tuple[Tensor, ...]]:
         parts = self.epoch_indices()
         tensors = self.tensors
         b = tensors[0]._backend
@@ -261,5 +315,5 @@ class DataLoader:
 
 def batches(X: Tensor, y: Tensor, batch_size: int = 64, shuffle: bool = True, drop_last: bool = False,
             seed: int = 0) -> DataLoader:
-    """A :class:`DataLoader` over ``(X, y)``."""
+    """A :class:`DataLoader` over ``(X, y)``, shuffled by default (each pass a new order from ``seed``)."""
     return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)

@@ -93,7 +93,7 @@ def torch_model_like(model: Sequential, device: str = "cpu", dtype: str = "float
         if isinstance(m, Linear):
             layers.append(torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None))
         elif isinstance(m, GELU):
-            layers.append(torch.nn.GELU(approximate="tanh"))
+            layers.append(torch.nn.GELU(approximate=m.approximate))
         elif isinstance(m, LeakyReLU):
             layers.append(torch.nn.LeakyReLU(m.negative_slope))
         elif isinstance(m, Dropout):
@@ -124,7 +124,7 @@ def torch_predictor(tmodel: torch.nn.Module) -> Predictor:
 
 def _first_batch(X: Tensor, y: Tensor, batch_size: int, seed: int) -> tuple[Tensor, Tensor]:
     """The first mini-batch :func:`xgrad.training.fit` would take (same seed), on ``X``'s device."""
-    idx = DataLoader(X, y, batch_size=batch_size, seed=seed).epoch_indices()[0]
+    idx = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed).epoch_indices()[0]
     xb = creation.tensor(X.numpy()[idx], backend=X.backend, device=X.device)
     yb = creation.tensor(y.numpy()[idx], backend=y.backend, device=y.device)
     return xb, yb
@@ -199,7 +199,7 @@ def _train_torch(tmodel: torch.nn.Module, X: Tensor, y: Tensor, optimizer: str, 
     yt = torch.from_numpy(y.numpy().astype(np.int64)).to(device)
     opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer](
         tmodel.parameters(), lr=lr)
-    loader = DataLoader(X, y, batch_size=batch_size, seed=seed)
+    loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     plans = [[torch.from_numpy(i).to(device) for i in loader.epoch_indices()] for _ in range(epochs)]
     n = len(yt)
     losses = []

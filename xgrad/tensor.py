@@ -120,8 +120,11 @@ class Tensor:
         return self._op is None
 
     @property
-    def size(self) -> int:
-        return shape_size(self.data.shape)
+    def size(self) -> Size:
+        """The number of elements, an int (the array-API standard's ``size``); calling it gives PyTorch's
+        ``size()``: ``t.size()`` is the shape, ``t.size(d)`` one dimension."""
+        shape = self.data.shape
+        return Size(shape_size(shape), shape)
 
     def __len__(self) -> int:
         return self.data.shape[0]
@@ -242,6 +245,28 @@ def written(t: Tensor) -> None:
     if cell is None:
         cell = t._version = [0]
     cell[0] = _state.next_seq()  # later than every op recorded so far
+
+
+class Size(int):
+    """A tensor's number of elements (an int: the standard's ``t.size``) that, called, answers as PyTorch's
+    ``t.size()`` (the shape tuple) and ``t.size(dim)`` (one dimension). Both spellings work, so code
+    written for either reads the number it expects: an int is never mistaken for a shape, and a shape
+    comparison (``t.size() == (2, 3)``) compares the shape."""
+
+    _shape: tuple[int, ...]
+
+    def __new__(cls, n: int, shape: tuple[int, ...]) -> Size:
+        s = super().__new__(cls, n)
+        s._shape = tuple(shape)
+        return s
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self._shape
+        if not -len(self._shape) <= dim < len(self._shape):
+            raise IndexError(f"size({dim}): dimension out of range for a {len(self._shape)}-D tensor of shape "
+                             f"{self._shape}")
+        return self._shape[dim]
 
 
 def shape_size(shape: tuple[int, ...]) -> int:

@@ -1,7 +1,7 @@
 """The rule namespace: the one list of array functions xgrad's ops, VJP rules and library code compute with.
 
 Every backend's ``xp`` provides exactly these names: the array-API standard's functions (some behind a
-faster implementation of the backend's own, equal bit for bit) and three things the standard lacks.
+faster implementation of the backend's own, equal bit for bit) and the few things the standard lacks.
 xgrad's own namespace (``xgrad.ops.grad_namespace``), on which the same VJP rules run with Tensors
 under ``create_graph=True``, provides exactly the same names; ``tests/test_rule_namespace.py`` checks
 both. A rule that needs a new function adds its name here, and the test says who must supply it.

@@ -113,11 +113,12 @@ def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tupl
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+               momentum: float | Tensor = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each channel (axis 1) of ``(N, C, ...)`` input. Training: with the batch's mean and
     biased variance, and the running statistics (if given) updated in place, outside the graph:
     ``running = (1 - momentum) running + momentum batch`` with the unbiased batch variance, as PyTorch
-    does. Evaluation: with the running statistics."""
+    does (``momentum`` may be a 0-d tensor: BatchNorm's cumulative average passes 1/n so). Evaluation:
+    with the running statistics."""
     if input.ndim < 2:
         raise ShapeError(f"xgrad.nn.functional.batch_norm: input must be (N, C, ...), got shape {tuple(input.shape)}")
     channels = input.shape[1]
@@ -135,13 +136,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         mean = ops.mean(input, axis=axes, keepdims=True)
         var = ops.var(input, axis=axes, correction=0, keepdims=True)
         if running_mean is not None or running_var is not None:
+            keep = ops.subtract(1, momentum) if isinstance(momentum, Tensor) else 1 - momentum
             with no_grad():
                 if running_mean is not None:
                     m = ops.reshape(mean.detach(), (channels,))
-                    running_mean.copy_(ops.multiply(m, momentum) + ops.multiply(running_mean, 1 - momentum))
+                    running_mean.copy_(ops.multiply(m, momentum) + ops.multiply(running_mean, keep))
                 if running_var is not None:
                     v = ops.multiply(ops.reshape(var.detach(), (channels,)), count / (count - 1))
-                    running_var.copy_(ops.multiply(v, momentum) + ops.multiply(running_var, 1 - momentum))
+                    running_var.copy_(ops.multiply(v, momentum) + ops.multiply(running_var, keep))
     else:
         if running_mean is None or running_var is None:
             raise InputError("xgrad.nn.functional.batch_norm: running_mean and running_var are needed when not "

@@ -16,6 +16,7 @@ from ..creation import tensor
 from ..errors import InputError, ShapeError
 from ..ops import nn as _nn
 from ..ops._core import broadcast_shapes
+from ..ops.elementwise import dtype_info
 from ..tensor import Tensor
 from .functional_activations import log_softmax
 
@@ -53,7 +54,7 @@ def _as_tensor_like(x: Any, like: Tensor) -> Tensor:
 
 
 def _is_integer(t: Tensor) -> bool:
-    return t._backend.dtype_name(t.dtype).startswith(("int", "uint"))
+    return dtype_info(t.dtype)[2] in "iu"
 
 
 def _class_axis(input: Tensor) -> int:
@@ -78,7 +79,7 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, size_aver
     target = _as_tensor_like(target, input)
     if not _is_integer(target):
         raise InputError(f"xgrad.nn.functional.nll_loss: target must hold integer class labels, got dtype "
-                         f"{target._backend.dtype_name(target.dtype)}")
+                         f"{dtype_info(target.dtype)[1]}")
     if input.ndim == 0:
         raise ShapeError("xgrad.nn.functional.nll_loss: input must have a class axis, got a 0-d tensor")
     axis = _class_axis(input)
@@ -113,6 +114,14 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None, size
     integer labels (the logits' shape without the class axis) or class probabilities (the logits' shape).
     ``weight`` rescales each class, ``ignore_index`` drops labels, ``label_smoothing`` mixes the target
     with the uniform distribution; means are PyTorch's (weighted by the labels' weights)."""
+    if weight is None and label_smoothing == 0.0 and ignore_index < 0 and size_average is None and reduce is None:
+        # the common case, on the fused op with nothing checked here: a label equal to a negative
+        # ignore_index lies outside [0, C), which the fused op refuses; only then is the general path taken
+        try:
+            return _nn.cross_entropy(input, target, reduction=reduction)
+        except InputError:
+            if not (isinstance(input, Tensor) and input.ndim and _has_label(_as_tensor_like(target, input), ignore_index)):
+                raise
     _legacy("cross_entropy", size_average, reduce)
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -124,14 +133,9 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None, size
         raise ShapeError("xgrad.nn.functional.cross_entropy: input must have a class axis, got a 0-d tensor")
     axis = _class_axis(input)
     classes = input.shape[axis]
-    # an ignore_index that is a valid class must be looked for; one outside [0, C) makes the fused op refuse
-    ignorable = labels and 0 <= ignore_index < classes and bool(ops.any(ops.equal(target, ignore_index)))
-    if weight is None and label_smoothing == 0.0 and not ignorable:
-        try:  # the fused op; it refuses labels outside [0, C), ignore_index among them
-            return _nn.cross_entropy(input, target, reduction=reduction)
-        except InputError:
-            if not (labels and bool(ops.any(ops.equal(target, ignore_index)))):
-                raise
+    # an ignore_index in [0, C) is a valid class to the fused op: look for it
+    if weight is None and label_smoothing == 0.0 and not (labels and _has_label(target, ignore_index)):
+        return _nn.cross_entropy(input, target, reduction=reduction)
     _check_weight("cross_entropy", weight, classes)
     logp = log_softmax(input, axis=axis)
     wshape = tuple(classes if i == axis else 1 for i in range(input.ndim))
@@ -166,6 +170,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None, size
     elif reduction == "sum":
         smooth = ops.sum(smooth)
     return ops.multiply(nll, 1 - label_smoothing) + ops.multiply(smooth, label_smoothing / classes)
+
+
+def _has_label(target: Tensor, label: int) -> bool:
+    return _is_integer(target) and bool(ops.any(ops.equal(target, label)))
 
 
 def _pair(name: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:

@@ -68,13 +68,18 @@ class Module:
         params, modules = self._parameters, self._modules
         if name in self._buffers and (value is None or isinstance(value, Tensor)) and not is_parameter(value):
             self._buffers[name] = value
+            params.pop(name, None)
+            modules.pop(name, None)
         elif is_parameter(value):
+            self._buffers.pop(name, None)
             modules.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
             params.pop(name, None)
+            self._buffers.pop(name, None)
             modules[name] = value
         else:
+            self._buffers.pop(name, None)
             if name in params and value is None:
                 params[name] = None
             else:
@@ -87,6 +92,7 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
         object.__delattr__(self, name)
         observe.changed()
 

@@ -11,6 +11,7 @@ from ..backends import Backend, placement
 from ..creation import get_default_dtype
 from ..errors import InputError, ShapeError
 from ..inplace import update_, assign
+from ..ops import astype, divide
 from ..tensor import Tensor, new
 from . import functional as F
 from . import init
@@ -89,12 +90,13 @@ class _BatchNorm(Module):
         if x.shape[1] != self.num_features:
             raise ShapeError(f"{type(self).__name__}({self.num_features}): input has {x.shape[1]} channels on axis 1 "
                              f"(shape {tuple(x.shape)})")
-        factor = 0.0 if self.momentum is None else self.momentum
+        factor: float | Tensor = 0.0 if self.momentum is None else self.momentum
         counter = self.num_batches_tracked
         if self.training and counter is not None:
             update_(counter, assign, counter.data + 1)
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(counter.item())
+            if self.momentum is None and self.running_mean is not None:
+                # cumulative moving average: 1/n as a tensor, never read on the host (xgrad.compile replays it)
+                factor = divide(1.0, astype(counter, self.running_mean.dtype))
         # without running statistics, evaluation normalises with the batch's too (as PyTorch does)
         batch_stats = self.training or not self.track_running_stats
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, batch_stats, factor,

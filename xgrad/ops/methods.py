@@ -190,6 +190,7 @@ METHODS: dict[str, Any] = {
     "matmul": matmul,
     "softmax": lambda self, axis=-1: softmax(self, axis=axis),
     "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
+    "numel": lambda self: int(self.size),  # PyTorch's name for the number of elements
 }
 
 

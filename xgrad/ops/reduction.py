@@ -4,7 +4,7 @@ import math as _math
 
 from ..errors import DTypeError
 from ._core import op
-from .elementwise import _FLOATS, dtype_info
+from .elementwise import _FLOATS, dtype_info, dtype_object
 
 
 def _axes(ndim, axis):
@@ -32,6 +32,8 @@ def _expand(xp, g, shape, axis, keepdims):
 
 @op
 def sum(xp, a, axis=None, keepdims=False):
+    if id(a.dtype) not in _FLOATS and dtype_info(a.dtype)[2] == "b":
+        a = xp.astype(a, dtype_object(xp, "int64"))  # a count, as in PyTorch (array-api-strict refuses bool)
     return xp.sum(a, axis=axis, keepdims=keepdims)
 
 
