@@ -96,7 +96,17 @@ class NumpyBackend(Backend):
         return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
 
     def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
-        return windows.fold(np, cols, output_size, kernel_size, dilation, padding, stride)
+        """``windows.fold`` with the channels last while the taps are added (rows of W*C contiguous
+        entries, not W: ~3x faster on small images), in the same tap order, so the same numbers."""
+        (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = output_size, kernel_size, dilation, padding, stride
+        ho, wo = windows.blocks(h, kh, dh, ph, sh), windows.blocks(w, kw, dw, pw, sw)
+        n, c = cols.shape[0], cols.shape[1] // (kh * kw)
+        parts = np.ascontiguousarray(cols.reshape(n, c, kh, kw, ho, wo).transpose(0, 2, 3, 4, 5, 1))
+        out = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :] += parts[:, i, j]
+        return np.ascontiguousarray(out[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2))
 
 
 _matrix_transpose = operator.attrgetter("mT")
