@@ -26,6 +26,9 @@ SIZES = {
             dict(batch=256, widths=(64, 512, 512, 10)),
             dict(batch=512, widths=(256, 1024, 1024, 10)),
         ],
+        # 3x3 convolutions, padding 1 (the output keeps H x W); the digits CNN's two layers at batch 64
+        "conv2d": [dict(n=1, c=1, o=2, hw=4), dict(n=4, c=2, o=4, hw=8), dict(n=64, c=1, o=16, hw=8),
+                   dict(n=64, c=16, o=32, hw=4), dict(n=16, c=16, o=32, hw=16), dict(n=16, c=32, o=32, hw=32)],
     },
 }
 # On the GPU the crossover sits at larger sizes: extend the sweeps (still cheap there).
@@ -36,6 +39,7 @@ SIZES["gpu"] = {
     "sum_axis": SIZES["cpu"]["sum_axis"] + [dict(n=8192, m=8192)],
     "cross_entropy": SIZES["cpu"]["cross_entropy"] + [dict(n=s, c=s) for s in (4096, 8192)],
     "mlp_step": SIZES["cpu"]["mlp_step"] + [dict(batch=4096, widths=(256, 4096, 4096, 10))],
+    "conv2d": SIZES["cpu"]["conv2d"] + [dict(n=64, c=64, o=64, hw=32)],
 }
 OPS = tuple(SIZES["cpu"])
 
@@ -46,10 +50,13 @@ def is_reference(op, params):
     return op == REFERENCE["op"] and params == {k: v for k, v in REFERENCE.items() if k != "op"}
 
 
+DIGITS_CONV = ({"n": 64, "c": 1, "o": 16, "hw": 8}, {"n": 64, "c": 16, "o": 32, "hw": 4})  # the CNN's layers
+
+
 def is_quick(op, params, dtype):
     """The quick subset: the reference training step in both dtypes, and for each op kind its smallest
     size and one near 1e6 FLOPs, in float64."""
-    if is_reference(op, params):
+    if is_reference(op, params) or op == "conv2d" and params in DIGITS_CONV:
         return True
     if dtype != "float64" or op == "mlp_step":
         return False
@@ -63,6 +70,9 @@ def is_quick(op, params, dtype):
 def label(op, params):
     if op == "mlp_step":
         return "-".join(map(str, params["widths"])) + f"-b{params['batch']}"
+    if op == "conv2d":
+        p = params
+        return f"b{p['n']}-{p['c']}to{p['o']}-{p['hw']}x{p['hw']}"
     return "x".join(f"{k}{v}" for k, v in params.items())
 
 
@@ -89,6 +99,11 @@ def make_data(op, params, dtype, seed=0):
     if op == "cross_entropy":
         n, c = params["n"], params["c"]
         return dict(z=normal(n, c), y=rng.integers(0, c, size=n).astype(np.int64))
+    if op == "conv2d":
+        n, c, o, hw = params["n"], params["c"], params["o"], params["hw"]
+        bound = 1.0 / np.sqrt(c * 9)  # nn.Conv2d's default init range
+        return dict(x=normal(n, c, hw, hw), w=rng.uniform(-bound, bound, size=(o, c, 3, 3)).astype(dt),
+                    b=rng.uniform(-bound, bound, size=o).astype(dt), g=normal(n, o, hw, hw))
     if op == "mlp_step":
         B, widths = params["batch"], params["widths"]
         Ws, bs = [], []

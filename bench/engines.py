@@ -77,6 +77,9 @@ class AutogradEngine:
             z, y = self._t(d["z"], True), self._t(d["y"])
             ins, g = (z,), None
             fn = lambda: self._cross_entropy(z, y)  # noqa: E731
+        elif op == "conv2d":
+            x, w, b, g = self._t(d["x"], True), self._t(d["w"], True), self._t(d["b"], True), self._t(d["g"])
+            ins, fn = (x, w, b), lambda: self._conv2d(x, w, b)
         else:
             raise KeyError(op)
 
@@ -120,6 +123,9 @@ class XgradEngine(AutogradEngine):
 
     def _cross_entropy(self, z, y):
         return self.F.cross_entropy(z, y)
+
+    def _conv2d(self, x, w, b):
+        return self.F.conv2d(x, w, b, padding=1)
 
     def _mlp(self, d):
         xg, F, sync = self.xgrad, self.F, self.sync
@@ -184,6 +190,9 @@ class TorchEngine(AutogradEngine):
 
     def _cross_entropy(self, z, y):
         return self.torch.nn.functional.cross_entropy(z, y)
+
+    def _conv2d(self, x, w, b):
+        return self.torch.nn.functional.conv2d(x, w, b, padding=1)
 
     def _mlp(self, d):
         torch, sync = self.torch, self.sync
@@ -299,6 +308,27 @@ class FloorEngine:
             names = ("z",)
         elif op == "mlp_step":
             return self._mlp(d)
+        elif op == "conv2d":
+            x, w, b, g = d["x"], d["w"], d["b"], d["g"]
+            n, c, h, wd = x.shape
+            o = w.shape[0]
+            taps = [(i, j) for i in range(3) for j in range(3)]
+
+            def call():  # im2col by the nine shifted views of the zero-padded input, one matmul each way
+                xp_ = xp.zeros((n, c, h + 2, wd + 2), dtype=x.dtype)
+                xp_[:, :, 1:-1, 1:-1] = x
+                cols = xp.stack([xp_[:, :, i:i + h, j:j + wd] for i, j in taps], axis=2).reshape(n, c * 9, h * wd)
+                y = (w.reshape(o, c * 9) @ cols).reshape(n, o, h, wd) + b[:, None, None]  # noqa: F841
+                g3 = g.reshape(n, o, h * wd)
+                out["w"] = xp.tensordot(g3, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
+                out["b"] = g.sum(axis=(0, 2, 3))
+                gcols = (w.reshape(o, c * 9).T @ g3).reshape(n, c, 9, h, wd)
+                gx = xp.zeros_like(xp_)
+                for t, (i, j) in enumerate(taps):
+                    gx[:, :, i:i + h, j:j + wd] += gcols[:, :, t]
+                out["x"] = gx[:, :, 1:-1, 1:-1]
+                sync()
+            names = ("x", "w", "b")
         else:
             raise KeyError(op)
         return Case(call, lambda: [self.to_np(out[k]) for k in names])

@@ -14,6 +14,7 @@ Conventions (stated once, used by every engine, table and plot):
 | sum_axis       | x: (n, m), sum over axis 1  | nm           | 0    (broadcast of g)           |
 | cross_entropy  | logits (n, c), int labels   | 5nc + 2n     | 3nc  ((softmax - onehot) / n)   |
 | mlp_step       | d_in-h-h-d_out, batch B     | see mlp_step_flops                             |
+| conv2d         | x (n, c, hw, hw), w (o, c, 3, 3), padding 1 | 18 n o c hw^2 + n o hw^2 | 36 n o c hw^2 + n o hw^2 (dx, dw, db) |
 """
 
 
@@ -58,8 +59,14 @@ def mlp_step(batch, widths):
     return fwd + f_ce, bwd + b_ce
 
 
+def conv2d(n, c, o, hw):
+    """3x3 kernel, padding 1: each output entry is a dot product of length 9c; dx and dw cost the same."""
+    macs = n * o * c * 9 * hw * hw
+    return 2 * macs + n * o * hw * hw, 4 * macs + n * o * hw * hw
+
+
 _TABLE = {"tanh": tanh, "bias_add": bias_add, "matmul": matmul, "sum_axis": sum_axis,
-          "cross_entropy": cross_entropy, "mlp_step": mlp_step}
+          "cross_entropy": cross_entropy, "mlp_step": mlp_step, "conv2d": conv2d}
 
 
 def flops(op, **params):

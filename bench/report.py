@@ -16,10 +16,11 @@ import os
 from collections import defaultdict
 
 ROLE_ORDER = {"floor": 0, "xgrad": 1, "torch": 2, "peer": 3}
-OP_ORDER = ("tanh", "bias_add", "matmul", "sum_axis", "cross_entropy", "mlp_step")
+OP_ORDER = ("tanh", "bias_add", "matmul", "sum_axis", "cross_entropy", "mlp_step", "conv2d")
 OP_TITLE = {"tanh": "elementwise unary: tanh", "bias_add": "binary, broadcast: (n, m) + (m,)",
             "matmul": "matmul (m, k) @ (k, n)", "sum_axis": "reduction: sum over axis 1",
-            "cross_entropy": "softmax + cross-entropy (n, c)", "mlp_step": "MLP training step (FLOPs per step)"}
+            "cross_entropy": "softmax + cross-entropy (n, c)", "mlp_step": "MLP training step (FLOPs per step)",
+            "conv2d": "conv2d 3x3, padding 1 (n, c, hw, hw) -> (n, o, hw, hw)"}
 DEVICE_TITLE = {"cpu": "CPU", "gpu": "GPU"}
 BUSY = 0.5  # a CPU case is "contended" when other processes kept more than this many cores busy
 

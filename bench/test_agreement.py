@@ -9,7 +9,7 @@ from . import cases, engines
 
 _SMALL = {"tanh": dict(n=64), "bias_add": dict(n=8, m=5), "matmul": dict(m=4, k=6, n=3),
           "sum_axis": dict(n=7, m=5), "cross_entropy": dict(n=9, c=4),
-          "mlp_step": dict(batch=16, widths=(2, 8, 8, 3))}
+          "mlp_step": dict(batch=16, widths=(2, 8, 8, 3)), "conv2d": dict(n=3, c=2, o=4, hw=5)}
 
 
 def _params():

@@ -388,3 +388,39 @@ def test_info_says_where_the_default_backend_comes_from():
     lines = {x.split()[0]: x for x in backends.splitlines() if x.strip()}
     assert lines["array_api_strict"].endswith("ok (the default: XGRAD_BACKEND)")
     assert lines["numpy"].endswith(" ok")
+
+
+def test_train_digits_cnn_end_to_end(tmp_path):
+    pytest.importorskip("sklearn")
+    png, ck = tmp_path / "digits.png", tmp_path / "cnn.npz"
+    r = run("train", "--dataset", "digits", "--model", "cnn", "--epochs", "2", "--plot", str(png), "--save", str(ck))
+    assert r.returncode == 0, r.stderr
+    assert ("digits (1437 train / 360 test images 1x8x8), CNN (6,138 parameters), adam lr 0.003, batch 64, "
+            "2 epochs, float64 on numpy") in r.stdout
+    assert "steps 46" in r.stdout and "test: accuracy" in r.stdout and "(360 held-out images)" in r.stdout
+    assert "epoch" in r.stderr  # the tqdm bar
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    import xgrad
+    from xgrad import checkpoint, models
+
+    m = models.CNN(dtype="float64")
+    extra = checkpoint.load(ck, m)
+    acc = xgrad.training.evaluate(m, *xgrad.data.load_dataset("digits", split="test", dtype="float64"))[0]
+    test_line = [ln for ln in r.stdout.splitlines() if ln.startswith("test:")][0]
+    assert abs(acc - extra["test_accuracy"]) < 1e-12 and f"{100 * acc:.2f}%" in test_line
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--model", "cnn"], "--model cnn needs an image data set (digits), not moons"),
+    (["train", "--dataset", "digits", "--model", "cnn", "--sizes", "64,10"], "--sizes applies to --model mlp only"),
+    (["train", "--dataset", "digits", "--model", "cnn", "--noise", "0.1"], "--noise applies to --model mlp only"),
+    (["train", "--dataset", "digits", "--model", "cnn", "--optimizer", "adam", "--momentum", "0.9"],
+     "--momentum applies to --optimizer sgd only"),
+    (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+])
+def test_cnn_option_errors_are_one_line_exit_2(args, needle, capsys):
+    from xgrad import cli
+
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err, err

@@ -83,8 +83,12 @@ def test_registry_entries_describe_their_data(name):
     entry = data.DATASETS[name]
     assert entry.name == name
     X, y = data.load_dataset(name, seed=0, dtype="float64")
-    assert X.shape == (entry.n_samples, entry.n_features) and y.shape == (entry.n_samples,)
+    features = entry.image_shape or (entry.n_features,)  # images: n_features = the product of image_shape
+    assert X.shape == (entry.n_samples,) + features and y.shape == (entry.n_samples,)
+    assert int(np.prod(features)) == entry.n_features
     assert sorted(np.unique(y.numpy()).tolist()) == list(range(entry.n_classes))
+    if entry.test_split:  # a real data set: no noise to vary
+        return
     # the defaults are the entry's, and the noise reaches the generator under its own keyword
     Xd, _ = entry.load(n_samples=entry.n_samples, seed=0, dtype="float64", **{entry.noise_arg: entry.noise})
     np.testing.assert_array_equal(X.numpy(), Xd.numpy())
@@ -129,3 +133,26 @@ def test_batches_drop_last_and_no_shuffle():
         data.batches(X, y, batch_size=0)
     with pytest.raises(ValueError, match="different lengths"):
         data.DataLoader(X, y[:10])
+
+
+def test_digits_have_a_fixed_split_whatever_the_seed():
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+
+    Xa, ya = data.load_dataset("digits", seed=0, dtype="float64")
+    Xb, yb = data.load_dataset("digits", seed=7, dtype="float64")
+    Xt, yt = data.load_dataset("digits", split="test", dtype="float64")
+    assert np.array_equal(Xa.numpy(), Xb.numpy()) and np.array_equal(ya.numpy(), yb.numpy())
+    assert Xa.shape == (1437, 1, 8, 8) and Xt.shape == (360, 1, 8, 8)
+    assert float(Xa.numpy().min()) == 0.0 and float(Xa.numpy().max()) == 1.0
+    # train and test are disjoint and together are sklearn's images, scaled by 1/16
+    d = load_digits()
+    both = np.concatenate([Xa.numpy(), Xt.numpy()]).reshape(1797, 64) * 16
+    assert sorted(map(bytes, both)) == sorted(map(bytes, d.data.astype(np.float64)))
+    assert np.bincount(yt.numpy(), minlength=10).min() >= 25  # every class is tested
+    with pytest.raises(ValueError, match="fixed train split of 1437"):
+        data.load_dataset("digits", n_samples=500)
+    with pytest.raises(ValueError, match="takes no noise"):
+        data.load_dataset("digits", noise=0.1)
+    with pytest.raises(ValueError, match="no fixed train/test split"):
+        data.load_dataset("moons", split="test")

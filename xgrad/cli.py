@@ -20,7 +20,8 @@ from .nn import ACTIVATIONS, MLP
 from .nn.parallel import DistributedDataParallel
 from .nn.utils import grad_report
 from .optim import OPTIMIZERS
-from .training import fit
+from .models import CNN
+from .training import evaluate, fit, predict
 
 EXIT_USAGE = 2  # bad option values, unknown data set, unwritable output path, missing dependency
 EXIT_CHECK_FAILED = 1  # `xgrad verify`: a gradient check failed
@@ -106,12 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sizes", type=_sizes, default=(2, 32, 32, 2), help="layer sizes (default: 2,32,32,2)")
     t.add_argument("--activation", default="tanh", choices=sorted(set(ACTIVATIONS) - {"leakyrelu"}),
                    help="activation between layers (default: tanh)")
-    t.add_argument("--optimizer", default="sgd", choices=sorted(OPTIMIZERS), help="optimizer (default: sgd)")
-    t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate (default: 0.05)")
+    t.add_argument("--model", default="mlp", choices=sorted(MODEL_DEFAULTS),
+                   help="mlp, or cnn for an image data set (digits) (default: mlp)")
+    t.add_argument("--optimizer", default=None, choices=sorted(OPTIMIZERS),
+                   help="optimizer (default: sgd for mlp, adam for cnn)")
+    t.add_argument("--lr", type=_positive_float, default=None,
+                   help="learning rate (default: 0.05 for mlp, 0.003 for cnn)")
     t.add_argument("--momentum", type=_nonnegative_float, default=0.0,
                    help="SGD momentum (--optimizer sgd only; default: 0)")
     t.add_argument("--batch-size", type=_positive_int, default=64, help="mini-batch size (default: 64)")
-    t.add_argument("--epochs", type=_positive_int, default=200, help="epochs (default: 200)")
+    t.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: 200 for mlp, 30 for cnn)")
     t.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16"),
                    help="floating dtype (default: float64)")
     _add_placement(t)
@@ -245,6 +250,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if progress and not _has_module("tqdm"):
         _note(f"no progress bar: tqdm is not installed ({CLI_EXTRA}); training without one")
         progress = False
+        args.no_progress = True
+    for k, v in MODEL_DEFAULTS[args.model].items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.model == "cnn":
+        return _train_cnn(args)
     b = _backend(args)
     threads = args.threads or b.default_threads
     if threads is not None and not b.set_threads(threads):
@@ -286,6 +297,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                             device=args.device, dtype=args.dtype)
     except ValueError as e:  # what the data set's generator refuses, e.g. too few points for its classes
         raise UsageError(f"--samples {samples} for {ds.name}: {e}") from None
+    if ds.image_shape is not None:  # images as flat feature vectors for the MLP
+        X = X.reshape((X.shape[0], ds.n_features))
     creation.manual_seed(args.seed)
     model = MLP(args.sizes, activation=args.activation, backend=b, device=args.device, dtype=args.dtype)
     kw = {"lr": args.lr}
@@ -329,6 +342,75 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             plotting.plot_training(args.plot, model, X, y, r.losses, r.accuracies,
                                    title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%")
+        except Exception as e:
+            kept = f" (the checkpoint {args.save!r} is saved)" if args.save else ""
+            raise UsageError(f"could not write the plot {args.plot!r}: {type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}{kept}") from None
+        _out(f"plot: {args.plot}")
+    return 0
+
+
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"mlp": {"optimizer": "sgd", "lr": 0.05, "epochs": 200},
+                                             "cnn": {"optimizer": "adam", "lr": 0.003, "epochs": 30}}
+
+
+def _train_cnn(args: argparse.Namespace) -> int:
+    """``xgrad train --model cnn``: the small CNN (``models.CNN``) on an image data set with a fixed test
+    split; prints train and test accuracy; ``--plot``: loss curves and the test confusion matrix."""
+    ds = DATASETS[args.dataset]
+    if ds.image_shape is None or not ds.test_split:
+        images = ", ".join(n for n, d in DATASETS.items() if d.image_shape is not None)
+        raise UsageError(f"--model cnn needs an image data set ({images}), not {ds.name}")
+    for option, given in (("--sizes", args.sizes != (2, 32, 32, 2)), ("--activation", args.activation != "tanh"),
+                          ("--samples", args.samples is not None), ("--noise", args.noise is not None),
+                          ("--distributed", args.distributed), ("--amp", args.amp is not None),
+                          ("--grad-report", args.grad_report is not None), ("--threads", args.threads is not None)):
+        if given:
+            raise UsageError(f"{option} applies to --model mlp only (the digits CNN has fixed layers and data)")
+    if args.momentum and args.optimizer != "sgd":
+        raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
+    b = _backend(args)
+    try:
+        X, y = load_dataset(ds.name, seed=args.seed, backend=b, device=args.device, dtype=args.dtype)
+        Xt, yt = load_dataset(ds.name, split="test", seed=args.seed, backend=b, device=args.device, dtype=args.dtype)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    creation.manual_seed(args.seed)
+    c, h, w = ds.image_shape
+    model = CNN(in_channels=c, image_size=(h, w), classes=ds.n_classes, backend=b, device=args.device,
+                dtype=args.dtype)
+    kw: dict[str, Any] = {"lr": args.lr}
+    if args.optimizer == "sgd" and args.momentum:
+        kw["momentum"] = args.momentum
+    opt = OPTIMIZERS[args.optimizer](model.parameters(), **kw)
+    n_params = sum(p.size for p in model.parameters())
+    _out(f"xgrad {__version__} train: {ds.name} ({X.shape[0]} train / {Xt.shape[0]} test images "
+         f"{'x'.join(map(str, ds.image_shape))}), CNN ({n_params:,} parameters), {args.optimizer} lr {args.lr:g}, "
+         f"batch {args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
+    test_losses: list[float] = []
+    test_accs: list[float] = []
+
+    def on_epoch(epoch: int, loss: float, acc: float) -> None:
+        a, l_ = evaluate(model, Xt, yt)
+        test_accs.append(a)
+        test_losses.append(l_)
+
+    r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+            progress=not args.no_progress, compile=args.compile, on_epoch=on_epoch if args.plot else None)
+    test_acc, test_loss = evaluate(model, Xt, yt)
+    _out(f"final: train accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
+         f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}",
+         f"test: accuracy {100 * test_acc:.2f}%  loss {test_loss:.4f}  ({Xt.shape[0]} held-out images)")
+    if args.save:
+        save(args.save, model, opt, extra={"model": "cnn", "dataset": ds.name, "epochs": args.epochs,
+                                           "seed": args.seed, "accuracy": r.accuracy, "test_accuracy": test_acc})
+        _out(f"checkpoint: {args.save}")
+    if args.plot:
+        pred = predict(model, Xt)
+        try:
+            plotting.plot_classifier(args.plot, r.losses, test_losses, r.accuracies, test_accs,
+                                     plotting.confusion_matrix(yt.numpy(), b.to_numpy(pred), ds.n_classes),
+                                     title=f"xgrad {ds.name} CNN: test accuracy {100 * test_acc:.1f}%")
         except Exception as e:
             kept = f" (the checkpoint {args.save!r} is saved)" if args.save else ""
             raise UsageError(f"could not write the plot {args.plot!r}: {type(e).__name__}: "

@@ -21,7 +21,8 @@ from .ops import getitem
 from .tensor import Tensor, new
 
 __all__ = ["two_moons", "make_moons", "xor", "spirals", "gaussian_blobs", "DataLoader", "TensorDataset", "batches",
-           "Dataset", "DATASETS", "get_dataset", "load_dataset", "DistributedSampler", "ShardedDataLoader"]
+           "Dataset", "DATASETS", "get_dataset", "load_dataset", "DistributedSampler", "ShardedDataLoader",
+           "digits"]
 
 
 def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports
@@ -124,6 +125,39 @@ def gaussian_blobs(n_samples: int = 600, centers: int | Sequence[Sequence[float]
     return _place(X, y, backend, device, dtype)
 
 
+DIGITS_SEED = 0  # the fixed train/test split of the digits: a permutation from this seed
+DIGITS_TEST = 360  # images held out for testing (20% of 1797)
+
+
+def digits(n_samples: int | None = None, noise: float | None = None, seed: int = 0, split: str = "train",
+           backend: BackendLike = None, device: Any = None, dtype: str | None = None) -> tuple[Tensor, Tensor]:
+    """scikit-learn's 8x8 handwritten digits (1797 images, 10 classes; shipped with scikit-learn, no
+    download) as images ``X`` (N, 1, 8, 8) scaled to [0, 1] and labels ``y``.
+
+    The split is fixed, whatever ``seed``: a permutation drawn with ``DIGITS_SEED`` puts 360 images in
+    ``split="test"`` and the other 1437 in ``"train"`` (``"all"``: every image, in the original order).
+    ``n_samples`` may only be None or the split's size, ``noise`` only None or 0 (the set is what it is)."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("the digits data set comes with scikit-learn, which is not installed; "
+                          "pip install \"xgrad[datasets]\" (or scikit-learn)") from None
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"digits: split must be 'train', 'test' or 'all', not {split!r}")
+    if noise:
+        raise ValueError(f"digits takes no noise (got {noise}): the images are used as they are")
+    d = load_digits()
+    X, y = d.images.reshape(-1, 1, 8, 8) / 16.0, d.target
+    if split != "all":
+        order = np.random.default_rng(DIGITS_SEED).permutation(len(y))
+        idx = order[:DIGITS_TEST] if split == "test" else order[DIGITS_TEST:]
+        X, y = X[idx], y[idx]
+    if n_samples is not None and n_samples != len(y):
+        raise ValueError(f"digits has a fixed {split} split of {len(y)} images; n_samples must be {len(y)} "
+                         f"(or None), not {n_samples}")
+    return _place(X, y, backend, device, dtype)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A registered data set: its generator, its classes and features, its default size and noise.
@@ -140,6 +174,8 @@ class Dataset:
     noise: float
     noise_arg: str = "noise"
     aliases: tuple[str, ...] = ()
+    test_split: bool = False  # ``load`` takes split="train"/"test": a fixed held-out test set
+    image_shape: tuple[int, ...] | None = None  # X is (N, *image_shape) images, not (N, n_features) points
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
@@ -148,6 +184,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
     Dataset("spirals", spirals, n_classes=2, n_features=2, n_samples=1000, noise=0.2),
     Dataset("blobs", gaussian_blobs, n_classes=3, n_features=2, n_samples=1000, noise=1.0, noise_arg="std",
             aliases=("gaussian_blobs",)),
+    Dataset("digits", digits, n_classes=10, n_features=64, n_samples=1437, noise=0.0, test_split=True,
+            image_shape=(1, 8, 8)),
 )}
 
 
@@ -162,11 +200,19 @@ def get_dataset(name: str) -> Dataset:
 
 def load_dataset(name: str, n_samples: int | None = None, noise: float | None = None, seed: int = 0,
                  backend: BackendLike = None, device: Any = None,
-                 dtype: str | None = None) -> tuple[Tensor, Tensor]:
-    """A registered data set by name; ``n_samples`` and ``noise`` default to its entry's."""
+                 dtype: str | None = None, split: str | None = None) -> tuple[Tensor, Tensor]:
+    """A registered data set by name; ``n_samples`` and ``noise`` default to its entry's; ``split``
+    ("train", "test") for a set with a fixed test split (``test_split``)."""
     d = get_dataset(name)
     kw: dict[str, Any] = {"n_samples": d.n_samples if n_samples is None else n_samples,
                           d.noise_arg: d.noise if noise is None else noise}
+    if split is not None:
+        if not d.test_split:
+            raise ValueError(f"{d.name} has no fixed train/test split; split={split!r} applies to "
+                             + ", ".join(n for n, e in DATASETS.items() if e.test_split))
+        kw["split"] = split
+        if split != "train" and n_samples is None:
+            kw["n_samples"] = None
     return d.load(seed=seed, backend=backend, device=device, dtype=dtype, **kw)
 
 

@@ -12,7 +12,7 @@ import numpy as _np  # host-side RNG shared by the CPU backends, so one seed giv
 from .. import observe
 from . import einsum as _einsum
 from ..errors import InputError
-from . import special
+from . import special, windows
 from .dtypes import DTYPES, DType, name_of
 from .namespace import FFT, LINALG, STANDARD, RuleNamespace
 
@@ -35,7 +35,7 @@ class Backend:
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
         functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf,
-                         einsum=self.einsum)
+                         einsum=self.einsum, unfold=self.unfold, fold=self.fold)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}", self.extensions())
         self._rng = _np.random.default_rng(0)
         # the library's dtype objects and xgrad's, both ways (Tensor.dtype, and dtypes given to xgrad)
@@ -206,6 +206,14 @@ class Backend:
         xp = self.namespace
         classes = xp.arange(num_classes, device=self.device(labels))
         return xp.astype(labels[..., None] == classes, dtype)
+
+    def unfold(self, a, kernel_size, dilation, padding, stride):
+        """Sliding blocks of ``a`` (N, C, H, W) as columns (N, C*kh*kw, L); see ``windows.py``."""
+        return windows.unfold(self.namespace, a, kernel_size, dilation, padding, stride)
+
+    def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
+        """The adjoint of ``unfold``: columns added back into (N, C, H, W); see ``windows.py``."""
+        return windows.fold(self.namespace, cols, output_size, kernel_size, dilation, padding, stride)
 
     def erf(self, x):
         """The error function, elementwise (the standard lacks it): fdlibm's algorithm in standard

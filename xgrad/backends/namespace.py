@@ -61,6 +61,8 @@ EXTENSIONS = (
     "getitem",  # getitem(a, index): a[index], also the integer-array forms a library lacks
     "index_add",  # index_add(like, index, values): zeros like `like` with values added at [index]
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows; labels outside [0, C) are an error
+    "unfold",  # unfold(a, kernel_size, dilation, padding, stride): (N, C, H, W) -> sliding blocks (N, C*kh*kw, L)
+    "fold",  # fold(cols, output_size, kernel_size, dilation, padding, stride): unfold's adjoint, overlaps summed
     "erf",  # erf(x): the error function, elementwise (GELU's exact form)
     "einsum",  # einsum(subscripts, *operands): Einstein summation as in torch.einsum / numpy.einsum
 )

@@ -5,6 +5,7 @@ import operator
 import array_api_compat.numpy as _xp
 import numpy as np
 
+from . import windows
 from .base import Backend, raise_bad_labels
 
 
@@ -87,6 +88,32 @@ class NumpyBackend(Backend):
             return out
         except IndexError:
             raise_bad_labels(labels, num_classes)
+
+    def unfold(self, a, kernel_size, dilation, padding, stride):
+        """``windows.unfold`` as one strided view of every block (``sliding_window_view``) and one copy
+        into column order; the same numbers (each column entry is a copy of one input entry)."""
+        n, c = a.shape[:2]
+        (kh, kw), (dh, dw), (sh, sw) = kernel_size, dilation, stride
+        a = windows.zero_pad(np, a, padding)
+        if a.shape[2] < dh * (kh - 1) + 1 or a.shape[3] < dw * (kw - 1) + 1:
+            return windows.unfold(np, a, kernel_size, dilation, (0, 0), stride)  # no block fits: empty
+        view = np.lib.stride_tricks.sliding_window_view(a, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+        view = view[:, :, ::sh, ::sw, ::dh, ::dw]  # (n, c, ho, wo, kh, kw)
+        ho, wo = view.shape[2:4]
+        return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+
+    def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
+        """``windows.fold`` with the channels last while the taps are added (rows of W*C contiguous
+        entries, not W: ~3x faster on small images), in the same tap order, so the same numbers."""
+        (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = output_size, kernel_size, dilation, padding, stride
+        ho, wo = windows.blocks(h, kh, dh, ph, sh), windows.blocks(w, kw, dw, pw, sw)
+        n, c = cols.shape[0], cols.shape[1] // (kh * kw)
+        parts = np.ascontiguousarray(cols.reshape(n, c, kh, kw, ho, wo).transpose(0, 2, 3, 4, 5, 1))
+        out = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :] += parts[:, i, j]
+        return np.ascontiguousarray(out[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2))
 
 
 _matrix_transpose = operator.attrgetter("mT")

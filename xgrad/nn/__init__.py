@@ -8,6 +8,9 @@ from .modules import (ACTIVATIONS, GELU, MLP, Dropout, Identity, LeakyReLU, Line
 __all__ = ["functional", "init", "Module", "ModuleError", "Parameter", "is_parameter", "Linear", "Sequential", "MLP",
            "Tanh", "ReLU", "Sigmoid", "GELU", "LeakyReLU", "Identity", "Dropout", "ACTIVATIONS", "utils"]
 
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d  # noqa: E402
+
+__all__ += ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 from .activation import (CELU, ELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, LogSoftmax, Mish,  # noqa: E402
                          ReLU6, SiLU, Softmax, Softplus, Softsign, Tanhshrink)
 from .container import ModuleDict, ModuleList  # noqa: E402

@@ -6,11 +6,15 @@ from __future__ import annotations
 from ..observe import draw
 from ..ops import leaky_relu, relu, sigmoid, tanh
 from ..ops import multiply as _multiply
+from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, pad, unfold
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..ops._core import op as _op
 from ..tensor import Tensor
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu", "leaky_relu", "linear",
            "log_softmax", "mse_loss", "relu", "sigmoid", "softmax", "softplus", "tanh"]
+__all__ += ["conv1d", "conv2d", "conv_transpose2d", "unfold", "fold", "pad", "max_pool2d", "avg_pool2d",
+            "adaptive_avg_pool2d", "interpolate"]
 
 
 def __dir__() -> list[str]:  # dir() and tab completion list the public names, not this module's imports

@@ -23,6 +23,8 @@ from .nn import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, m
 from .reduction import argmax, argmin, logsumexp, max, mean, min, sum, var
 from .shape import broadcast_to, concat, expand_dims, flip, permute_dims, reshape, squeeze, stack
 from .transfer import asarray, to
+from .conv import conv1d, conv2d, conv_transpose2d, fold, pad, unfold
+from .pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from .activations import (celu, elu, erf, gelu_erf, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, selu, silu,
                           softplus_beta, softsign, tanhshrink)
 from .embedding import embedding
