@@ -1,4 +1,4 @@
-"""CI: the array API conformance suite (../shared/array-api-tests) against xgrad, quickly, so conformance
+"""CI: the array API conformance suite (vendored in third_party/array-api-tests) against xgrad, quickly, so conformance
 cannot regress: every test must pass except those listed in .ci/conformance_known_failures.txt (each
 with its cause; a line ending in "*" is a prefix). A listed test that now passes is reported, so the
 list can shrink.
@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SUITE = pathlib.Path(os.environ.get("ARRAY_API_TESTS", ROOT.parent / "shared" / "array-api-tests"))
+SUITE = pathlib.Path(os.environ.get("ARRAY_API_TESTS", ROOT / "third_party" / "array-api-tests"))
 KNOWN = ROOT / ".ci" / "conformance_known_failures.txt"
 
 

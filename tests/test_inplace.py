@@ -97,3 +97,16 @@ def test_zero_grads_skips_missing_gradients():
     assert a.grad.numpy().tolist() == [0.0] and c.grad is None
     zero_grads([a, c])
     assert a.grad is None
+
+
+def test_floor_division_and_bitwise_in_place_use_xgrad_semantics_and_keep_the_dtype():
+    t = xgrad.tensor([7, 8])
+    t //= 2
+    assert t.numpy().tolist() == [3, 4]
+    with pytest.raises(ZeroDivisionError, match="floor_divide"):  # NumPy would write 0 silently
+        t //= 0
+    with pytest.raises(TypeError, match="cannot be written into a int64 tensor in place"):
+        t //= 1.5  # PyTorch refuses too; NumPy would truncate
+    s = xgrad.tensor(3)  # 0-d: NumPy holds it as a scalar that cannot be updated in place
+    s |= 4
+    assert s.item() == 7

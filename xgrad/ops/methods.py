@@ -14,7 +14,7 @@ import xgrad as _xgrad  # the package (being imported): Tensor.__array_namespace
 
 from .. import _state, autograd, inplace
 from ..backends import known_backends
-from ..errors import BackendMismatchError, GraphError
+from ..errors import BackendMismatchError, DTypeError, GraphError
 from ..tensor import Tensor
 from ._core import Op
 from .assign import record_setitem
@@ -143,6 +143,22 @@ def _inplace(name: str, op: Callable[[Any, Any], Any]) -> Callable[..., Tensor]:
     return method
 
 
+def _inplace_as(name: str, fn: Callable[[Any, Any], Tensor]) -> Callable[..., Tensor]:
+    """``t op= v`` computed by xgrad's out-of-place function ``fn`` (its semantics and errors: floor
+    division by an integer zero raises, infinities as the op defines them), then written into ``t``. The
+    result must keep ``t``'s dtype, as in PyTorch (an int tensor ``//=`` a float is refused, not truncated)."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        _check_inplace(self, name, (other,))
+        with autograd.no_grad():
+            result = fn(self, other)
+        if result.dtype != self.dtype:
+            raise DTypeError(f"{name}: the result of {fn.__name__} is {result.dtype}, which cannot be written into "
+                             f"a {self.dtype} tensor in place; write it out of place (t = xgrad.{fn.__name__}(t, v))")
+        return inplace.update_(self, inplace.assign, result.data)
+    method.__name__ = name
+    return method
+
+
 def _fill_(self: Tensor, value: Any) -> Tensor:
     """Every element set to ``value``, in place."""
     _check_inplace(self, "fill_", (value,))
@@ -226,8 +242,8 @@ METHODS: dict[str, Any] = {
     # the array-API standard's array object
     "__array_namespace__": lambda self, /, *, api_version=None: _namespace(api_version),
     "to_device": lambda self, device, /, *, stream=None: to(self, device=device),
-    "__ipow__": _inplace("pow_", operator.ipow), "__iand__": _inplace("bitwise_and_", operator.iand),
-    "__ior__": _inplace("bitwise_or_", operator.ior), "__ixor__": _inplace("bitwise_xor_", operator.ixor),
+    "__ipow__": _inplace_as("pow_", pow), "__iand__": _inplace_as("bitwise_and_", bitwise_and),
+    "__ior__": _inplace_as("bitwise_or_", bitwise_or), "__ixor__": _inplace_as("bitwise_xor_", bitwise_xor),
     # elementwise functions, as torch.Tensor's methods (clamp/clip above take tensor bounds too)
     "floor": _m.floor, "ceil": _m.ceil, "trunc": _m.trunc,
     "round": lambda self, decimals=0: _m.round(self, decimals=decimals),
@@ -250,9 +266,10 @@ METHODS: dict[str, Any] = {
     "__mod__": _m.remainder, "__rmod__": _reflected(_m.remainder),
     "__lshift__": _m.bitwise_left_shift, "__rlshift__": _reflected(_m.bitwise_left_shift),
     "__rshift__": _m.bitwise_right_shift, "__rrshift__": _reflected(_m.bitwise_right_shift),
-    "__ifloordiv__": _inplace("floor_divide_", operator.ifloordiv), "__imod__": _inplace("remainder_", operator.imod),
-    "__ilshift__": _inplace("bitwise_left_shift_", operator.ilshift),
-    "__irshift__": _inplace("bitwise_right_shift_", operator.irshift),
+    "__ifloordiv__": _inplace_as("floor_divide_", _m.floor_divide),
+    "__imod__": _inplace_as("remainder_", _m.remainder),
+    "__ilshift__": _inplace_as("bitwise_left_shift_", _m.bitwise_left_shift),
+    "__irshift__": _inplace_as("bitwise_right_shift_", _m.bitwise_right_shift),
 }
 
 API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
