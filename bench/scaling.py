@@ -40,7 +40,8 @@ def worker(args: argparse.Namespace) -> None:
         raise SystemExit(f"--batch {args.batch} is not divisible by {W} processes")
     local = args.batch // W
     xgrad.manual_seed(0)
-    model = DistributedDataParallel(xgrad.nn.MLP(sizes, activation="relu", dtype="float32"))
+    model = DistributedDataParallel(xgrad.nn.MLP(sizes, activation="relu", dtype="float32"),
+                                    bucket_cap_mb=args.bucket_mb)
     opt = xgrad.optim.SGD(model.parameters(), lr=0.01)
     rng = np.random.default_rng(r)
     X = xgrad.tensor(rng.normal(size=(local, sizes[0])), dtype="float32")
@@ -58,8 +59,15 @@ def worker(args: argparse.Namespace) -> None:
         if step >= args.warmup:
             times.append(time.perf_counter() - t0)
             waits.append(model.comm_wait_seconds - wait0)
+    grads = [p.grad for p in model.parameters()]
+    alone = []  # the same reduction, blocking, with nothing to overlap: what the wait is compared with
+    for _ in range(10):
+        dist.barrier()
+        t0 = time.perf_counter()
+        dist.all_reduce_arrays(grads, async_op=False).wait()
+        alone.append(time.perf_counter() - t0)
     if r == 0:
-        print("RESULT " + json.dumps({"procs": W, "times": times, "waits": waits,
+        print("RESULT " + json.dumps({"procs": W, "times": times, "waits": waits, "alone": alone,
                                        "buckets": len(model._buckets)}), flush=True)
 
 
@@ -88,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--procs", default="1,2", help="process counts to compare (default 1,2)")
-    p.add_argument("--out", default=None, help="folder for report.md and scaling.json")
+    p.add_argument("--bucket-mb", type=float, default=25.0, help="DistributedDataParallel's bucket_cap_mb")
+    p.add_argument("--out", default=None, help="folder for report.md and scaling-<bucket>mb.json")
+    p.add_argument("--append", action="store_true", help="add to the folder's report.md instead of replacing it")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -104,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in [int(s) for s in args.procs.split(",")]:
         print(f"bench.scaling: {n} process(es), {args.warmup} + {args.steps} steps ...", file=sys.stderr, flush=True)
         cmd = [mpiexec, "-n", str(n), sys.executable, "-m", "bench.scaling", "--worker", "--sizes", args.sizes,
-               "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup)]
+               "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--bucket-mb", str(args.bucket_mb)]
         out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
         line = [s for s in out.stdout.splitlines() if s.startswith("RESULT ")]
         if out.returncode or not line:
@@ -115,23 +126,29 @@ def main(argv: list[str] | None = None) -> int:
     for res in results:
         q1, med, q3 = _quartiles(res["times"])
         wq = _quartiles(res["waits"])
+        aq = _quartiles(res["alone"])
         speed = f"{base / med:.2f}x" if base else "-"
         rows.append(f"| {res['procs']} | {1e3 * med:.1f} | {1e3 * q1:.1f}–{1e3 * q3:.1f} | {args.batch / med:,.0f} | "
-                    f"{speed} | {1e3 * wq[1]:.2f} ({100 * wq[1] / med:.1f}% of the step) | {res['buckets']} |")
+                    f"{speed} | {1e3 * wq[1]:.2f} ({100 * wq[1] / med:.1f}% of the step) | {1e3 * aq[1]:.2f} | "
+                    f"{res['buckets']} |")
     report = "\n".join([
         "# Data-parallel scaling (MPI)", "",
         f"MLP {args.sizes.replace(',', '-')} (ReLU), float32, global batch {args.batch}, SGD; "
-        f"{args.steps} timed steps after {args.warmup} warm-up, one BLAS thread per process.",
+        f"{args.steps} timed steps after {args.warmup} warm-up, one BLAS thread per process, buckets of "
+        f"{args.bucket_mb:g} MB. The wait is what backward spent in reductions after its last gradient; "
+        "'allreduce alone' is the same reduction run blocking with nothing to overlap.",
         f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
-        f"commit {_commit()}; command: `python -m bench.scaling --procs {args.procs}`.", "",
-        "| processes | step median (ms) | IQR (ms) | samples/s | speed-up | comm wait after backward, median | buckets |",
-        "|---|---|---|---|---|---|---|", *rows, ""])
+        f"commit {_commit()}; command: `python -m bench.scaling --procs {args.procs} --bucket-mb {args.bucket_mb:g}`.",
+        "", "| processes | step median (ms) | IQR (ms) | samples/s | speed-up | comm wait after backward, median (ms) | "
+        "allreduce alone, median (ms) | buckets |",
+        "|---|---|---|---|---|---|---|---|", *rows, ""])
     print(report)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "report.md"), "w") as f:
+        with open(os.path.join(args.out, "report.md"), "a" if args.append else "w") as f:
             f.write(report)
-        with open(os.path.join(args.out, "scaling.json"), "w") as f:
+        name = f"scaling-{args.bucket_mb:g}mb.json"
+        with open(os.path.join(args.out, name), "w") as f:
             json.dump({"args": vars(args), "results": results}, f, indent=1)
     return 0
 
