@@ -447,6 +447,32 @@ class NumpyFloorEngine(FloorEngine):
             names = ("z",)
         elif op == "mlp_step":
             return self._mlp(d)
+        elif op == "conv2d":  # 3x3, padding 1: im2col by one strided window view, one matmul each way
+            x, w, b, g = d["x"], d["w"], d["b"], d["g"]
+            n, c, h, wd = x.shape
+            o = w.shape[0]
+            xpad, gxpad = np.zeros((n, c, h + 2, wd + 2), x.dtype), np.zeros((n, c, h + 2, wd + 2), x.dtype)
+            cols = np.empty((n, c, 3, 3, h, wd), x.dtype)
+            w2 = w.reshape(o, c * 9)
+            w2t = np.ascontiguousarray(w2.T)
+            g3 = g.reshape(n, o, h * wd)
+            windows = np.lib.stride_tricks.sliding_window_view(xpad, (3, 3), axis=(2, 3))  # a view of xpad
+
+            def call():
+                xpad[:, :, 1:-1, 1:-1] = x
+                np.copyto(cols, windows.transpose(0, 1, 4, 5, 2, 3))
+                c2 = cols.reshape(n, c * 9, h * wd)
+                y = np.matmul(w2, c2).reshape(n, o, h, wd)
+                y += b[:, None, None]
+                out["w"] = np.tensordot(g3, c2, axes=([0, 2], [0, 2])).reshape(w.shape)
+                out["b"] = np.add.reduce(g, axis=(0, 2, 3))
+                gcols = np.matmul(w2t, g3).reshape(n, c, 3, 3, h, wd)
+                gxpad.fill(0)
+                for i in range(3):
+                    for j in range(3):
+                        gxpad[:, :, i:i + h, j:j + wd] += gcols[:, :, i, j]
+                out["x"] = gxpad[:, :, 1:-1, 1:-1]
+            names = ("x", "w", "b")
         else:
             raise KeyError(op)
         return Case(call, lambda: [np.array(out[k]) for k in names])
