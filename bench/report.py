@@ -316,7 +316,7 @@ def plot_device(idx, roles, device, out_dir, marks, warning=""):
 
     # the map: torch time / xgrad time vs FLOPs for every op kind
     fig, ax = plt.subplots(figsize=(8.5, 5.2))
-    colors = dict(zip(OP_ORDER, ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")))
+    colors = dict(zip(OP_ORDER, ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")))
     drawn = None
     for op in OP_ORDER:
         for dtype, ls, marker in (("float64", "-", "o"), ("float32", "--", "s")):
