@@ -339,15 +339,20 @@ def cmd_train(args: argparse.Namespace) -> int:
                                            "accuracy": r.accuracy, "loss": r.loss})
         _out(f"checkpoint: {args.save}")
     if args.plot:
-        try:
-            plotting.plot_training(args.plot, model, X, y, r.losses, r.accuracies,
-                                   title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%")
-        except Exception as e:
-            kept = f" (the checkpoint {args.save!r} is saved)" if args.save else ""
-            raise UsageError(f"could not write the plot {args.plot!r}: {type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''}{kept}") from None
-        _out(f"plot: {args.plot}")
+        _write_plot(args, lambda: plotting.plot_training(args.plot, model, X, y, r.losses, r.accuracies,
+                                                         title=f"xgrad {args.dataset} {100 * r.accuracy:.1f}%"))
     return 0
+
+
+def _write_plot(args: argparse.Namespace, draw: Callable[[], Any]) -> None:
+    """Run ``draw`` (which writes ``args.plot``); a failure is one line that says the checkpoint is kept."""
+    try:
+        draw()
+    except Exception as e:
+        kept = f" (the checkpoint {args.save!r} is saved)" if args.save else ""
+        raise UsageError(f"could not write the plot {args.plot!r}: {type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}{kept}") from None
+    _out(f"plot: {args.plot}")
 
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"mlp": {"optimizer": "sgd", "lr": 0.05, "epochs": 200},
@@ -407,15 +412,10 @@ def _train_cnn(args: argparse.Namespace) -> int:
         _out(f"checkpoint: {args.save}")
     if args.plot:
         pred = predict(model, Xt)
-        try:
-            plotting.plot_classifier(args.plot, r.losses, test_losses, r.accuracies, test_accs,
-                                     plotting.confusion_matrix(yt.numpy(), b.to_numpy(pred), ds.n_classes),
-                                     title=f"xgrad {ds.name} CNN: test accuracy {100 * test_acc:.1f}%")
-        except Exception as e:
-            kept = f" (the checkpoint {args.save!r} is saved)" if args.save else ""
-            raise UsageError(f"could not write the plot {args.plot!r}: {type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''}{kept}") from None
-        _out(f"plot: {args.plot}")
+        _write_plot(args, lambda: plotting.plot_classifier(
+            args.plot, r.losses, test_losses, r.accuracies, test_accs,
+            plotting.confusion_matrix(yt.numpy(), b.to_numpy(pred), ds.n_classes),
+            title=f"xgrad {ds.name} CNN: test accuracy {100 * test_acc:.1f}%"))
     return 0
 
 
