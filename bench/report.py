@@ -262,7 +262,8 @@ def plot_device(idx, roles, device, out_dir, marks, warning=""):
     for dtype in dtypes:
         ops = [op for op in OP_ORDER if dtype in idx[device].get(op, {})]
         ops += sorted(op for op in idx[device] if op not in OP_ORDER and dtype in idx[device][op])
-        ncol = min(3, len(ops))  # no empty panels: one row of up to three, then more rows
+        # one row up to four panels; beyond, three or four columns, whichever leaves fewer empty panels
+        ncol = len(ops) if len(ops) <= 4 else min((4, 3), key=lambda c: (-len(ops) % c, -c))
         nrow = math.ceil(len(ops) / ncol)
         fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.4 * ncol, 8.5), 4.4 * nrow + 0.8), squeeze=False)
         for ax, op in zip(axes.flat, ops):
