@@ -1,7 +1,7 @@
 """The error function written once against the array-API standard, for libraries that lack one.
 
-The standard has no ``erf``. Backends whose library has a native one (torch, CuPy) use it; the others
-(NumPy, array-api-strict) use :func:`erf` below: fdlibm's ``s_erf.c`` algorithm (rational
+The standard has no ``erf``. The torch backend uses torch's own; the others (NumPy, array-api-strict,
+CuPy) use :func:`erf` below: fdlibm's ``s_erf.c`` algorithm (rational
 approximations on |x| < 0.84375, < 1.25, < 1/0.35, < 6, and +-1 beyond), computed in float64 and
 rounded to the input's dtype. fdlibm bounds its error by one ulp; ``tests/test_nn_layers.py`` checks
 it against ``math.erf`` and ``torch.erf`` over float64's whole range (including subnormals, +-inf, nan).
