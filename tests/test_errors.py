@@ -150,3 +150,10 @@ def test_cross_entropy_label_out_of_range(backend):
     z = f64(np.zeros((2, 3)), backend, requires_grad=True)
     with pytest.raises(xgrad.InputError, match=r"\[0, 3\)"):
         F.cross_entropy(z, xgrad.tensor(np.array([0, 3]), backend=backend))
+
+
+def test_an_unusable_device_is_refused_when_chosen_not_at_the_next_op():
+    before = xgrad.current_backend()
+    with pytest.raises(xgrad.InputError, match=r"xgrad.use_backend: device 'cuda:7' is not usable with backend 'numpy'"):
+        xgrad.use_backend("numpy", device="cuda:7")
+    assert xgrad.current_backend() is before  # the choice was not made

@@ -104,10 +104,17 @@ SCHEDULES = {
              lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5)),
     "cosine": (lambda o: optim.CosineAnnealingLR(o, T_max=6, eta_min=0.001),
                lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=6, eta_min=0.001)),
-    "cyclic": (lambda o: optim.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, step_size_down=5),
+    "cyclic": (lambda o: optim.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, step_size_down=5,
+                                        cycle_momentum=False),
                lambda o: torch.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3,
                                                            step_size_down=5, cycle_momentum=False)),
-    "cyclic2": (lambda o: optim.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=2, mode="triangular2"),
+    # PyTorch's defaults cycle the momentum too (0.9 down to 0.8 while the rate rises)
+    "cyclic_momentum": (lambda o: optim.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, mode="exp_range",
+                                                 gamma=0.95),
+                        lambda o: torch.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3,
+                                                                    mode="exp_range", gamma=0.95)),
+    "cyclic2": (lambda o: optim.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=2, mode="triangular2",
+                                         cycle_momentum=False),
                 lambda o: torch.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=2,
                                                             mode="triangular2", cycle_momentum=False)),
 }
@@ -123,6 +130,7 @@ def test_cyclic_lr_is_triangular():
     p = xgrad.zeros(1, requires_grad=True)
     opt = optim.SGD([p], lr=1.0)
     s = optim.CyclicLR(opt, base_lr=0.0, max_lr=1.0, step_size_up=4)
+    assert opt.param_groups[0]["momentum"] == 0.9  # cycled, as PyTorch's default does
     lrs = [opt.param_groups[0]["lr"]]
     for _ in range(16):
         s.step()

@@ -193,6 +193,8 @@ def _check_writable(path: str, what: str) -> None:
 
 def _backend(args: argparse.Namespace) -> Backend:
     name = args.backend or _default_backend()
+    if args.device is None and args.backend is None:  # XGRAD_DEVICE goes with XGRAD_BACKEND
+        args.device = os.environ.get("XGRAD_DEVICE", "").strip() or None
     try:
         b = get_backend(name)
         if args.device is not None:  # fail now if the device does not exist

@@ -371,15 +371,23 @@ class CosineAnnealingLR(LRScheduler):
                 for g in groups]
 
 
+def _per_group(value: float | Sequence[float], n: int) -> list[float]:
+    """One float per parameter group: a sequence as given, a single value repeated."""
+    return [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)] * n  # type: ignore[arg-type]
+
+
 class CyclicLR(LRScheduler):
     """Cyclical learning rates (Smith 2015): the rate moves linearly from ``base_lr`` up to ``max_lr`` over
     ``step_size_up`` steps and back down over ``step_size_down``. ``mode`` "triangular" (constant
     amplitude), "triangular2" (amplitude halved every cycle) or "exp_range" (scaled by gamma**step).
-    Call ``step()`` after every batch. Momentum is not cycled."""
+    Call ``step()`` after every batch. As in PyTorch, ``cycle_momentum=True`` (the default) also cycles
+    the momentum (SGD's ``momentum``, Adam's first beta) inversely, from ``max_momentum`` down to
+    ``base_momentum`` and back; ``cycle_momentum=False`` leaves it alone."""
 
     def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
                  step_size_up: float = 2000, step_size_down: float | None = None, mode: str = "triangular",
-                 gamma: float = 1.0, last_epoch: int = -1):
+                 gamma: float = 1.0, cycle_momentum: bool = True, base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1):
         n = len(optimizer.param_groups)
         base = list(base_lr) if isinstance(base_lr, (list, tuple)) else [base_lr] * n
         self.max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * n
@@ -396,8 +404,25 @@ class CyclicLR(LRScheduler):
             for lr, g in zip(base, optimizer.param_groups):
                 g["lr"] = lr
                 g["initial_lr"] = lr
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"CyclicLR: {type(optimizer).__name__} has no momentum or betas to cycle; pass "
+                                 "cycle_momentum=False (PyTorch refuses too)")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(base_momentum, n)
+            self.max_momentums = _per_group(max_momentum, n)
+            if last_epoch == -1:
+                for m, g in zip(self.max_momentums, optimizer.param_groups):
+                    self._set_momentum(g, m)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base
+
+    def _set_momentum(self, group: dict, m: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
 
     def _scale(self, cycle: int) -> float:
         if self.mode == "triangular":
@@ -414,6 +439,9 @@ class CyclicLR(LRScheduler):
         else:
             scale = (x - 1) / (self.step_ratio - 1)
         s = self._scale(cycle)
+        if self.cycle_momentum:  # down while the rate goes up (PyTorch's CyclicLR)
+            for b, m, g in zip(self.base_momentums, self.max_momentums, self.optimizer.param_groups):
+                self._set_momentum(g, m - (m - b) * scale * s)
         return [b + (m - b) * scale * s for b, m in zip(self.base_lrs, self.max_lrs)]
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, InputError
 from .base import Backend
 
 Loader = Union[str, Callable[..., Backend]]  # a loader, or "module:function" naming one
@@ -116,10 +116,23 @@ def manual_seed(seed: int) -> None:
         b.manual_seed(_seed)
 
 
+def _usable(b: Backend, device: Any, where: str) -> Any:
+    """``device``, checked now: an array is made there (a device the library cannot use is an error
+    here, naming it, not a library error at the next op)."""
+    if device is not None:
+        try:
+            b.asarray([0.0], device=device)
+        except Exception as e:
+            raise InputError(f"{where}: device {device!r} is not usable with backend {b.name!r} "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    return device
+
+
 def _from_environment():
     name = os.environ.get("XGRAD_BACKEND", "").strip() or "numpy"
     device = os.environ.get("XGRAD_DEVICE", "").strip() or None
-    return get_backend(name), device
+    b = get_backend(name)
+    return b, _usable(b, device, "XGRAD_DEVICE")
 
 
 def current_backend() -> Backend:
@@ -149,7 +162,7 @@ class use_backend:
         current_backend()
         self._previous = _current
         self.backend = get_backend(name)
-        _current = (self.backend, device)
+        _current = (self.backend, _usable(self.backend, device, "xgrad.use_backend"))
 
     def __enter__(self) -> Backend:
         return self.backend
