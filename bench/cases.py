@@ -29,6 +29,9 @@ SIZES = {
         # 3x3 convolutions, padding 1 (the output keeps H x W); the digits CNN's two layers at batch 64
         "conv2d": [dict(n=1, c=1, o=2, hw=4), dict(n=4, c=2, o=4, hw=8), dict(n=64, c=1, o=16, hw=8),
                    dict(n=64, c=16, o=32, hw=4), dict(n=16, c=16, o=32, hw=16), dict(n=16, c=32, o=32, hw=32)],
+        # one training epoch of the digits CNN (xgrad.models.CNN, Adam, dropout 0.25): 1437 8x8 images
+        # (the digits training split's size; random pixels, as the timing does not depend on them)
+        "cnn_epoch": [dict(samples=1437, batch=64)],
     },
 }
 # On the GPU the crossover sits at larger sizes: extend the sweeps (still cheap there).
@@ -40,6 +43,7 @@ SIZES["gpu"] = {
     "cross_entropy": SIZES["cpu"]["cross_entropy"] + [dict(n=s, c=s) for s in (4096, 8192)],
     "mlp_step": SIZES["cpu"]["mlp_step"] + [dict(batch=4096, widths=(256, 4096, 4096, 10))],
     "conv2d": SIZES["cpu"]["conv2d"] + [dict(n=64, c=64, o=64, hw=32)],
+    "cnn_epoch": SIZES["cpu"]["cnn_epoch"],
 }
 OPS = tuple(SIZES["cpu"])
 
@@ -56,7 +60,7 @@ DIGITS_CONV = ({"n": 64, "c": 1, "o": 16, "hw": 8}, {"n": 64, "c": 16, "o": 32, 
 def is_quick(op, params, dtype):
     """The quick subset: the reference training step in both dtypes, and for each op kind its smallest
     size and one near 1e6 FLOPs, in float64."""
-    if is_reference(op, params) or op == "conv2d" and params in DIGITS_CONV:
+    if is_reference(op, params) or op == "conv2d" and params in DIGITS_CONV or op == "cnn_epoch":
         return True
     if dtype != "float64" or op == "mlp_step":
         return False
@@ -73,6 +77,8 @@ def label(op, params):
     if op == "conv2d":
         p = params
         return f"b{p['n']}-{p['c']}to{p['o']}-{p['hw']}x{p['hw']}"
+    if op == "cnn_epoch":
+        return f"digits-{params['samples']}-b{params['batch']}"
     return "x".join(f"{k}{v}" for k, v in params.items())
 
 
@@ -113,4 +119,13 @@ def make_data(op, params, dtype, seed=0):
             bs.append(rng.uniform(-bound, bound, size=(b,)).astype(dt))
         return dict(x=normal(B, widths[0]), y=rng.integers(0, widths[-1], size=B).astype(np.int64),
                     Ws=Ws, bs=bs, lr=0.01)
+    if op == "cnn_epoch":  # the CNN's initial weights (nn.Conv2d/nn.Linear init ranges) and a batch order
+        n = params["samples"]
+
+        def uniform(fan_in, *shape):
+            return rng.uniform(-1 / np.sqrt(fan_in), 1 / np.sqrt(fan_in), size=shape).astype(dt)
+        return dict(x=normal(n, 1, 8, 8), y=rng.integers(0, 10, size=n).astype(np.int64),
+                    w1=uniform(9, 16, 1, 3, 3), w2=uniform(144, 32, 16, 3, 3), fc_w=uniform(128, 10, 128),
+                    fc_b=uniform(128, 10), order=rng.permutation(n).astype(np.int64), batch=params["batch"],
+                    lr=3e-3, dropout=params.get("dropout", 0.25))
     raise KeyError(op)

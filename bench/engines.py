@@ -61,6 +61,8 @@ class AutogradEngine:
         sync = self.sync
         if op == "mlp_step":
             return self._mlp(d)
+        if op == "cnn_epoch":
+            return self._cnn(d)
         if op == "tanh":
             x, g = self._t(d["x"], True), self._t(d["g"])
             ins, fn = (x,), lambda: self._tanh(x)
@@ -160,6 +162,38 @@ class XgradEngine(AutogradEngine):
         return Case(call, lambda: [a for W, b in layers for a in (self._np(W).T, self._np(b))])
 
 
+    def _cnn(self, d):
+        """An epoch of the digits CNN as a user writes it: models.CNN, Adam, cross-entropy, batches
+        gathered from the data by a fixed order (the same batches as torch's)."""
+        xg, F, sync = self.xgrad, self.F, self.sync
+        from xgrad.models import CNN
+
+        model = CNN(dropout=d["dropout"], backend=self.backend, dtype=str(d["x"].dtype))
+        model.load_state_dict({"conv1.weight": d["w1"], "conv2.weight": d["w2"], "fc.weight": d["fc_w"],
+                               "fc.bias": d["fc_b"]}, strict=False)
+        X, Y = self._t(d["x"]), self._t(d["y"])
+        order, B = d["order"], d["batch"]
+        batches = [self._t(order[i:i + B]) for i in range(0, len(order), B)]
+        opt = xg.optim.Adam(model.parameters(), lr=d["lr"])
+
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        if self.compiled:
+            step = xg.compile(step)
+
+        def call():
+            model.train()
+            for idx in batches:
+                step(xg.take(X, idx, axis=0), xg.take(Y, idx, axis=0))
+            sync()
+
+        return Case(call, lambda: [self._np(p) for p in model.parameters()])
+
 # ---------------------------------------------------------------------------------------------------
 # PyTorch eager
 class TorchEngine(AutogradEngine):
@@ -227,6 +261,38 @@ class TorchEngine(AutogradEngine):
 
         return Case(call, result)
 
+
+    def _cnn(self, d):
+        """The digits CNN as a PyTorch user writes it (nn.Sequential, Adam with its defaults), on the
+        same weights and batches as xgrad's."""
+        torch, sync = self.torch, self.sync
+        nn = torch.nn
+        dt = getattr(torch, str(d["x"].dtype))
+        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(d["dropout"]),
+                              nn.Linear(128, 10)).to(device=self.device, dtype=dt)
+        with torch.no_grad():
+            for i, key in ((0, "w1"), (4, "w2")):
+                model[i].weight.copy_(torch.from_numpy(d[key]))
+            model[10].weight.copy_(torch.from_numpy(d["fc_w"]))
+            model[10].bias.copy_(torch.from_numpy(d["fc_b"]))
+        X, Y = self._t(d["x"]), self._t(d["y"])
+        order, B = d["order"], d["batch"]
+        batches = [self._t(order[i:i + B]) for i in range(0, len(order), B)]
+        opt = torch.optim.Adam(model.parameters(), lr=d["lr"])
+        loss_fn = nn.functional.cross_entropy
+
+        def call():
+            model.train()
+            for idx in batches:
+                opt.zero_grad()
+                loss = loss_fn(model(X[idx]), Y[idx])
+                loss.backward()
+                opt.step()
+            sync()
+
+        return Case(call, lambda: [self._np(p) for p in model.parameters()])
 
 # ---------------------------------------------------------------------------------------------------
 # The floor: the raw array library, the same math, gradients derived by hand, no autograd
@@ -545,14 +611,16 @@ def register(engine):
 
 register(Engine("xgrad-numpy", "cpu", "xgrad", "numpy", lambda: XgradEngine("numpy")))
 register(Engine("torch-cpu", "cpu", "torch", "torch", lambda: TorchEngine("cpu")))
-register(Engine("numpy-floor", "cpu", "floor", "numpy", NumpyFloorEngine))
+# the floors are hand-written single ops and the MLP step; a whole CNN epoch has none
+FLOOR_OPS = ("tanh", "bias_add", "matmul", "sum_axis", "cross_entropy", "mlp_step", "conv2d")
+register(Engine("numpy-floor", "cpu", "floor", "numpy", NumpyFloorEngine, ops=FLOOR_OPS))
 register(Engine("xgrad-compiled-numpy", "cpu", "xgrad", "numpy",
-                lambda: XgradEngine("numpy", compiled=True), ops=("mlp_step",)))
+                lambda: XgradEngine("numpy", compiled=True), ops=("mlp_step", "cnn_epoch")))
 register(Engine("xgrad-cupy", "gpu", "xgrad", "cupy", lambda: XgradEngine("cupy")))
 register(Engine("torch-cuda", "gpu", "torch", "torch", lambda: TorchEngine("cuda")))
-register(Engine("cupy-floor", "gpu", "floor", "cupy", lambda: FloorEngine("cupy")))
+register(Engine("cupy-floor", "gpu", "floor", "cupy", lambda: FloorEngine("cupy"), ops=FLOOR_OPS))
 register(Engine("xgrad-compiled-cupy", "gpu", "xgrad", "cupy",
-                lambda: XgradEngine("cupy", compiled=True), ops=("mlp_step",)))
+                lambda: XgradEngine("cupy", compiled=True), ops=("mlp_step", "cnn_epoch")))
 
 
 def selected():

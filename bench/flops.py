@@ -15,6 +15,8 @@ Conventions (stated once, used by every engine, table and plot):
 | cross_entropy  | logits (n, c), int labels   | 5nc + 2n     | 3nc  ((softmax - onehot) / n)   |
 | mlp_step       | d_in-h-h-d_out, batch B     | see mlp_step_flops                             |
 | conv2d         | x (n, c, hw, hw), w (o, c, 3, 3), padding 1 | 18 n o c hw^2 + n o hw^2 | 36 n o c hw^2 + n o hw^2 (dx, dw, db) |
+| cnn_epoch      | the digits CNN over `samples` 8x8 images | see cnn_epoch (convolutions and linear layer; the |
+|                |                             | elementwise layers, pooling and Adam counted per element)  |
 """
 
 
@@ -65,8 +67,26 @@ def conv2d(n, c, o, hw):
     return 2 * macs + n * o * hw * hw, 4 * macs + n * o * hw * hw
 
 
+def cnn_epoch(samples, batch, dropout=0.25):
+    """One epoch of ``xgrad.models.CNN`` (1->16->32 channels, 8x8 -> 4x4 -> 2x2, 10 classes) with Adam:
+    the two convolutions and the linear layer as above, BatchNorm 8 / 12 FLOPs per element (forward /
+    backward), ReLU, pooling and dropout 1 / 1, cross-entropy as above, Adam 12 per parameter per step."""
+    n = samples
+    steps = -(-samples // batch)
+    c1f, c1b = conv2d(n, 1, 16, 8)
+    c1b -= 2 * n * 16 * 1 * 9 * 64  # no input gradient for the first layer
+    c2f, c2b = conv2d(n, 16, 32, 4)
+    act1, act2 = n * 16 * 64, n * 32 * 16  # entries after each convolution
+    fwd = c1f + c2f + 2 * n * 128 * 10 + n * 10 + 8 * (act1 + act2) + 2 * (act1 + act2) + n * 128
+    bwd = c1b + c2b + 4 * n * 128 * 10 + n * 10 + 12 * (act1 + act2) + 2 * (act1 + act2) + n * 128
+    f_ce, b_ce = cross_entropy(n, 10)
+    params = 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 128 * 10 + 10
+    return fwd + f_ce, bwd + b_ce + 12 * params * steps
+
+
 _TABLE = {"tanh": tanh, "bias_add": bias_add, "matmul": matmul, "sum_axis": sum_axis,
-          "cross_entropy": cross_entropy, "mlp_step": mlp_step, "conv2d": conv2d}
+          "cross_entropy": cross_entropy, "mlp_step": mlp_step, "conv2d": conv2d,
+          "cnn_epoch": cnn_epoch}
 
 
 def flops(op, **params):

@@ -9,7 +9,8 @@ from . import cases, engines
 
 _SMALL = {"tanh": dict(n=64), "bias_add": dict(n=8, m=5), "matmul": dict(m=4, k=6, n=3),
           "sum_axis": dict(n=7, m=5), "cross_entropy": dict(n=9, c=4),
-          "mlp_step": dict(batch=16, widths=(2, 8, 8, 3)), "conv2d": dict(n=3, c=2, o=4, hw=5)}
+          "mlp_step": dict(batch=16, widths=(2, 8, 8, 3)), "conv2d": dict(n=3, c=2, o=4, hw=5),
+          "cnn_epoch": dict(samples=70, batch=32, dropout=0.0)}  # no dropout: the engines draw other masks
 
 
 def _params():
@@ -28,6 +29,9 @@ def test_engines_agree(device, op, dtype):
                and not e.unavailable()]
     if len(present) < 2:
         pytest.skip(f"fewer than two {device} engines available here")
+    if op == "cnn_epoch" and dtype == "float32":
+        pytest.skip("Adam divides by sqrt(v): float32 rounding in near-zero gradients flips steps of lr, and the "
+                    "epochs drift apart; the float64 case checks that the engines compute the same epoch")
     data = cases.make_data(op, _SMALL[op], dtype)
     results = {}
     for e in present:

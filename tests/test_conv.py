@@ -35,6 +35,30 @@ def test_backend_windows_equal_the_standard_ones_and_torch(backend, k, d, p, s, 
     assert np.max(np.abs(folded - tF.fold(torch.tensor(want), (h, w), k, d, p, s).numpy())) <= 1e-15
 
 
+@pytest.mark.parametrize("k, d, p, s, h, w", WINDOWS)
+@pytest.mark.parametrize("channels", [1, 6])
+def test_backend_convolution_equals_the_generic_one_and_torch(backend, k, d, p, s, h, w, channels):
+    """A backend's own convolution (NumPy: channels last, for many channels on small images; torch's
+    native) gives the generic unfold-and-matmul numbers to rounding, forward and both gradients."""
+    b = xgrad.get_backend(backend)
+    rng = np.random.default_rng(1)
+    x, wt = rng.normal(size=(3, channels, h, w)), rng.normal(size=(4, channels) + k)
+    args = (s, p, d, 1)
+    out, saved = b.conv2d_forward(b.asarray(x), b.asarray(wt), *args)
+    ref, _ = windows.conv2d_forward(b.rule_namespace, b.asarray(x), b.asarray(wt), *args)
+    want = tF.conv2d(torch.tensor(x), torch.tensor(wt), None, s, p, d).numpy()
+    g = rng.normal(size=want.shape)
+    gx = b.to_numpy(b.conv2d_grad_input(b.asarray(g), b.asarray(wt), x.shape, *args))
+    gw = b.to_numpy(b.conv2d_grad_weight(b.asarray(g), b.asarray(x), saved, wt.shape, *args))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(wt, requires_grad=True)
+    tF.conv2d(tx, tw, None, s, p, d).backward(torch.tensor(g))
+    for got, generic, torch_value in ((b.to_numpy(out), b.to_numpy(ref), want), (gx, None, tx.grad.numpy()),
+                                      (gw, None, tw.grad.numpy())):
+        assert np.max(np.abs(got - torch_value)) <= 1e-12
+        if generic is not None:
+            assert np.max(np.abs(got - generic)) <= 1e-12
+
+
 def test_conv2d_matches_torch_in_float32_and_unbatched():
     rng = np.random.default_rng(1)
     x, w, bias = rng.normal(size=(3, 4, 7, 6)), rng.normal(size=(6, 2, 3, 2)), rng.normal(size=6)

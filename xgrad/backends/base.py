@@ -35,7 +35,9 @@ class Backend:
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
         functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf,
-                         einsum=self.einsum, unfold=self.unfold, fold=self.fold)
+                         einsum=self.einsum, unfold=self.unfold, fold=self.fold,
+                         conv2d_forward=self.conv2d_forward, conv2d_grad_input=self.conv2d_grad_input,
+                         conv2d_grad_weight=self.conv2d_grad_weight)
         self.rule_namespace = RuleNamespace(functions, f"backend {self.name!r}", self.extensions())
         self._rng = _np.random.default_rng(0)
         # the library's dtype objects and xgrad's, both ways (Tensor.dtype, and dtypes given to xgrad)
@@ -214,6 +216,20 @@ class Backend:
     def fold(self, cols, output_size, kernel_size, dilation, padding, stride):
         """The adjoint of ``unfold``: columns added back into (N, C, H, W); see ``windows.py``."""
         return windows.fold(self.namespace, cols, output_size, kernel_size, dilation, padding, stride)
+
+    def conv2d_forward(self, x, weight, stride, padding, dilation, groups):
+        """Cross-correlation (no bias) -> (out, saved); see ``windows.py``."""
+        return windows.conv2d_forward(self.rule_namespace, x, weight, stride, padding, dilation, groups)
+
+    def conv2d_grad_input(self, g, weight, input_shape, stride, padding, dilation, groups):
+        """The input gradient of ``conv2d_forward``; see ``windows.py``."""
+        return windows.conv2d_grad_input(self.rule_namespace, g, weight, input_shape, stride, padding, dilation,
+                                         groups)
+
+    def conv2d_grad_weight(self, g, x, saved, weight_shape, stride, padding, dilation, groups):
+        """The weight gradient of ``conv2d_forward`` (``saved`` its second result, or None); see ``windows.py``."""
+        return windows.conv2d_grad_weight(self.rule_namespace, g, x, saved, weight_shape, stride, padding, dilation,
+                                          groups)
 
     def erf(self, x):
         """The error function, elementwise (the standard lacks it): fdlibm's algorithm in standard

@@ -63,6 +63,13 @@ EXTENSIONS = (
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows; labels outside [0, C) are an error
     "unfold",  # unfold(a, kernel_size, dilation, padding, stride): (N, C, H, W) -> sliding blocks (N, C*kh*kw, L)
     "fold",  # fold(cols, output_size, kernel_size, dilation, padding, stride): unfold's adjoint, overlaps summed
+    # conv2d_forward(x, weight, stride, padding, dilation, groups): cross-correlation, no bias -> (out, saved)
+    "conv2d_forward",
+    # conv2d_grad_input(g, weight, input_shape, stride, padding, dilation, groups): its input gradient
+    "conv2d_grad_input",
+    # conv2d_grad_weight(g, x, saved, weight_shape, stride, padding, dilation, groups): its weight gradient,
+    # `saved` the forward's (opaque: the backend's own layout) or None (recompute from x)
+    "conv2d_grad_weight",
     "erf",  # erf(x): the error function, elementwise (GELU's exact form)
     "einsum",  # einsum(subscripts, *operands): Einstein summation as in torch.einsum / numpy.einsum
 )

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from .. import creation as _creation
 from ..backends import current_backend as _current_backend
+from ..backends import windows as _windows
 from ..backends.namespace import NAMES as _RULE_NAMES, SUBNAMESPACES as _EXTENSIONS, RuleNamespace as _RuleNamespace
 from ._core import Op, apply, op
 from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip,
@@ -47,9 +48,20 @@ def _namespace_info() -> Any:
     return _current_backend().namespace.__array_namespace_info__()
 
 
+def _on_xgrad(generic: Callable[..., Any]) -> Callable[..., Any]:
+    """A generic rule-namespace function of ``backends/windows.py`` computing with xgrad's own ops (so
+    its result is differentiable again: second order through a convolution)."""
+    def run(*args: Any, **kw: Any) -> Any:
+        return generic(grad_namespace, *args, **kw)
+    run.__name__ = generic.__name__
+    return run
+
+
 _CREATION: dict[str, Callable[..., Any]] = {"zeros": _creation.zeros, "ones": _creation.ones, "full": _creation.full,
              "arange": _creation.arange, "eye": _creation.eye, "__array_namespace_info__": _namespace_info,
              "linspace": _creation.linspace}
+_CREATION.update({f.__name__: _on_xgrad(f) for f in (_windows.conv2d_forward, _windows.conv2d_grad_input,
+                                                      _windows.conv2d_grad_weight)})
 
 # the extensions xp.linalg and xp.fft: the public functions of xgrad.linalg and xgrad.fft
 _EXTENSION_MODULES = {"linalg": _linalg, "fft": _fft}

@@ -4,8 +4,9 @@ their adjoint), ``conv2d``, ``conv1d``, ``conv_transpose2d`` and ``pad``.
 A convolution is ``unfold`` (every kernel-sized block of the input as a column, ``xp.unfold``) and one
 matmul with the weight; its input gradient is the weight's transpose times the output gradient, added
 back block by block with ``xp.fold``; its weight gradient is the output gradient times the columns
-(saved by the forward). ``xp.unfold``/``xp.fold`` are written once on the standard
-(``backends/windows.py``); a backend may supply faster ones with the same numbers.
+(saved by the forward). All of it is written once on the standard (``backends/windows.py``) and reached
+through the rule namespace (``xp.conv2d_forward`` and its gradients); a backend may supply faster ones
+with the same numbers to rounding.
 """
 
 from __future__ import annotations
@@ -123,54 +124,27 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
 
 
 # ---- conv2d -------------------------------------------------------------------------------------------
-def _contract(xp, w, cols, groups):
-    """(O, C/G, kh, kw) weight with (N, C*kh*kw, L) columns -> (N, O, L), each group on its own channels."""
-    o = w.shape[0]
-    n, ck, length = cols.shape
-    if groups == 1:
-        return xp.matmul(xp.reshape(w, (o, ck)), cols)
-    out = xp.matmul(xp.reshape(w, (groups, o // groups, ck // groups)),
-                    xp.reshape(cols, (n, groups, ck // groups, length)))
-    return xp.reshape(out, (n, o, length))
-
-
+# The work is the rule namespace's conv2d_forward / conv2d_grad_input / conv2d_grad_weight: unfold and
+# one matmul each way, written once in backends/windows.py; a backend may lay the columns out its own
+# way (NumPy: channels last), so ``saved`` is opaque here and only handed back to the backend.
 @op(name="conv2d", saves=True)
 def _conv2d(xp, x, weight, bias, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
-    n, _, h, w = x.shape
-    o, _, kh, kw = weight.shape
-    cols = xp.unfold(x, kernel_size=(kh, kw), dilation=dilation, padding=padding, stride=stride)
-    ho, wo = blocks(h, kh, dilation[0], padding[0], stride[0]), blocks(w, kw, dilation[1], padding[1], stride[1])
-    out = xp.reshape(_contract(xp, weight, cols, groups), (n, o, ho, wo))
+    out, saved = xp.conv2d_forward(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
-        out = out + xp.reshape(bias, (o, 1, 1))
-    return out, cols
+        out = out + xp.reshape(bias, (weight.shape[0], 1, 1))
+    return out, saved
 
 
 def _conv2d_grad_x(xp, g, out, x, weight, bias, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
                    saved=None):
-    n, c, h, w = x.shape
-    o, cg, kh, kw = weight.shape
-    g3 = xp.reshape(g, (n, o, -1))
-    if groups == 1:
-        gcols = xp.matmul(xp.matrix_transpose(xp.reshape(weight, (o, cg * kh * kw))), g3)
-    else:
-        wt = xp.matrix_transpose(xp.reshape(weight, (groups, o // groups, cg * kh * kw)))
-        gcols = xp.reshape(xp.matmul(wt, xp.reshape(g3, (n, groups, o // groups, -1))), (n, c * kh * kw, -1))
-    return xp.fold(gcols, output_size=(h, w), kernel_size=(kh, kw), dilation=dilation, padding=padding,
-                   stride=stride)
+    return xp.conv2d_grad_input(g, weight, input_shape=tuple(x.shape), stride=stride, padding=padding,
+                                dilation=dilation, groups=groups)
 
 
 def _conv2d_grad_w(xp, g, out, x, weight, bias, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
                    saved=None):
-    n = x.shape[0]
-    o, cg, kh, kw = weight.shape
-    cols = saved if saved is not None else xp.unfold(x, kernel_size=(kh, kw), dilation=dilation, padding=padding,
-                                                     stride=stride)
-    length = cols.shape[2]
-    # the sum over the batch of g_n @ cols_n^T (a batched matmul: no transposed copy of the columns)
-    gm = xp.reshape(g, (n, groups, o // groups, length))
-    cm = xp.reshape(cols, (n, groups, cg * kh * kw, length))
-    return xp.reshape(xp.sum(xp.matmul(gm, xp.matrix_transpose(cm)), axis=0), tuple(weight.shape))
+    return xp.conv2d_grad_weight(g, x, saved, weight_shape=tuple(weight.shape), stride=stride, padding=padding,
+                                 dilation=dilation, groups=groups)
 
 
 def _conv2d_grad_b(xp, g, out, x, weight, bias, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
