@@ -513,6 +513,8 @@ class NumpyFloorEngine(FloorEngine):
             names = ("z",)
         elif op == "mlp_step":
             return self._mlp(d)
+        elif op == "conv2d" and 3 * d["x"].shape[1] > d["x"].shape[3]:
+            return self._conv2d_channels_last(d)
         elif op == "conv2d":  # 3x3, padding 1: im2col by one strided window view, one matmul each way
             x, w, b, g = d["x"], d["w"], d["b"], d["g"]
             n, c, h, wd = x.shape
@@ -542,6 +544,42 @@ class NumpyFloorEngine(FloorEngine):
         else:
             raise KeyError(op)
         return Case(call, lambda: [np.array(out[k]) for k in names])
+
+    def _conv2d_channels_last(self, d):
+        """conv2d with many channels on small images (3*C > W: xgrad's NumPy layout choice too): the
+        columns (N*H*W, 9*C) copied from a padded NHWC buffer in runs of 3*C, one matmul each way, the
+        nine taps of dx as one batched matmul into contiguous blocks; every buffer preallocated."""
+        np = self.xp
+        x, w, b, g = d["x"], d["w"], d["b"], d["g"]
+        n, c, h, wd = x.shape
+        o, m = w.shape[0], n * h * wd
+        dt = x.dtype
+        xpad, gxpad = np.zeros((n, h + 2, wd + 2, c), dt), np.zeros((n, h + 2, wd + 2, c), dt)
+        cols = np.empty((n, h, wd, 3, 3, c), dt)
+        cols2 = cols.reshape(m, 9 * c)
+        windows = np.lib.stride_tricks.sliding_window_view(xpad, (3, 3), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3)
+        wm = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(9 * c, o))  # (9C, O): taps major
+        wtaps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(9, o, c))
+        y2, g2 = np.empty((m, o), dt), np.empty((n, h, wd, o), dt)
+        g2m = g2.reshape(m, o)
+        taps = np.empty((9, m, c), dt)
+        out = {}
+
+        def call():
+            xpad[:, 1:-1, 1:-1, :] = x.transpose(0, 2, 3, 1)
+            np.copyto(cols, windows)
+            np.matmul(cols2, wm, out=y2)
+            np.add(y2, b, out=y2)  # the forward's output is y2 (N, H, W, O): part of the timed unit
+            np.copyto(g2, g.transpose(0, 2, 3, 1))
+            out["w"] = (g2m.T @ cols2).reshape(o, 3, 3, c).transpose(0, 3, 1, 2)
+            out["b"] = np.add.reduce(g2m, axis=0)
+            np.matmul(g2m, wtaps, out=taps)
+            gxpad.fill(0)
+            for t in range(9):
+                i, j = divmod(t, 3)
+                gxpad[:, i:i + h, j:j + wd, :] += taps[t].reshape(n, h, wd, c)
+            out["x"] = gxpad[:, 1:-1, 1:-1, :].transpose(0, 3, 1, 2)
+        return Case(call, lambda: [np.array(out[k]) for k in ("x", "w", "b")])
 
     def _mlp(self, d):
         np = self.xp

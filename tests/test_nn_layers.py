@@ -135,6 +135,33 @@ def test_batchnorm_training_and_running_statistics_match_torch(kind, shape, mome
     assert int(ours.num_batches_tracked.item()) == 4  # evaluation leaves the statistics alone
 
 
+@pytest.mark.parametrize("affine", ["none", "weight", "both"])
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 6), (3, 2, 3, 4)])
+def test_batchnorm_training_gradients_and_second_derivatives_match_torch(backend, affine, shape):
+    """Training-mode batch norm is one op with a closed-form gradient through the batch statistics:
+    its first and second derivatives equal torch's, with or without weight and bias."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=shape) * 2 + 1] + [rng.normal(size=shape[1]) for _ in range(
+        {"none": 0, "weight": 1, "both": 2}[affine])]
+    up = rng.normal(size=shape)
+    xs = [xgrad.tensor(a, requires_grad=True, backend=backend) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_x = F.batch_norm(xs[0], None, None, *xs[1:], training=True)
+    out_t = torch.nn.functional.batch_norm(ts[0], None, None, *ts[1:], training=True)
+    gx = xgrad.grad((out_x * xgrad.tensor(up, backend=backend)).sum(), xs, create_graph=True)
+    gt = torch.autograd.grad((out_t * torch.tensor(up)).sum(), ts, create_graph=True)
+    for a, b in zip(gx, gt):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-11, atol=1e-12)
+    # second order: d/d(inputs) of the sum of squared first gradients
+    # (the bias's is zero: its first gradient, sum(up), depends on nothing; either library may say "unused")
+    gg_x = xgrad.grad(sum((g * g).sum() for g in gx), xs, allow_unused=True)
+    gg_t = torch.autograd.grad(sum((g * g).sum() for g in gt), ts, allow_unused=True)
+    for a, b, x in zip(gg_x, gg_t, arrays):
+        a = np.zeros_like(x) if a is None else a.numpy()
+        b = np.zeros_like(x) if b is None else b.numpy()
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-11)
+
+
 def test_batchnorm_without_running_stats_uses_batch_statistics_in_eval_too():
     ours, theirs = nn.BatchNorm1d(2, track_running_stats=False, dtype="float64"), tnn.BatchNorm1d(2, track_running_stats=False).double()
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "bias"]

@@ -77,6 +77,22 @@ def test_fast_paths_agree_with_the_standard_functions():
         assert got.shape == want.shape and np.array_equal(got, want), name
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_numpy_where_gives_np_wheres_bits_with_nan_signed_zeros_and_scalars(dtype):
+    """NumPy's where is a branch-free bitwise select on large float arrays: the same bits as np.where."""
+    import numpy as np
+
+    b = xgrad.get_backend("numpy")
+    rng = np.random.default_rng(0)
+    x, g = (rng.normal(size=(64, 16, 8, 8)).astype(dtype) for _ in range(2))
+    x.flat[::7], x.flat[::11], g.flat[::13], g.flat[::17] = np.nan, -0.0, np.inf, -np.inf
+    for cond, a, c in [(x < 0, 0, x), (x <= 0, 0.0, g), (x > 0, x, -0.0), (x < 0, g, x), (x == x, g[:1], x),
+                       (x < 0, x.astype("float64"), g), (x[:2] < 0, x[:2], g[:2])]:
+        got, want = b.xp.where(cond, a, c), np.where(cond, a, c)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
 def _used_names(path):
     """The xp names a file uses, an extension's as ``"linalg.inv"``."""
     return set(re.findall(r"\bxp\.((?:linalg|fft)\.[A-Za-z_]\w*|[A-Za-z_]\w*)", path.read_text())) - set(SUBNAMESPACES)

@@ -30,7 +30,8 @@ class NumpyBackend(Backend):
         return {"permute_dims": np.transpose, "matrix_transpose": _matrix_transpose, "matmul": np.matmul,
                 "sign": np.sign, "zeros_like": np.zeros_like, "ones_like": _ones_like,
                 "broadcast_to": _broadcast_to, "sum": _sum, "max": _max, "min": _min, "mean": _mean,
-                "take_along_axis": self._take_along_axis, "expand_dims": _expand_dims, "squeeze": _squeeze}
+                "take_along_axis": self._take_along_axis, "expand_dims": _expand_dims, "squeeze": _squeeze,
+                "where": _where}
 
     def einsum(self, subscripts, *operands):
         return np.einsum(subscripts, *operands)
@@ -212,6 +213,30 @@ def _squeeze(a, /, axis):
     if axis == -1 and a.ndim and a.shape[-1] == 1:
         return a[..., 0]
     return np.squeeze(a, axis=axis)  # raises NumPy's error for an axis whose length is not 1
+
+
+_BITS = {2: np.uint16, 4: np.uint32}  # (float64: np.where is as fast)
+_SELECT_MIN = 4096  # below this np.where's own loop is as fast
+
+
+def _where(condition, x1, x2, /):
+    """``where`` on floats of one dtype as a bitwise select, ``(x1 & m) | (x2 & ~m)`` with ``m`` all ones
+    where ``condition`` holds: the same bits as np.where (a copy of one or the other), without its
+    data-dependent branch, which mispredicts on masks like ReLU's (up to ~4x slower on float32)."""
+    if type(condition) is np.ndarray and condition.dtype == np.bool_ and condition.size >= _SELECT_MIN:
+        dt = x1.dtype if type(x1) is np.ndarray else x2.dtype if type(x2) is np.ndarray else None
+        if dt is not None and dt.kind == "f" and dt.itemsize in _BITS and \
+                all(type(v) is np.ndarray and v.dtype == dt or type(v) in (int, float) for v in (x1, x2)):
+            shape = np.broadcast_shapes(condition.shape, np.shape(x1), np.shape(x2))
+            if shape == condition.shape:
+                bits = _BITS[dt.itemsize]
+                m = condition.astype(bits)
+                np.negative(m, out=m)  # 1 -> all ones (unsigned)
+                a, b = (np.asarray(v, dtype=dt).view(bits) for v in (x1, x2))
+                out = np.bitwise_and(b, np.invert(m), dtype=bits)
+                out |= np.bitwise_and(a, m, out=m)
+                return out.view(dt)
+    return np.where(condition, x1, x2)
 
 
 def _ones_like(a, /, *, dtype=None, device=None):

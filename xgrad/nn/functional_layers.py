@@ -1,8 +1,9 @@
 """Embedding, one-hot, normalisation and dropout variants with PyTorch's names, arguments and defaults.
 
-The normalisations are compositions of differentiable ops (mean, var, sqrt, ...), so their gradients
-and second derivatives come from the ops' rules. ``batch_norm`` updates the running statistics in
-place, outside the graph, as PyTorch does.
+Layer and group norm, and batch norm in evaluation, are compositions of differentiable ops (mean,
+var, sqrt, ...), so their gradients and second derivatives come from the ops' rules; batch norm in
+training is one op with a closed-form gradient (``ops/normalization.py``). ``batch_norm`` updates the
+running statistics in place, outside the graph, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..autograd import no_grad
 from ..errors import InputError, ShapeError
 from ..observe import draw
 from ..ops import embedding as _embedding
+from ..ops.normalization import batch_norm_training as _batch_norm_training, batch_stats as _batch_stats
 from ..tensor import Tensor, new
 from .functional_losses import _as_tensor_like, _is_integer
 
@@ -126,29 +128,26 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if t is not None and tuple(t.shape) != (channels,):
             raise ShapeError(f"xgrad.nn.functional.batch_norm: {what} of shape {tuple(t.shape)} does not fit "
                              f"{channels} channels (input shape {tuple(input.shape)})")
-    shape = _channel_shape(input)
-    axes = (0,) + tuple(range(2, input.ndim))
     if training:
         count = input.size // channels
         if count <= 1:
             raise InputError(f"xgrad.nn.functional.batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {tuple(input.shape)}")
-        mean = ops.mean(input, axis=axes, keepdims=True)
-        var = ops.var(input, axis=axes, correction=0, keepdims=True)
+        stats = _batch_stats(input)  # (2, C): mean and biased variance, no gradient of their own
         if running_mean is not None or running_var is not None:
             keep = ops.subtract(1, momentum) if isinstance(momentum, Tensor) else 1 - momentum
             with no_grad():
                 if running_mean is not None:
-                    m = ops.reshape(mean.detach(), (channels,))
-                    running_mean.copy_(ops.multiply(m, momentum) + ops.multiply(running_mean, keep))
+                    running_mean.copy_(ops.multiply(stats[0], momentum) + ops.multiply(running_mean, keep))
                 if running_var is not None:
-                    v = ops.multiply(ops.reshape(var.detach(), (channels,)), count / (count - 1))
+                    v = ops.multiply(stats[1], count / (count - 1))
                     running_var.copy_(ops.multiply(v, momentum) + ops.multiply(running_var, keep))
-    else:
-        if running_mean is None or running_var is None:
-            raise InputError("xgrad.nn.functional.batch_norm: running_mean and running_var are needed when not "
-                             "training (or pass training=True to use the batch's statistics)")
-        mean, var = ops.reshape(running_mean, shape), ops.reshape(running_var, shape)
+        return _batch_norm_training(input, stats, weight, bias, eps=eps)
+    if running_mean is None or running_var is None:
+        raise InputError("xgrad.nn.functional.batch_norm: running_mean and running_var are needed when not "
+                         "training (or pass training=True to use the batch's statistics)")
+    shape = _channel_shape(input)
+    mean, var = ops.reshape(running_mean, shape), ops.reshape(running_var, shape)
     return _affine((input - mean) / ops.sqrt(var + eps), weight, bias, shape)
 
 

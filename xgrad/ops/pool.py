@@ -1,9 +1,9 @@
 """Pooling and resampling, as in ``torch.nn.functional``: ``max_pool2d``, ``avg_pool2d``,
 ``adaptive_avg_pool2d`` and ``interpolate`` (nearest, linear/bilinear, ``align_corners``).
 
-Windows come from ``xp.unfold`` (``ops/conv.py``): max pooling takes each window's maximum and sends the
-gradient to the first maximal entry, as PyTorch; average pooling sums windows and divides by PyTorch's
-divisor; adaptive pooling and bilinear interpolation are matrices applied along the height and width.
+Max pooling takes each window's maximum over the kernel's taps (strided slices) and sends the gradient
+to the first maximal entry, as PyTorch. Average pooling sums the windows of ``xp.unfold``
+(``ops/conv.py``) and divides by PyTorch's divisor; adaptive pooling and bilinear interpolation are matrices applied along the height and width.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import struct
 from typing import Any, Sequence
 
-from ..backends.windows import blocks
+from ..backends.windows import _tap, blocks
 from ..creation import tensor as _tensor
 from ..errors import InputError, ShapeError
 from ..tensor import Tensor
@@ -51,51 +51,61 @@ def _pooled(name: str, size: int, k: int, s: int, p: int, d: int, ceil_mode: boo
 
 
 # ---- max_pool2d -----------------------------------------------------------------------------------------
+# Each window's maximum is found tap by tap: tap (i, j) is the strided slice of the (-inf padded) input
+# that every window reads at offset (i, j), so a few elementwise passes over output-sized arrays per tap
+# give the whole output and the winning tap (no window copy, no reduction over a short last axis).
 def _tiled(kernel_size, stride, dilation):
-    """Windows that tile the input without overlap or gaps: a reshape finds them, no ``unfold`` needed."""
+    """Windows that tile the input without overlap or gaps: the taps' gradients interleave by a reshape."""
     return tuple(kernel_size) == tuple(stride) and tuple(dilation) == (1, 1)
 
 
-def _max_windows(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
-    """(N, C, L, kh*kw): each window of ``x`` padded with -inf (padding never wins a maximum), the
-    window's entries last and contiguous, in PyTorch's order (row by row)."""
-    (ph, pw), (eh, ew), (kh, kw), (ho, wo) = padding, extra, kernel_size, out_size
+def _max_taps(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
+    """The kh*kw taps of ``x`` padded with -inf (padding never wins a maximum), in PyTorch's window order
+    (row by row), each (N, C, Ho, Wo)."""
+    (ph, pw), (eh, ew), (kh, kw), (ho, wo), (dh, dw), (sh, sw) = padding, extra, kernel_size, out_size, dilation, \
+        stride
     if ph or pw or eh or ew:
         x = _pad_constant.forward(xp, x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), -math.inf)
-    n, c = x.shape[:2]
-    if _tiled(kernel_size, stride, dilation):
-        if x.shape[2] != ho * kh or x.shape[3] != wo * kw:
-            x = x[:, :, :ho * kh, :wo * kw]
-        win = xp.permute_dims(xp.reshape(x, (n, c, ho, kh, wo, kw)), (0, 1, 2, 4, 3, 5))
-    else:
-        cols = xp.unfold(x, kernel_size=kernel_size, dilation=dilation, padding=(0, 0), stride=stride)
-        win = xp.permute_dims(xp.reshape(cols, (n, c, kh * kw, ho * wo)), (0, 1, 3, 2))
-    return xp.reshape(win, (n, c, ho * wo, kh * kw))
+    return [x[:, :, _tap(i, dh, sh, ho), _tap(j, dw, sw, wo)] for i in range(kh) for j in range(kw)]
+
+
+def _max_and_index(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
+    """Each window's maximum and the tap it came from (as a float of x's dtype: 0, 1, ...), by PyTorch's
+    rule: scanning the window row by row, an entry replaces the maximum if it is larger or NaN (so the
+    first of equal maxima wins, a NaN beats everything, and the last NaN wins over earlier ones)."""
+    taps = _max_taps(xp, x, kernel_size, stride, padding, dilation, extra, out_size)
+    best, index = taps[0], xp.zeros_like(taps[0])
+    for k, t in enumerate(taps[1:], start=1):
+        wins = (t > best) | xp.isnan(t)
+        best = xp.where(wins, t, best)
+        index = xp.where(wins, float(k), index)
+    return best, index
 
 
 @op(name="max_pool2d", saves=True)
 def _max_pool2d(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
-    win = _max_windows(xp, x, kernel_size, stride, padding, dilation, extra, out_size)
-    out = xp.reshape(xp.max(win, axis=-1), tuple(x.shape[:2]) + tuple(out_size))
-    return out, xp.argmax(win, axis=-1)  # the first maximum of each window gets the gradient, as PyTorch
+    out, index = _max_and_index(xp, x, kernel_size, stride, padding, dilation, extra, out_size)
+    if kernel_size == (1, 1):
+        out = xp.asarray(out, copy=True)  # never a view of the input
+    return out, index
 
 
 def _max_pool2d_grad(xp, g, out, x, kernel_size, stride, padding, dilation, extra, out_size, saved=None):
     n, c, h, w = x.shape
     (kh, kw), (ho, wo), (ph, pw) = kernel_size, out_size, padding
     padded = (h + 2 * ph + extra[0], w + 2 * pw + extra[1])
-    idx = saved
-    if idx is None:
-        idx = xp.argmax(_max_windows(xp, x, kernel_size, stride, padding, dilation, extra, out_size), axis=-1)
-    gwin = xp.onehot(idx, kh * kw, g.dtype) * xp.reshape(g, (n, c, ho * wo, 1))  # (N, C, L, k)
+    index = saved if saved is not None else \
+        _max_and_index(xp, x, kernel_size, stride, padding, dilation, extra, out_size)[1]
+    zero = xp.zeros_like(g)
+    parts = [xp.where(index == float(k), g, zero) for k in range(kh * kw)]  # each tap's share
     if _tiled(kernel_size, stride, dilation):
-        gpad = xp.reshape(xp.permute_dims(xp.reshape(gwin, (n, c, ho, wo, kh, kw)), (0, 1, 2, 4, 3, 5)),
-                          (n, c, ho * kh, wo * kw))
+        gwin = xp.reshape(xp.stack(parts, axis=-1), (n, c, ho, wo, kh, kw))
+        gpad = xp.reshape(xp.permute_dims(gwin, (0, 1, 2, 4, 3, 5)), (n, c, ho * kh, wo * kw))
         if (ho * kh, wo * kw) != padded:  # rows and columns no window reached get zeros
             gpad = _pad_constant.forward(xp, gpad, ((0, 0), (0, 0), (0, padded[0] - ho * kh),
                                                     (0, padded[1] - wo * kw)), 0.0)
     else:
-        gcols = xp.reshape(xp.permute_dims(gwin, (0, 1, 3, 2)), (n, c * kh * kw, ho * wo))
+        gcols = xp.reshape(xp.stack(parts, axis=2), (n, c * kh * kw, ho * wo))
         gpad = xp.fold(gcols, output_size=padded, kernel_size=kernel_size, dilation=dilation, padding=(0, 0),
                        stride=stride)
     if padded == (h, w):
