@@ -343,22 +343,33 @@ def test_metrics_are_labelled_running_means_and_final_evaluation():
     assert "(whole training set, after training)" in final
 
 
-def test_threads_option_and_the_torch_default_of_one_thread():
+def test_threads_option_and_the_default_of_one_thread():
     pytest.importorskip("torch")
+    pytest.importorskip("threadpoolctl")
     r = run("train", "--epochs", "1", "--no-progress", "--backend", "torch")
     assert r.returncode == 0, r.stderr
     assert "float64 on torch/cpu (1 thread), seed 42" in r.stdout
     r = run("train", "--epochs", "1", "--no-progress", "--backend", "torch", "--threads", "2")
     assert "float64 on torch/cpu (2 threads), seed 42" in r.stdout and r.stderr == ""
-    r = run("train", "--epochs", "1", "--no-progress", "--threads", "2")  # NumPy: set at start-up only
-    assert r.returncode == 0 and "float64 on numpy/cpu, seed 42" in r.stdout
-    assert r.stderr.startswith("xgrad: note: --threads 2 has no effect on the numpy backend")
+    r = run("train", "--epochs", "1", "--no-progress")  # NumPy's BLAS, through threadpoolctl
+    assert r.returncode == 0 and "float64 on numpy/cpu (1 thread), seed 42" in r.stdout
+    r = run("train", "--epochs", "1", "--no-progress", "--threads", "2")
+    assert r.returncode == 0 and "float64 on numpy/cpu (2 threads), seed 42" in r.stdout and r.stderr == ""
     r = run("train", "--threads", "0")
     assert r.returncode == 2 and "expected a positive integer" in r.stderr
 
 
-def test_torch_thread_setting_is_applied():
+def test_cnn_training_takes_threads_too():
+    pytest.importorskip("sklearn")
+    pytest.importorskip("threadpoolctl")
+    r = run("train", "--dataset", "digits", "--model", "cnn", "--epochs", "1", "--no-progress", "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert "float64 on numpy/cpu (2 threads), seed 42" in r.stdout
+
+
+def test_backend_thread_settings_are_applied(monkeypatch):
     torch = pytest.importorskip("torch")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
     from xgrad import get_backend
 
     before = torch.get_num_threads()
@@ -366,7 +377,22 @@ def test_torch_thread_setting_is_applied():
         assert get_backend("torch").set_threads(1) is True and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+    blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    was = {p["filepath"]: p["num_threads"] for p in blas}
+    try:
+        assert get_backend("numpy").set_threads(1) is True
+        assert all(p["num_threads"] == 1 for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+    finally:
+        threadpoolctl.threadpool_limits(limits=max(was.values(), default=1), user_api="blas")
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # not installed: no setting, no error
     assert get_backend("numpy").set_threads(1) is False
+
+
+def test_threads_without_threadpoolctl_get_a_note_naming_the_extra():
+    r = run_without(["threadpoolctl"], "train", "--epochs", "1", "--no-progress", "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert "float64 on numpy/cpu, seed 42" in r.stdout
+    assert "xgrad: note: --threads 2 has no effect on the numpy backend" in r.stderr and "xgrad[cli]" in r.stderr
 
 
 def test_a_dtype_emulated_in_software_gets_a_note():

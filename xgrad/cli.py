@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", metavar="CKPT", default=None, help="save model and optimizer state (.npz)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--threads", type=_positive_int, default=None,
-                   help="CPU threads of the backend's library (default: 1 on torch, fastest for small models; "
-                        "the library's own elsewhere)")
+                   help="CPU threads of the backend's library (default: 1 on numpy and torch, fastest for small "
+                        "models; the library's own elsewhere)")
     t.add_argument("--compile", action="store_true",
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
     t.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "bfloat16"),
@@ -259,12 +259,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.model == "cnn":
         return _train_cnn(args)
     b = _backend(args)
-    threads = args.threads or b.default_threads
-    if threads is not None and not b.set_threads(threads):
-        threads = None  # not shown in the header
-    if args.threads is not None and threads is None:
-        _note(f"--threads {args.threads} has no effect on the {b.name} backend (NumPy's BLAS "
-              "reads its thread count from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS at start-up; set those instead)")
+    threads = _threads(args, b)
     if args.dtype in b.slow_dtypes:
         _note(f"{args.dtype} on the {b.name} backend is emulated in software: expect training many times "
               "slower than float32")
@@ -313,7 +308,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _out(f"xgrad {__version__} train: {args.dataset} ({samples} points{noise}), MLP "
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
          f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
-         + (f" ({threads} thread{'s' if threads > 1 else ''})" if threads is not None else "") + f", seed {args.seed}")
+         + _threads_shown(threads) + f", seed {args.seed}")
     every = args.grad_report
 
     def report(epoch: int, loss: float, acc: float) -> None:
@@ -361,6 +356,24 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"mlp": {"optimizer": "sgd", "lr": 0
                                              "cnn": {"optimizer": "adam", "lr": 0.003, "epochs": 30}}
 
 
+def _threads(args: argparse.Namespace, b: Backend) -> int | None:
+    """Apply ``--threads`` (or the backend's default) to the backend's library; the count, or None where
+    it cannot be set (then not shown in the header)."""
+    threads = args.threads or b.default_threads
+    if threads is not None and not b.set_threads(threads):
+        threads = None
+    if args.threads is not None and threads is None:
+        why = (f"NumPy's BLAS threads are set through threadpoolctl, which is not installed ({CLI_EXTRA}); or set "
+               "OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before starting") if b.name == "numpy" else \
+            "its library has no thread setting"
+        _note(f"--threads {args.threads} has no effect on the {b.name} backend: {why}")
+    return threads
+
+
+def _threads_shown(threads: int | None) -> str:
+    return f" ({threads} thread{'s' if threads > 1 else ''})" if threads is not None else ""
+
+
 def _train_cnn(args: argparse.Namespace) -> int:
     """``xgrad train --model cnn``: the small CNN (``models.CNN``) on an image data set with a fixed test
     split; prints train and test accuracy; ``--plot``: loss curves and the test confusion matrix."""
@@ -371,12 +384,13 @@ def _train_cnn(args: argparse.Namespace) -> int:
     for option, given in (("--sizes", args.sizes != (2, 32, 32, 2)), ("--activation", args.activation != "tanh"),
                           ("--samples", args.samples is not None), ("--noise", args.noise is not None),
                           ("--distributed", args.distributed), ("--amp", args.amp is not None),
-                          ("--grad-report", args.grad_report is not None), ("--threads", args.threads is not None)):
+                          ("--grad-report", args.grad_report is not None)):
         if given:
             raise UsageError(f"{option} applies to --model mlp only (the digits CNN has fixed layers and data)")
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     b = _backend(args)
+    threads = _threads(args, b)
     try:
         X, y = load_dataset(ds.name, seed=args.seed, backend=b, device=args.device, dtype=args.dtype)
         Xt, yt = load_dataset(ds.name, split="test", seed=args.seed, backend=b, device=args.device, dtype=args.dtype)
@@ -393,7 +407,8 @@ def _train_cnn(args: argparse.Namespace) -> int:
     n_params = sum(p.size for p in model.parameters())
     _out(f"xgrad {__version__} train: {ds.name} ({X.shape[0]} train / {Xt.shape[0]} test images "
          f"{'x'.join(map(str, ds.image_shape))}), CNN ({n_params:,} parameters), {args.optimizer} lr {args.lr:g}, "
-         f"batch {args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}, seed {args.seed}")
+         f"batch {args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
+         f"{_threads_shown(threads)}, seed {args.seed}")
     test_losses: list[float] = []
     test_accs: list[float] = []
 

@@ -14,6 +14,18 @@ class NumpyBackend(Backend):
     name = "numpy"
 
     slow_dtypes = frozenset({"float16"})  # no half-precision math on the CPU: every op converts, ~20x slower
+    # one BLAS thread for `xgrad train`: on small models a BLAS thread pool costs more than it saves, and
+    # on a shared machine a second thread stalls every matmul (the digits CNN: 25 -> 157 steps/s)
+    default_threads = 1
+
+    def set_threads(self, n):
+        """Limit NumPy's BLAS to ``n`` threads (through threadpoolctl, the `cli` extra); False without it."""
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            return False
+        threadpool_limits(limits=n, user_api="blas")
+        return True
 
     def __init__(self, device=None):
         keep_freed_memory()  # eager code frees an array per op: keep that memory for the next step
