@@ -150,6 +150,9 @@ def test_info():
     assert "xgrad 0.1.0" in r.stdout and "numpy" in r.stdout
     assert "array_api_strict  ok" in r.stdout
     assert "cupy" in r.stdout  # loads, or says why not
+    assert "host memory: " in r.stdout
+    off = run("info", env={"XGRAD_KEEP_FREED_MEMORY": "0"})
+    assert "host memory: the C library's default" in off.stdout
 
 
 @pytest.mark.parametrize("args,needle", [

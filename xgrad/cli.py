@@ -525,6 +525,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     for name, why in available_backends().items():
         mark = f" (the default: {source})" if name == current else ""
         _out(f"  {name:17s} " + ("ok" + mark if why is None else "unavailable: " + why.splitlines()[0]))
+    from .backends.allocator import keep_freed_memory
+
+    _out("", "host memory: " + ("freed memory kept for reuse (glibc malloc thresholds raised; "
+                                "XGRAD_KEEP_FREED_MEMORY=0 turns it off)" if keep_freed_memory() else
+                                "the C library's default (XGRAD_KEEP_FREED_MEMORY=0, or not glibc)"))
     mpi = distributed.mpi_library()
     _out("", "distributed: " + (f"{mpi}; {distributed.transport()}" if mpi else
                                 "mpi4py not installed (pip install \"xgrad[distributed]\")"))
