@@ -21,6 +21,8 @@ OP_TITLE = {"tanh": "elementwise unary: tanh", "bias_add": "binary, broadcast: (
             "matmul": "matmul (m, k) @ (k, n)", "sum_axis": "reduction: sum over axis 1",
             "cross_entropy": "softmax + cross-entropy (n, c)", "mlp_step": "MLP training step (FLOPs per step)",
             "conv2d": "conv2d 3x3, padding 1 (n, c, hw, hw) -> (n, o, hw, hw)"}
+# cases timed as a whole training run (one size, no FLOPs sweep): their own table, no crossover or plot
+WHOLE_RUNS = {"cnn_epoch": "Digits CNN: one training epoch"}
 DEVICE_TITLE = {"cpu": "CPU", "gpu": "GPU"}
 BUSY = 0.5  # a CPU case is "contended" when other processes kept more than this many cores busy
 
@@ -125,6 +127,14 @@ def fmt_spread(row):
     if row.get("q1") is None or row.get("q3") is None:
         return fmt_us(row["median"])
     return f"{fmt_us(row['median'])} [{fmt_us(row['q1'])}-{fmt_us(row['q3'])}]"
+
+
+def fmt_ms(row):
+    """``median [q1-q3]`` in ms."""
+    ms = [row.get(k) for k in ("median", "q1", "q3")]
+    if ms[1] is None or ms[2] is None:
+        return f"{1e3 * ms[0]:.1f}"
+    return f"{1e3 * ms[0]:.1f} [{1e3 * ms[1]:.1f}-{1e3 * ms[2]:.1f}]"
 
 
 def fmt_ratio(x):
@@ -261,7 +271,8 @@ def plot_device(idx, roles, device, out_dir, marks, warning=""):
     where = DEVICE_TITLE.get(device, device)
     for dtype in dtypes:
         ops = [op for op in OP_ORDER if dtype in idx[device].get(op, {})]
-        ops += sorted(op for op in idx[device] if op not in OP_ORDER and dtype in idx[device][op])
+        ops += sorted(op for op in idx[device] if op not in OP_ORDER and op not in WHOLE_RUNS
+                      and dtype in idx[device][op])
         # one row up to four panels; beyond, three or four columns, whichever leaves fewer empty panels
         ncol = len(ops) if len(ops) <= 4 else min((4, 3), key=lambda c: (-len(ops) % c, -c))
         nrow = math.ceil(len(ops) / ncol)
@@ -386,7 +397,7 @@ def report(paths, out_dir, plots=True):
         # crossover
         cx_rows = []
         pairs = set()
-        for op in [o for o in OP_ORDER if o in dev] + sorted(set(dev) - set(OP_ORDER)):
+        for op in [o for o in OP_ORDER if o in dev] + sorted(set(dev) - set(OP_ORDER) - set(WHOLE_RUNS)):
             cells = []
             for dt in dtypes:
                 curves = dev[op].get(dt, {})
@@ -435,6 +446,24 @@ def report(paths, out_dir, plots=True):
             md += table(["dtype", "xgrad engine", "xgrad us", f"{(tor or ['torch'])[0]} us",
                          f"{(flo or ['floor'])[0]} us", "xgrad / floor", "torch / xgrad (speed-up)",
                          "torch / floor"], ref_rows) + [""]
+
+        # whole training runs
+        for op, title in WHOLE_RUNS.items():
+            run_rows = []
+            for dt in dtypes:
+                curves = dev.get(op, {}).get(dt, {})
+                rows = {e: pts[0][2] for e, pts in curves.items() if pts}
+                te = pick(rows, roles, "torch")
+                for x in pick(rows, roles, "xgrad"):
+                    t = rows[te[0]] if te else None
+                    run_rows.append([dt, x, fmt_ms(rows[x]), fmt_ms(t) if t else "-",
+                                     fmt_ratio(rows[x]["median"] / t["median"]) if t else "-"])
+            if run_rows:
+                tor = next((e for dt in dtypes for e in pick(dev[op].get(dt, {}), roles, "torch")), "torch")
+                md += [f"### {title}", "",
+                       "A whole epoch, as a user trains (`bench/engines.py`: the engine's model, optimizer and loss, the "
+                       "same weights and batches for every engine); median ms per epoch [first-third quartile].", ""]
+                md += table(["dtype", "xgrad engine", "xgrad ms", f"{tor} ms", "xgrad / torch"], run_rows) + [""]
 
         # overhead at the smallest size
         ov_rows = []
