@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import xgrad
+from xgrad import nn, optim
 from xgrad.backends import checks
 from xgrad.nn import functional as F
 
@@ -169,3 +170,119 @@ def test_torch_defers_checks_of_arrays_on_a_gpu_only():
     b = xgrad.get_backend("torch")
     assert not b.defers(torch.zeros(2, dtype=torch.int64))
     assert b.defers(torch.zeros(2, dtype=torch.int64, device="meta"))  # any device but the CPU
+
+
+def _train_step(backend):
+    xgrad.manual_seed(0)
+    model = nn.Linear(3, 3, backend=backend, dtype="float64")
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, step
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_bad_label_in_a_later_step_raises_eager_and_compiled(deferred, compiled):
+    model, step = _train_step(deferred)
+    if compiled:
+        step = xgrad.compile(step)
+    x = _logits(deferred, requires_grad=False)
+    losses = [step(x, _labels(GOOD, deferred)) for _ in range(3)]  # eager warm-up, trace, replay
+    assert [loss.item() for loss in losses] == sorted((loss.item() for loss in losses), reverse=True)
+    bad = step(x, _labels(BAD, deferred))  # a replay: the check runs again, on this call's labels
+    with pytest.raises(xgrad.InputError, match=LATE.format(r"\.item\(\)")):
+        bad.item()
+    after = step(x, _labels(GOOD, deferred))  # later steps go on, each checked
+    assert len(checks.pending) == 1
+    assert after.item() < losses[-1].item()
+
+
+def test_a_bad_label_in_the_first_compiled_step_raises(deferred):
+    _, step = _train_step(deferred)
+    step = xgrad.compile(step, warmup=0)  # the first call traces
+    x = _logits(deferred, requires_grad=False)
+    loss = step(x, _labels(BAD, deferred))
+    with pytest.raises(xgrad.InputError, match=LATE.format(r"float\(\)")):
+        float(loss)
+
+
+def test_a_compiled_evaluation_checks_the_labels_of_every_replay(deferred):
+    @xgrad.compile(warmup=0)
+    def evaluate(z, y):
+        with xgrad.no_grad():  # the one-hot rows are unused here: the check must still run
+            return F.cross_entropy(z, y)
+
+    z = _logits(deferred, requires_grad=False)
+    first = evaluate(z, _labels(GOOD, deferred)).item()
+    assert evaluate(z, _labels(GOOD, deferred)).item() == first  # a replay
+    out = evaluate(z, _labels(BAD, deferred))
+    with pytest.raises(xgrad.InputError, match=LATE.format(r"\.item\(\)")):
+        out.item()
+
+
+def test_labels_made_inside_a_compiled_function_are_checked_on_every_replay(deferred):
+    @xgrad.compile(warmup=0)
+    def evaluate(z):
+        y = xgrad.tensor(np.array(BAD), backend=deferred)  # a constant of the trace: its check is not folded
+        with xgrad.no_grad():
+            return F.cross_entropy(z, y)
+
+    z = _logits(deferred, requires_grad=False)
+    for _ in range(3):  # the trace, then replays
+        out = evaluate(z)
+        with pytest.raises(xgrad.InputError, match=LATE.format(r"\.item\(\)")):
+            out.item()
+
+
+def test_a_host_read_inside_a_compiled_replay_raises_before_the_value_is_used(deferred):
+    @xgrad.compile(warmup=0)
+    def loss_value(z, y):
+        with xgrad.no_grad():
+            return F.cross_entropy(z, y).item()  # a Python number: a replay returns the guarded value
+
+    z = _logits(deferred, requires_grad=False)
+    good = loss_value(z, _labels(GOOD, deferred))
+    assert loss_value(z, _labels(GOOD, deferred)) == good
+    with pytest.raises(xgrad.InputError, match=LATE.format("a value read on the host inside a compiled function")):
+        loss_value(z, _labels(BAD, deferred))
+
+
+def test_numpy_compiled_evaluation_refuses_a_negative_label_in_a_replay():
+    @xgrad.compile(warmup=0)
+    def evaluate(z, y):
+        with xgrad.no_grad():
+            return F.cross_entropy(z, y)
+
+    z = _logits("numpy", requires_grad=False)
+    evaluate(z, _labels(GOOD, "numpy"))
+    with pytest.raises(xgrad.InputError, match=r"got labels from -1 to 2$"):
+        evaluate(z, _labels([0, -1, 2, 1], "numpy"))  # indexing would wrap -1 around without a word
+
+
+@pytest.mark.gpu
+@pytest.mark.filterwarnings("ignore:cupyx.allow_synchronize")  # deprecated by CuPy, still what detects a sync
+def test_a_gpu_step_never_waits_for_the_device():
+    cupyx = pytest.importorskip("cupyx", reason="CuPy is not installed: the GPU check needs it")
+    status = xgrad.available_backends().get("cupy")
+    if status is not None:
+        pytest.skip(f"cupy backend unavailable here (no GPU?): {status}")
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy has no cupyx.allow_synchronize to detect a host synchronisation with")
+    x = _logits("cupy", requires_grad=False)
+    good, bad = _labels(GOOD, "cupy"), _labels(BAD, "cupy")
+    _, eager = _train_step("cupy")
+    _, compiled = _train_step("cupy")
+    compiled = xgrad.compile(compiled)
+    checks.pending.clear()
+    with cupyx.allow_synchronize(False):  # a host synchronisation in a step raises here
+        losses = [eager(x, good), eager(x, bad)] + [compiled(x, good) for _ in range(3)] + [compiled(x, bad)]
+    with pytest.raises(xgrad.InputError, match=LATE.format(r"\.item\(\)")):
+        losses[0].item()
+    values = [loss.item() for loss in losses[2:5]]
+    assert values == sorted(values, reverse=True)
