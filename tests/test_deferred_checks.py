@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import xgrad
-from xgrad import nn, optim
+from xgrad import nn, optim, training
 from xgrad.backends import checks
 from xgrad.nn import functional as F
 
@@ -286,3 +286,23 @@ def test_a_gpu_step_never_waits_for_the_device():
         losses[0].item()
     values = [loss.item() for loss in losses[2:5]]
     assert values == sorted(values, reverse=True)
+
+
+def test_fit_reads_values_once_per_epoch_and_raises_there(deferred, monkeypatch):
+    X = _logits(deferred, requires_grad=False)
+    xgrad.manual_seed(0)
+    model = nn.Linear(3, 3, backend=deferred, dtype="float64")
+    reads = []
+    real = checks.raise_pending
+
+    def counting(where, keep=False):
+        reads.append(where)
+        real(where, keep)
+
+    monkeypatch.setattr(checks, "raise_pending", counting)
+    training.fit(model, X, _labels(GOOD, deferred), optim.SGD(model.parameters(), lr=0.1), epochs=3, batch_size=2)
+    assert reads == ["the end of epoch 1 in fit", "the end of epoch 2 in fit", "the end of epoch 3 in fit",
+                     "float()"]  # two steps an epoch, then the final evaluation
+    with pytest.raises(xgrad.InputError, match=r"from 1 to 5 \(raised at the end of epoch 1 in fit: "):  # batch [5, 1]
+        training.fit(model, X, _labels(BAD, deferred), optim.SGD(model.parameters(), lr=0.1), epochs=3,
+                     batch_size=2, shuffle=False)
