@@ -121,6 +121,40 @@ def test_batches_cover_every_sample_once_and_are_seeded(backend):
     np.testing.assert_array_equal(xb.numpy(), X.numpy()[ib.numpy()])  # rows stay paired
 
 
+def test_shuffled_batches_are_the_host_order_gathered_on_the_device(backend):
+    X, y = data.two_moons(100, seed=0, backend=backend, dtype="float64")
+    loader = data.DataLoader(X, y, batch_size=32, shuffle=True, seed=7)
+    order = data.DataLoader(X, y, batch_size=32, shuffle=True, seed=7)  # the same generator, read on the host
+    for _ in range(2):  # two passes: the same sequence, pass after pass
+        expected = order.epoch_indices()
+        got = list(loader)
+        assert len(got) == len(expected) == 4
+        for (xb, yb), idx in zip(got, expected):
+            assert xb.backend == backend and xb.device == X.device
+            np.testing.assert_array_equal(xb.numpy(), X.numpy()[idx])
+            np.testing.assert_array_equal(yb.numpy(), y.numpy()[idx])
+
+
+def test_an_epoch_copies_its_order_to_the_device_once(backend, monkeypatch):
+    X, y = data.two_moons(100, seed=0, backend=backend, dtype="float64")
+    b = xgrad.get_backend(backend)
+    copies = []
+    real = b.asarray
+
+    def counting(obj, *args, **kw):
+        copies.append(np.asarray(obj).shape if isinstance(obj, np.ndarray) else type(obj).__name__)
+        return real(obj, *args, **kw)
+
+    monkeypatch.setattr(b, "asarray", counting)
+    for _ in range(3):
+        n = sum(1 for _ in data.DataLoader(X, y, batch_size=10, shuffle=True, seed=1))
+        assert n == 10
+        assert copies == [(100,)]  # the permutation, once: the ten batches are slices of it on the device
+        copies.clear()
+    assert sum(1 for _ in data.DataLoader(X, y, batch_size=10, shuffle=False)) == 10
+    assert copies == []  # in order: views of the data, nothing copied
+
+
 def test_batches_drop_last_and_no_shuffle():
     X, y = data.two_moons(100, seed=0)
     loader = data.batches(X, y, batch_size=32, drop_last=True, seed=0)

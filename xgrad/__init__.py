@@ -5,6 +5,7 @@ from .errors import (BackendMismatchError, BackendUnavailableError, DTypeError, 
                      ShapeError, XgradError)
 from .backends import (available_backends, current_backend, get_backend, known_backends, register_backend,
                        use_backend)
+from .backends.checks import check_pending
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .creation import (arange, as_tensor, eye, full, get_default_dtype, manual_seed, ones, rand, randn,
                        randperm, set_default_dtype, tensor, zeros)

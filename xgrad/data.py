@@ -253,7 +253,9 @@ class DataLoader:
     Each pass draws a fresh order from a host NumPy generator: ``generator`` (a ``numpy.random.Generator``
     or an int seed) or ``seed`` (default 0), so the sequence of batches is the same on every backend and
     can be replayed elsewhere (``loader.epoch_indices()`` gives the NumPy index arrays). The order differs
-    from PyTorch's for the same seed: its generator is not NumPy's.
+    from PyTorch's for the same seed: its generator is not NumPy's. The data stay on their device: a pass
+    copies its order there once and gathers each batch there (``xp.take`` with a slice of it), so a step
+    copies nothing from the host.
     """
 
     def __init__(self, *data: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,

@@ -100,14 +100,15 @@ def fold_constants(entries: Sequence[Entry], values: Sequence[Any], roots: Colle
 
     A step folds (it ran once, during the trace, and is not replayed) when every slot it reads is
     folded, or when ``fn`` is in ``shape_only`` (its result depends on shapes and dtypes, which the
-    signature fixes). Never folded: steps with effects (random draws, writes), guards, the arrays a
-    step writes into (and what shares their memory), and ``roots``, the slots that leave the replay.
-    Functions in ``shape_only`` make new arrays, as do those in ``fresh``."""
+    signature fixes). Never folded: steps with effects (random draws, writes), guards, checks (a replay
+    checks its own values), the arrays a step writes into (and what shares their memory), and
+    ``roots``, the slots that leave the replay. Functions in ``shape_only`` make new arrays, as do those
+    in ``fresh``."""
     _, bases = _memory(entries, set(fresh) | set(shape_only))
     written = _memory_of(bases, [t for t in map(mutates, entries) if t is not None])
     folded: dict[int, Any] = {}
     for e in entries:
-        if e.effect or e.kind == "guard" or e.out is None:
+        if e.effect or e.kind == "guard" or e.kind == "check" or e.out is None:
             continue
         outs = slots(e.out)
         if any(s in roots or not written.isdisjoint(bases.get(s, (s,))) for s in outs):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterator
 
 from . import _state, hooks, observe
-from .backends import Backend, get_backend
+from .backends import Backend, checks, get_backend
 from .backends.dtypes import DType
-from .errors import DTypeError, GraphError
+from .errors import DTypeError, GraphError, InputError
 
 __all__ = ["Tensor", "new", "written"]
 
@@ -135,7 +135,12 @@ class Tensor:
         return self.data.shape[0]
 
     def __repr__(self) -> str:
-        body = repr(self._host()).replace("array(", "tensor(", 1) if self.size <= 100 else \
+        if self.size <= 100 and checks.pending:  # a failed deferred check: values withheld, error kept
+            try:
+                checks.raise_pending("repr()", keep=True)
+            except InputError as e:
+                return f"tensor(<values withheld: {str(e).partition(' (raised at')[0]}>, backend={self.backend!r})"
+        body = repr(self._host("repr()")).replace("array(", "tensor(", 1) if self.size <= 100 else \
             f"tensor(shape={self.shape}"
         if body.endswith(")"):
             body = body[:-1]
@@ -194,35 +199,38 @@ class Tensor:
             raise GraphError(
                 f"numpy() of a tensor that requires grad (shape {self.shape}): NumPy cannot carry its gradient. "
                 "Call t.detach().numpy() for the values.")
-        return self._host()
+        return self._host(".numpy()")
 
-    def _host(self) -> Any:
+    def _host(self, where: str) -> Any:
+        """The values on the host, read at ``where`` (".item()"): checks a backend deferred raise first."""
+        if checks.pending:
+            checks.raise_pending(where)
         return observe.to_host(self._backend, self.data)
 
     def item(self) -> Any:
-        return self._host().item()
+        return self._host(".item()").item()
 
     def tolist(self) -> Any:
-        return self._host().tolist()
+        return self._host(".tolist()").tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._host("float()").item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._host("int()").item())
 
     def __bool__(self) -> bool:
-        return bool(self.item())
+        return bool(self._host("bool()").item())
 
     def __complex__(self) -> complex:
-        return complex(self.item())
+        return complex(self._host("complex()").item())
 
     def __index__(self) -> int:
         """A one-element integer tensor as a Python int (for indexing and ``range``)."""
         if self.dtype.kind not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype} "
                             f"(shape {self.shape}); cast with .astype(xgrad.int64) first")
-        return int(self.item())
+        return int(self._host("an index").item())
 
     # ---- DLPack: what another library's from_dlpack(t) reads -------------------------------
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,

@@ -18,10 +18,14 @@ import operator
 import types
 
 from . import observe
+from .backends import checks
 from .backends.namespace import SUBNAMESPACES
 
 # namespace members that describe dtypes or devices rather than compute arrays: called directly
 _PASS_THROUGH = {"isdtype", "result_type", "finfo", "iinfo", "can_cast", "device", "__array_namespace_info__"}
+# namespace members that check values (and may leave the check pending on the device): "check" steps,
+# run by every replay, never folded into a constant of the trace
+_CHECKS = {"check_labels"}
 
 
 class TraceError(RuntimeError):
@@ -41,7 +45,8 @@ class Entry:
     """One step of the tape: ``out = fn(*args, **kw)``; ``kind`` says how to emit it.
 
     Kinds: "call", "op" (binary/unary operator), "getitem", "method", "guard" (a value that must not
-    change), and the writes into ``args[0]``: "setitem", "inplace" (``a += b``) and "method" with
+    change), "check" (a call that checks values, ``backends/checks.py``: replayed every time, never
+    folded), and the writes into ``args[0]``: "setitem", "inplace" (``a += b``) and "method" with
     ``effect`` (an in-place method). A "call" with ``effect`` draws random numbers."""
 
     __slots__ = ("kind", "fn", "args", "kw", "out", "effect")
@@ -130,6 +135,7 @@ class Trace:
     def guard(self, tracer, convert):
         """``convert(tracer)`` as a Python value, with a guard that a replay gives the same value."""
         self.check_open()
+        convert = _Checked(convert)
         value = convert(tracer._value)
         self.entries.append(Entry("guard", convert, (Slot(tracer._slot),), {}, value, effect=True))
         return value
@@ -298,18 +304,18 @@ def tracing_namespace(xp, trace):
     ns = types.SimpleNamespace()
     for name, value in vars(xp).items():
         if callable(value) and not isinstance(value, type) and name not in _PASS_THROUGH:
-            value = _recorder(trace, value)
+            value = _recorder(trace, value, kind="check" if name in _CHECKS else "call")
         elif name in SUBNAMESPACES:
             value = tracing_namespace(value, trace)
         setattr(ns, name, value)
     return ns
 
 
-def _recorder(trace, fn, effect=False):
+def _recorder(trace, fn, effect=False, kind="call"):
     def record(*args, **kw):
         if trace.busy:
             return fn(*args, **kw)
-        return trace.record("call", fn, args, kw, effect)
+        return trace.record(kind, fn, args, kw, effect)
     return record
 
 
@@ -418,6 +424,21 @@ def _describe_owner(owner):
     return f"of shape {tuple(shape)}" if shape is not None else ""
 
 
+class _Checked:
+    """A guard's conversion to a Python value: first, the checks a backend deferred (``checks.py``) raise,
+    as at any read of values, in the trace and in every replay."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert):
+        self.convert = convert
+
+    def __call__(self, array):
+        if checks.pending:
+            checks.raise_pending("a value read on the host inside a compiled function")
+        return self.convert(array)
+
+
 class _HostValues:
     """A guard's conversion to host values that compare as a whole (shape, dtype and every value)."""
 
@@ -425,6 +446,8 @@ class _HostValues:
         self.to_numpy = to_numpy
 
     def __call__(self, array):
+        if checks.pending:
+            checks.raise_pending("a value read on the host inside a compiled function")
         return _Values(self.to_numpy(array).copy())  # a copy: the host array may share the array's memory
 
 

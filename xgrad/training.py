@@ -9,6 +9,7 @@ from typing import Any
 
 from . import distributed
 from .amp import GradScaler, autocast
+from .backends import checks
 from .autograd import no_grad
 from .compile import compile as compile_step
 from .data import DataLoader
@@ -81,7 +82,8 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
     to use another). ``scheduler`` (if any) steps once per epoch. ``progress=True`` shows a tqdm bar with
     the epoch's running means of loss and accuracy over its batches. Per-epoch loss and accuracy are
-    accumulated on the device and read back once per epoch. ``compile=True`` runs each step through
+    accumulated on the device and read back once per epoch, with the checks a backend deferred (class
+    labels on a GPU: ``xgrad.check_pending``), so a step waits for the device nowhere. ``compile=True`` runs each step through
     :func:`xgrad.compile` (the same numbers, bit for bit, with the per-op overhead paid once per batch shape).
     ``amp="float16"`` (or ``"bfloat16"``) runs forward and loss under :class:`xgrad.autocast` with a :class:`xgrad.GradScaler`.
     """
@@ -144,6 +146,8 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
             correct = hits if correct is None else correct + hits
         if scheduler is not None:
             scheduler.step()
+        if checks.pending:  # labels the backend checked on the device during the epoch: read with the totals
+            checks.raise_pending(f"the end of epoch {epoch + 1} in fit")
         totals = [float(loss_sum), int(correct), n_seen]
         if shared:
             summed = distributed.all_reduce(new(b.asarray(totals, dtype=b.dtype("float64")), b), op="sum")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from ..errors import BackendUnavailableError, InputError
+from . import checks
 from .base import Backend
 
 Loader = Union[str, Callable[..., Backend]]  # a loader, or "module:function" naming one
@@ -175,9 +176,11 @@ class use_backend:
 def to_host(obj: Any) -> np.ndarray:
     """A NumPy array of the values of ``obj``: a Tensor, an array of any backend's library (its backend
     is loaded if it is not yet), or anything ``numpy.asarray`` takes. Arrays on a device or of another
-    library are copied; a NumPy array may come back as itself."""
+    library are copied; a NumPy array may come back as itself. Checks a backend deferred raise first."""
     if isinstance(getattr(obj, "_backend", None), Backend):  # a Tensor
         return obj.detach().numpy()
+    if checks.pending:
+        checks.raise_pending("xgrad.backends.to_host()")
     backends = list(_LOADED.values())
     library = type(obj).__module__.partition(".")[0]
     if library in _LOADERS and library not in _LOADED:

@@ -3,14 +3,15 @@
 A backend owns its library's array-API namespace (from array-api-compat, untouched) and builds from it
 the rule namespace ``xp`` that ops, VJP rules and library code compute with: the names of
 ``namespace.py``, some behind the library's faster functions, plus what the standard lacks
-(``getitem``, ``index_add``, ``onehot``). Random numbers, devices and host transfer are methods.
+(``getitem``, ``index_add``, ``onehot``, ``check_labels``). Random numbers, devices and host transfer
+are methods.
 """
 
 import array_api_compat as _compat
 import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
 
 from .. import observe
-from . import einsum as _einsum
+from . import checks, einsum as _einsum
 from ..errors import InputError
 from . import special, windows
 from .dtypes import DTYPES, DType, name_of
@@ -24,6 +25,13 @@ class Backend:
     name = "?"
     mutable = True  # arrays accept in-place writes (optimizer updates, out= buffers)
     out_ufuncs: dict | None = None  # {operator.add: ufunc with out=, ...} where the library has them (xgrad.compile)
+    # value checks (class labels) run on the device and report at the next read of values (checks.py)
+    # instead of waiting for the device; settable per instance
+    deferred_checks = False
+
+    def defers(self, a):
+        """Whether checks of the values of ``a`` are deferred (``deferred_checks``; a device array)."""
+        return self.deferred_checks
 
     def writable(self, a):
         """Whether results may be written into ``a`` in place."""
@@ -34,7 +42,8 @@ class Backend:
         self.namespace = namespace  # the library's array-API namespace, untouched
         functions = {name: getattr(namespace, name) for name in STANDARD}
         functions.update(self.fast_paths())
-        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot, erf=self.erf,
+        functions.update(getitem=self.getitem, index_add=self.index_add, onehot=self.onehot,
+                         check_labels=self.check_labels, erf=self.erf,
                          einsum=self.einsum, unfold=self.unfold, fold=self.fold,
                          conv2d_forward=self.conv2d_forward, conv2d_grad_input=self.conv2d_grad_input,
                          conv2d_grad_weight=self.conv2d_grad_weight)
@@ -193,15 +202,30 @@ class Backend:
         functions (``backends/einsum.py``), for libraries without an einsum of their own."""
         return _einsum.einsum(self.namespace, subscripts, *operands)
 
-    def _check_labels(self, labels, num_classes):
-        xp = self.namespace
-        # one reduction, so one device synchronisation on a GPU
-        if bool(xp.any((labels < 0) | (labels >= num_classes))):
-            raise_bad_labels(self.to_numpy(labels), num_classes)
+    def check_labels(self, labels, num_classes, caller="cross_entropy"):
+        """``labels`` to index with: integer class labels outside [0, num_classes) are an InputError
+        naming ``caller``. Checked at once; where this backend defers checks (``defers``), the smallest
+        and largest label are left pending on the device (``checks.py``) and the labels come back
+        clipped into [0, num_classes), so nothing reads out of bounds before the error is raised at the
+        next read of values."""
+        if 0 in labels.shape:
+            return labels
+        xp = self.rule_namespace
+        lo, hi = xp.min(labels), xp.max(labels)
+        if self.defers(labels):
+            checks.defer(self, checks.LabelRange(caller, num_classes), lo, hi)
+            return self._clip_labels(labels, num_classes)
+        if lo < 0 or hi >= num_classes:
+            raise InputError(checks.label_message(caller, num_classes, int(lo), int(hi)))
+        return labels
+
+    def _clip_labels(self, labels, num_classes):
+        """``labels`` clipped into [0, num_classes), on the device, without waiting for it."""
+        return self.rule_namespace.clip(labels, 0, num_classes - 1)
 
     def onehot(self, labels, num_classes, dtype):
-        """``(..., C)`` one-hot rows of integer ``labels``; labels outside [0, C) are an InputError."""
-        self._check_labels(labels, num_classes)
+        """``(..., C)`` one-hot rows of integer ``labels``, which must lie in [0, C): pass user labels
+        through ``check_labels`` first."""
         return self._onehot(labels, num_classes, dtype)
 
     def _onehot(self, labels, num_classes, dtype):
@@ -256,5 +280,4 @@ def is_basic_index(index):
 
 def raise_bad_labels(labels, num_classes):
     """The error for class labels outside [0, num_classes) (``labels`` a NumPy array)."""
-    raise InputError(f"xgrad.cross_entropy: class labels must lie in [0, {num_classes}) for {num_classes} "
-                     f"classes; got labels from {labels.min()} to {labels.max()}")
+    raise InputError(checks.label_message("cross_entropy", num_classes, labels.min(), labels.max()))

@@ -8,6 +8,7 @@ from .base import Backend
 
 class CupyBackend(Backend):
     name = "cupy"
+    deferred_checks = True  # a check read at once would wait for the GPU (checks.py)
 
     def __init__(self, device=None):
         import array_api_compat.cupy as xp
@@ -103,6 +104,10 @@ class CupyBackend(Backend):
 
     def _onehot(self, labels, num_classes, dtype):
         return (labels[..., None] == self._cp.arange(num_classes)).astype(dtype)
+
+    def _clip_labels(self, labels, num_classes):
+        # CuPy's own kernel: the array-API compat clip selects with boolean masks, which wait for the GPU
+        return self._cp.clip(labels, 0, num_classes - 1)
 
 
 def _device_index(device):

@@ -17,6 +17,10 @@ class TorchBackend(Backend):
     def is_array(self, obj):
         return isinstance(obj, self._torch.Tensor)
 
+    def defers(self, a):
+        # on a GPU a check read at once waits for the device: deferred (checks.py); on the CPU when set
+        return self.deferred_checks or a.device.type != "cpu"
+
     def owns(self, a):
         return isinstance(a, self._torch.Tensor) and a._base is None
 

@@ -92,7 +92,9 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, size_aver
     _check_weight("nll_loss", weight, classes)
     valid = ops.not_equal(target, ignore_index)
     safe = ops.where(valid, target, 0)
-    if bool(ops.any((safe < 0) | (safe >= classes))):
+    if input._backend.defers(safe.data):  # checked on the device, raised at the next read of values
+        safe = ops.check_labels(safe, classes, caller="nn.functional.nll_loss")
+    elif bool(ops.any((safe < 0) | (safe >= classes))):
         bad = ops.where(valid, target, 0).numpy()
         raise InputError(f"xgrad.nn.functional.nll_loss: class labels must lie in [0, {classes}) or equal "
                          f"ignore_index={ignore_index}; got labels from {bad.min()} to {bad.max()}")
@@ -114,6 +116,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None, size
     integer labels (the logits' shape without the class axis) or class probabilities (the logits' shape).
     ``weight`` rescales each class, ``ignore_index`` drops labels, ``label_smoothing`` mixes the target
     with the uniform distribution; means are PyTorch's (weighted by the labels' weights)."""
+    if weight is None and label_smoothing == 0.0 and size_average is None and reduce is None and \
+            isinstance(input, Tensor) and input._backend.defers(input.data):
+        # labels checked on the device (a GPU): the fused op looks for ignore_index there too, without waiting
+        return _nn.cross_entropy(input, target, reduction=reduction, ignore_index=ignore_index)
     if weight is None and label_smoothing == 0.0 and ignore_index < 0 and size_average is None and reduce is None:
         # the common case, on the fused op with nothing checked here: a label equal to a negative
         # ignore_index lies outside [0, C), which the fused op refuses; only then is the general path taken
@@ -164,6 +170,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None, size
             smooth = ops.sum(smooth) / ops.sum(ops.astype(valid, input.dtype))
         else:
             safe = ops.where(valid, target, 0)
+            if input._backend.defers(safe.data):  # nll_loss checked them on the device: clipped here too
+                safe = ops.check_labels(safe, classes, caller="nn.functional.nll_loss")
             w = ops.where(valid, ops.reshape(ops.take(weight, ops.reshape(safe, (-1,)), axis=0), tuple(safe.shape)),
                           0.0)
             smooth = ops.sum(smooth) / ops.sum(w)

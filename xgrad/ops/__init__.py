@@ -10,7 +10,8 @@ from ..backends import current_backend as _current_backend
 from ..backends import windows as _windows
 from ..backends.namespace import NAMES as _RULE_NAMES, SUBNAMESPACES as _EXTENSIONS, RuleNamespace as _RuleNamespace
 from ._core import Op, apply, op
-from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, clip,
+from .elementwise import (abs, add, all, any, astype, bitwise_and, bitwise_invert, bitwise_or, bitwise_xor,
+                          check_labels, clip,
                           cos, divide, equal, exp, expm1, full_like, gelu,
                           greater, greater_equal, isfinite, isnan, leaky_relu, less, less_equal, log, log1p,
                           logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
@@ -74,7 +75,7 @@ grad_namespace = _RuleNamespace({name: _CREATION.get(name) or globals()[name] fo
 
 # ops whose result may share its input's memory: the two share one version counter
 for _o in (reshape, permute_dims, matrix_transpose, expand_dims, squeeze, broadcast_to, flip, _getitem,
-           _moveaxis):
+           _moveaxis, check_labels):
     _o.views = True
 
 # ops whose rules give PyTorch's gradient for complex inputs too (the others refuse complex inputs that

@@ -807,4 +807,16 @@ def any(xp, x, /, *, axis=None, keepdims=False):
 zeros_like = op(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype), name="zeros_like")
 ones_like = op(lambda xp, a, dtype=None: xp.ones_like(a, dtype=dtype), name="ones_like")
 full_like = op(lambda xp, a, fill_value, dtype=None: xp.full_like(a, fill_value, dtype=dtype), name="full_like")
-onehot = op(lambda xp, labels, num_classes, dtype: xp.onehot(labels, num_classes, dtype), name="onehot")
+
+
+@op
+def check_labels(xp, labels, num_classes, caller="cross_entropy"):
+    """``labels`` to index with: class labels outside [0, num_classes) are an InputError naming
+    ``caller``, at once or, where the backend defers checks, at the next read of values."""
+    return xp.check_labels(labels, num_classes, caller=caller)
+
+
+@op
+def onehot(xp, labels, num_classes, dtype):
+    """``(..., C)`` one-hot rows of integer ``labels``; labels outside [0, C) are an InputError."""
+    return xp.onehot(xp.check_labels(labels, num_classes, caller="onehot"), num_classes, dtype)

@@ -82,11 +82,12 @@ def _classes_back(xp, a):
 
 
 @op(saves=True)
-def cross_entropy(xp, logits, target, reduction="mean"):
+def cross_entropy(xp, logits, target, reduction="mean", ignore_index=None):
     """Softmax cross-entropy from logits with the classes on axis 1, as in PyTorch: ``(N, C)``,
     ``(N, C, d1, ...)`` or unbatched ``(C,)``; ``target`` holds integer class labels (the logits' shape
-    without the class axis) or class probabilities (the logits' shape). Saves softmax(z) - p (classes
-    last) for the backward pass."""
+    without the class axis) or class probabilities (the logits' shape). Labels equal to ``ignore_index``
+    (None: none) count for nothing: a loss of 0, left out of the mean. Saves softmax(z) - p (classes
+    last; 0 for ignored labels) for the backward pass."""
     _check_reduction("cross_entropy", reduction)
     labels = _integer_labels(xp, target)
     moved = logits.ndim > 2  # (N, C, d1, ...): the classes are moved last
@@ -104,27 +105,42 @@ def cross_entropy(xp, logits, target, reduction="mean"):
         logits = _classes_last(xp, logits)
         if not labels:
             target = _classes_last(xp, target)
+    keep = None
+    if labels:
+        if ignore_index is not None:
+            keep = target != ignore_index
+            target = xp.where(keep, target, xp.zeros_like(target))
+        # labels outside [0, C) are an InputError: here, or at the next read of values where the backend
+        # checks on the device (then the labels come back clipped: nothing reads out of bounds)
+        target = xp.check_labels(target, logits.shape[-1])
     shifted = logits - xp.max(logits, axis=-1, keepdims=True)
     e = xp.exp(shifted)
     total = xp.sum(e, axis=-1, keepdims=True)
     if labels:
-        hot = xp.onehot(target, logits.shape[-1], e.dtype)  # checks the labels lie in [0, C)
+        hot = xp.onehot(target, logits.shape[-1], e.dtype)
         # -log softmax at each row's label, log(total) - shifted[label] (equal to -(shifted - log(total))
         # bit for bit); picked, not a product with the one-hot rows, which would turn a -inf logit
         # elsewhere in the row into NaN
         picked = xp.squeeze(xp.take_along_axis(shifted, xp.expand_dims(target, axis=-1), axis=-1), axis=-1)
         losses = xp.squeeze(xp.log(total), axis=-1) - picked
-        return _reduce(xp, losses, reduction), e / total - hot
+        if keep is None:
+            return _reduce(xp, losses, reduction), e / total - hot
+        losses = xp.where(keep, losses, xp.zeros_like(losses))
+        kept = xp.astype(keep, e.dtype)
+        residual = (e / total - hot) * xp.expand_dims(kept, axis=-1)
+        if reduction == "mean":  # over the labels that count (none: 0/0, NaN, as PyTorch)
+            return xp.sum(losses) / xp.sum(kept), residual
+        return _reduce(xp, losses, reduction), residual
     logp = shifted - xp.log(total)
     losses = -xp.sum(target * logp, axis=-1)
     return _reduce(xp, losses, reduction), logp
 
 
 # labels and logits differ in shape by design: a failure is not a broadcasting problem
-cross_entropy.check = lambda logits, target, reduction="mean": None
+cross_entropy.check = lambda logits, target, reduction="mean", ignore_index=None: None
 
 
-def _ce_grad_logits(xp, g, out, logits, target, reduction="mean", saved=None):
+def _ce_grad_logits(xp, g, out, logits, target, reduction="mean", ignore_index=None, saved=None):
     # d/dz of -sum(p log softmax(z)) is softmax(z) sum(p) - p; for labels p is one-hot and sums to 1
     moved = logits.ndim > 2
     labels = _integer_labels(xp, target)
@@ -132,20 +148,31 @@ def _ce_grad_logits(xp, g, out, logits, target, reduction="mean", saved=None):
         logits = _classes_last(xp, logits)
         if not labels:
             target = _classes_last(xp, target)
-    gs = _per_sample(xp, g, logits.shape[:-1], reduction)
+    kept = None
+    if labels and ignore_index is not None:
+        keep = target != ignore_index
+        kept = xp.astype(keep, logits.dtype)
+        target = xp.where(keep, target, xp.zeros_like(target))
+    if kept is not None and reduction == "mean":
+        gs = g / xp.sum(kept)
+    else:
+        gs = _per_sample(xp, g, logits.shape[:-1], reduction)
     if labels:
-        if saved is not None:
+        if saved is not None:  # 0 in the rows of ignored labels already
             grad = saved * gs
         else:
             probs = xp.exp(_log_softmax(xp, logits, -1))
-            grad = (probs - xp.onehot(target, logits.shape[-1], probs.dtype)) * gs
+            hot = xp.onehot(xp.check_labels(target, logits.shape[-1]), logits.shape[-1], probs.dtype)
+            grad = (probs - hot) * gs
+            if kept is not None:
+                grad = grad * xp.expand_dims(kept, axis=-1)
     else:
         probs = xp.exp(saved if saved is not None else _log_softmax(xp, logits, -1))
         grad = (probs * xp.sum(target, axis=-1, keepdims=True) - target) * gs
     return _classes_back(xp, grad) if moved else grad
 
 
-def _ce_grad_target(xp, g, out, logits, target, reduction="mean", saved=None):
+def _ce_grad_target(xp, g, out, logits, target, reduction="mean", ignore_index=None, saved=None):
     moved = logits.ndim > 2
     if moved:
         logits = _classes_last(xp, logits)
