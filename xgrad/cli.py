@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from . import __version__, creation, plotting, reference
 from .backends import Backend, available_backends, get_backend
+from .backends.allocator import keep_freed_memory
 from .checkpoint import save
 from . import distributed
 from .data import DATASETS, DistributedSampler, ShardedDataLoader, load_dataset
@@ -525,8 +526,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     for name, why in available_backends().items():
         mark = f" (the default: {source})" if name == current else ""
         _out(f"  {name:17s} " + ("ok" + mark if why is None else "unavailable: " + why.splitlines()[0]))
-    from .backends.allocator import keep_freed_memory
-
     _out("", "host memory: " + ("freed memory kept for reuse (glibc malloc thresholds raised; "
                                 "XGRAD_KEEP_FREED_MEMORY=0 turns it off)" if keep_freed_memory() else
                                 "the C library's default (XGRAD_KEEP_FREED_MEMORY=0, or not glibc)"))

@@ -276,8 +276,3 @@ def is_basic_index(index):
     """Whether ``index`` holds only ints, slices, None and Ellipsis (no arrays)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in parts)
-
-
-def raise_bad_labels(labels, num_classes):
-    """The error for class labels outside [0, num_classes) (``labels`` a NumPy array)."""
-    raise InputError(checks.label_message("cross_entropy", num_classes, labels.min(), labels.max()))
