@@ -3,6 +3,7 @@
 import operator
 
 from ..errors import BackendUnavailableError
+from . import cuda_source
 from .base import Backend
 
 
@@ -22,6 +23,18 @@ class CupyBackend(Backend):
         self._seed = 0
         self.out_ufuncs = {operator.add: cupy.add, operator.sub: cupy.subtract, operator.mul: cupy.multiply,
                            operator.truediv: cupy.true_divide}
+        self._kernels = {}  # generated source -> its cupy.ElementwiseKernel
+
+    def fused_elementwise(self, group):
+        """One ``cupy.ElementwiseKernel`` per fused group (``cuda_source.py``), cached by its source;
+        compiled by CuPy at its first call, without FMA contraction (``cuda_source.OPTIONS``)."""
+        source = cuda_source.kernel_source(group)
+        kernel = self._kernels.get(source)
+        if kernel is None:
+            in_params, out_params, operation, name = source
+            kernel = self._kernels[source] = self._cp.ElementwiseKernel(
+                in_params, out_params, operation, name, options=cuda_source.OPTIONS)
+        return kernel
 
     def fast_paths(self):
         # as on NumPy: CuPy's own functions where the compat layer only adds Python
