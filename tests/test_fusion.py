@@ -143,6 +143,17 @@ def test_a_written_or_root_result_is_never_internal():
     assert ("t1", 3) in g.outputs  # v3 is written into later: it must exist as an array
 
 
+def test_a_long_chain_is_cut_into_groups_of_at_most_max_steps():
+    from xgrad.fusion import MAX_STEPS
+
+    n = 2 * MAX_STEPS + 10
+    v = values_for([(3,)] * (n + 1))
+    tape = [op(operator.mul, (S(k), 1.5), k + 1) for k in range(n)]  # v(k+1) = v(k) * 1.5
+    groups = find_groups(tape, v, roots={n}, ops=OPS)
+    assert [len(g.steps) for g in groups] == [MAX_STEPS, MAX_STEPS, 10]
+    assert groups[1].inputs == ((MAX_STEPS, "float64"),) and groups[0].outputs == ((f"t{MAX_STEPS - 1}", MAX_STEPS),)
+
+
 # ---- fuse: the tape rewritten, and the replay it emits ---------------------------------------------
 
 def test_fuse_replaces_a_group_by_one_call_at_its_last_step_and_renumbers_out_buffers():
@@ -234,25 +245,58 @@ def test_literals_read_back_to_the_value_numpy_computes_with():
         cuda_source.literal(float("nan"), "float64")
 
 
-def test_the_cupy_backend_builds_one_kernel_per_source_without_fma(monkeypatch):
-    made = []
+class FakeCupy:
+    """What CupyBackend.fused_elementwise uses of CuPy: kernels that record their making and calls."""
 
-    class FakeCupy:
-        @staticmethod
-        def ElementwiseKernel(*args, **kw):  # noqa: N802 - CuPy's name
-            made.append((args, kw))
-            return object()
+    class cuda:  # noqa: N801 - CuPy's names
+        class compiler:  # noqa: N801
+            class CompileException(Exception):
+                pass
 
+    def __init__(self, rejects=False):
+        self.made, self.calls, self.rejects = [], [], rejects
+
+    def ElementwiseKernel(self, *args, **kw):  # noqa: N802
+        self.made.append((args, kw))
+
+        def kernel(*arrays):
+            self.calls.append([(a.shape, a.dtype) for a in arrays])
+            if self.rejects:
+                raise FakeCupy.cuda.compiler.CompileException("error: identifier 'isnan' is undefined")
+        return kernel
+
+    zeros = staticmethod(np.zeros)
+
+
+def _fake_cupy_backend(fake):
     backend = CupyBackend.__new__(CupyBackend)  # no CuPy here: only the kernel bookkeeping runs
-    backend._cp, backend._kernels = FakeCupy, {}
+    backend._cp, backend._kernels = fake, {}
+    return backend
+
+
+def test_the_cupy_backend_builds_and_compiles_one_kernel_per_source_without_fma():
+    fake = FakeCupy()
+    backend = _fake_cupy_backend(fake)
     v = values_for([(4, 3)] * 5)
     (g,) = find_groups(tanh_vjp_tape(), v, roots={4}, ops=OPS)
     first = backend.fused_elementwise(g)
     again = backend.fused_elementwise(g._replace(steps=(7, 8, 9), inputs=((10, "float64"), (11, "float64"))))
-    assert first is again and len(made) == 1  # the same source: the same kernel
-    args, kw = made[0]
+    assert first is again and len(fake.made) == 1  # the same source: the same kernel
+    args, kw = fake.made[0]
     assert args == cuda_source.kernel_source(g) and kw == {"options": ("--fmad=false",)}
+    # compiled when made (CuPy compiles at the first call), on one-element arrays of the inputs' dtypes
+    assert fake.calls == [[((1,), np.float64), ((1,), np.float64)]]
     assert CupyBackend.fuse_by_default is False  # off until it has run on a GPU
+
+
+def test_a_kernel_that_does_not_compile_leaves_its_group_unfused():
+    backend = _fake_cupy_backend(FakeCupy(rejects=True))
+    v = values_for([(4, 3)] * 5)
+    groups = find_groups(tanh_vjp_tape(), v, roots={4}, ops=OPS)
+    with pytest.warns(RuntimeWarning, match="did not compile.*3 steps run one by one"):
+        live, _, done = fuse(tanh_vjp_tape(), groups, backend.fused_elementwise)
+    assert done == [] and [e.fn for e in live] == [operator.mul, operator.sub, operator.mul]
+    assert backend.fused_elementwise(groups[0]) is None  # remembered: no second attempt
 
 
 # ---- xgrad.compile(fuse=...) ----------------------------------------------------------------------

@@ -21,8 +21,9 @@ from .backends.fused import ARITY, COMPARISONS, Group, Node
 from .passes import InPlace, _memory, _memory_of, mutates, reads
 from .tracing import Entry, Slot
 
-__all__ = ["classify", "find_groups", "fuse"]
+__all__ = ["MAX_STEPS", "classify", "find_groups", "fuse"]
 
+MAX_STEPS = 64  # steps per group: a kernel's size and compile time stay small, and growing a group costs O(size)
 _FLOATS = ("float32", "float64")  # float16 is left alone: half arithmetic differs between libraries
 
 
@@ -128,7 +129,7 @@ def find_groups(live: Sequence[Entry], values: Sequence[Any], roots: Collection[
                 joined.append(group_of[i])
         for choice in ([joined] if len(joined) > 1 else []) + [[g] for g in joined]:
             steps = sorted([k for g in choice for k in members[g]] + [j])
-            if movable(steps):
+            if len(steps) <= MAX_STEPS and movable(steps):
                 head = steps[0]
                 for g in choice:
                     del members[g]

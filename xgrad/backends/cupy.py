@@ -1,6 +1,7 @@
 """CuPy on an NVIDIA GPU."""
 
 import operator
+import warnings
 
 from ..errors import BackendUnavailableError
 from . import cuda_source
@@ -26,14 +27,22 @@ class CupyBackend(Backend):
         self._kernels = {}  # generated source -> its cupy.ElementwiseKernel
 
     def fused_elementwise(self, group):
-        """One ``cupy.ElementwiseKernel`` per fused group (``cuda_source.py``), cached by its source;
-        compiled by CuPy at its first call, without FMA contraction (``cuda_source.OPTIONS``)."""
+        """One ``cupy.ElementwiseKernel`` per fused group (``cuda_source.py``), cached by its source,
+        without FMA contraction (``cuda_source.OPTIONS``). CuPy compiles a kernel at its first call:
+        that call is made here, on one-element arrays, so a source the compiler rejects leaves the
+        group unfused (None, with a warning) instead of failing in the middle of a replay."""
         source = cuda_source.kernel_source(group)
-        kernel = self._kernels.get(source)
-        if kernel is None:
-            in_params, out_params, operation, name = source
-            kernel = self._kernels[source] = self._cp.ElementwiseKernel(
-                in_params, out_params, operation, name, options=cuda_source.OPTIONS)
+        if source in self._kernels:
+            return self._kernels[source]
+        in_params, out_params, operation, name = source
+        kernel = self._cp.ElementwiseKernel(in_params, out_params, operation, name, options=cuda_source.OPTIONS)
+        try:
+            kernel(*[self._cp.zeros(1, dtype=dtype) for _, dtype in group.inputs])
+        except self._cp.cuda.compiler.CompileException as e:
+            warnings.warn(f"xgrad.compile: the fused kernel {name} did not compile ({e}); its "
+                          f"{len(group.nodes)} steps run one by one", RuntimeWarning)
+            kernel = None
+        self._kernels[source] = kernel
         return kernel
 
     def fast_paths(self):
