@@ -76,6 +76,8 @@ def test_promotion_broadcast_to_a_larger_shape_keywords_and_effects_do_not_fuse(
     assert classify(call(np.exp, (S(0),), 3, effect=True), v, OPS) is None
     assert classify(op(operator.add, (S(0), True), 3), v, OPS) is None  # a bool is no number here
     assert classify(op(operator.mul, (S(0), float("inf")), 3), v, OPS) is None  # no finite literal
+    assert classify(op(operator.mul, (S(1), 1e300), 1), v, OPS) is None  # no float32 of that size
+    assert classify(op(operator.mul, (S(1), 3e38), 1), v, OPS) == ("multiply", "float32")
     ints = values_for([(3,), (3,)])
     ints[0] = np.arange(3)
     assert classify(op(operator.add, (S(0), 1), 1), ints, OPS) is None  # integers are left alone
@@ -243,6 +245,8 @@ def test_literals_read_back_to_the_value_numpy_computes_with():
     assert cuda_source.literal(16777217, "float32") == "16777216.0f"  # rounded as NumPy casts it
     with pytest.raises(ValueError, match="non-finite"):
         cuda_source.literal(float("nan"), "float64")
+    with pytest.raises(ValueError, match="out of range"):
+        cuda_source.literal(1e300, "float32")
 
 
 class FakeCupy:

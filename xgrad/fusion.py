@@ -36,11 +36,14 @@ def _broadcasts(shape: tuple, to: tuple) -> bool:
     return len(shape) <= len(to) and all(a == b or a == 1 for a, b in zip(reversed(shape), reversed(to)))
 
 
-def _constant(x: Any) -> bool:
-    """A Python int or float with an exact literal of either float dtype (bools are not numbers here)."""
-    if type(x) is float:
-        return math.isfinite(x)
-    return type(x) is int and abs(x) <= 2 ** 53  # exact as a double, rounded from there as NumPy does
+_LARGEST = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
+
+
+def _constant(x: Any, dtype: str) -> bool:
+    """A Python int or float that is a finite number of ``dtype`` (bools are not numbers here)."""
+    if type(x) is int:
+        return abs(x) <= 2 ** 53 and abs(x) <= _LARGEST[dtype]  # exact as a double, then rounded as NumPy does
+    return type(x) is float and math.isfinite(x) and abs(x) <= _LARGEST[dtype]
 
 
 def classify(e: Entry, values: Sequence[Any], ops: Mapping[Any, str]) -> tuple[str, str] | None:
@@ -67,8 +70,6 @@ def classify(e: Entry, values: Sequence[Any], ops: Mapping[Any, str]) -> tuple[s
             if not _broadcasts(tuple(v.shape), shape):
                 return None
             types[k] = _dtype_name(v.dtype)
-        elif not _constant(a):
-            return None
     result = _dtype_name(out.dtype)
     if name == "where":
         if types.get(0) != "bool" or not (1 in types or 2 in types):
@@ -82,6 +83,8 @@ def classify(e: Entry, values: Sequence[Any], ops: Mapping[Any, str]) -> tuple[s
         if result != ("bool" if name in COMPARISONS else dtype):
             return None
     if dtype not in _FLOATS or any(t != dtype for t in operands):
+        return None
+    if not all(_constant(a, dtype) for a in e.args if type(a) is not Slot):
         return None
     return name, dtype
 

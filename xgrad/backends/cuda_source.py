@@ -35,12 +35,17 @@ _CALL = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sqrt":
 
 
 def literal(value: float | int, dtype: str) -> str:
-    """``value`` as a C literal of the group's ``dtype`` (finite values only)."""
+    """``value`` as a C literal of the group's ``dtype`` (finite values of its range only)."""
     x = float(value)
     if not math.isfinite(x):
         raise ValueError(f"no literal for the non-finite constant {value!r}")
     if dtype == "float32":
-        x = struct.unpack("f", struct.pack("f", x))[0]  # rounded to float32, as NumPy casts the scalar
+        try:
+            x = struct.unpack("f", struct.pack("f", x))[0]  # rounded to float32, as NumPy casts the scalar
+        except OverflowError:
+            x = math.inf
+        if not math.isfinite(x):
+            raise ValueError(f"no float32 literal for {value!r}: out of range")
         return _decimal(x) + "f"
     return _decimal(x)
 
