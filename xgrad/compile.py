@@ -44,7 +44,8 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from . import _state, backends as _backends, creation as _creation, hooks, observe, passes, tracing
+from . import _state, backends as _backends, creation as _creation, fusion, hooks, observe, passes, tracing
+from .backends import fused as _fused
 from .errors import GraphError
 from .ops import Op
 from .tensor import Tensor, new, written
@@ -63,19 +64,27 @@ class _Diverged(Exception):
 
 
 def compile(fn: Callable[..., Any] | None = None, *, warmup: int = 1,
-            max_retraces: int = 8) -> Any:
-    """Compile ``fn`` (usable as ``@xgrad.compile`` or ``@xgrad.compile(warmup=0)``)."""
+            max_retraces: int = 8, fuse: bool | None = None) -> Any:
+    """Compile ``fn`` (usable as ``@xgrad.compile`` or ``@xgrad.compile(warmup=0)``).
+
+    ``fuse``: run chains of elementwise steps as one kernel where the backend generates one
+    (``xgrad/fusion.py``; ``Backend.fused_elementwise``). None, the default, takes the backend's
+    ``fuse_by_default``: off on every backend for now. CuPy builds a ``cupy.ElementwiseKernel`` per
+    chain, but that path has not yet run on a GPU: it stays off there until it has (pass
+    ``fuse=True`` to try it); NumPy and the other backends have no fused kernels, so ``fuse=True``
+    changes nothing on them."""
     if fn is None:
-        return lambda f: CompiledFunction(f, warmup=warmup, max_retraces=max_retraces)
-    return CompiledFunction(fn, warmup=warmup, max_retraces=max_retraces)
+        return lambda f: CompiledFunction(f, warmup=warmup, max_retraces=max_retraces, fuse=fuse)
+    return CompiledFunction(fn, warmup=warmup, max_retraces=max_retraces, fuse=fuse)
 
 
 class CompiledFunction:
     """A function with replay plans per input signature (newest first; each checks what it assumes)."""
 
-    def __init__(self, fn: Callable[..., Any], warmup: int = 1, max_retraces: int = 8):
+    def __init__(self, fn: Callable[..., Any], warmup: int = 1, max_retraces: int = 8, fuse: bool | None = None):
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.fuse = fuse
         self.warmup = warmup
         self.max_retraces = max_retraces
         self._plans: dict[tuple, list[_Plan]] = {}  # signature -> replay plans, once traced
@@ -113,7 +122,7 @@ class CompiledFunction:
         if calls < self.warmup:
             self._calls[sig] = calls + 1
             return self.fn(*args, **kwargs)
-        result, plan = _trace(self.fn, args, kwargs, drawn)
+        result, plan = _trace(self.fn, args, kwargs, drawn, self.fuse)
         plans = self._plans.setdefault(sig, [])
         if plan is not None:
             plans.insert(0, plan)
@@ -176,7 +185,7 @@ def _eagerly(fn, args, kwargs, drawn):
         return fn(*args, **kwargs)
 
 
-def _trace(fn, args, kwargs, drawn=()):
+def _trace(fn, args, kwargs, drawn=(), fuse=None):
     """Run ``fn`` once while recording; return its (real) result and the replay plan (None when the
     function kept a tensor it made somewhere a replay would not update)."""
     outside = _Outside(fn, args, kwargs)  # before the call: what a replay must find unchanged
@@ -196,7 +205,7 @@ def _trace(fn, args, kwargs, drawn=()):
             if trace.predrawn:
                 raise TraceError("xgrad.compile: internal error: the new trace drew fewer random numbers than "
                                  "the replay it replaces")
-            plan = _Plan(trace, arg_slots, out, outside, start_seq)
+            plan = _Plan(trace, arg_slots, out, outside, start_seq, fuse)
         finally:
             tracing.concretize(trace)
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
@@ -343,7 +352,7 @@ class _Plan:
     Tensors stay here: they become globals of the replay (``t0``, ``t1``) and their arrays Slots or
     constants, and the passes (``xgrad.passes``) decide over the tape alone."""
 
-    def __init__(self, trace, arg_slots, out, outside, start_seq):
+    def __init__(self, trace, arg_slots, out, outside, start_seq, fuse=None):
         raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_Stale": _Stale, "_wrap": new, "slice": slice, "_same": _same,
              "_obs": observe, "_hooks": hooks}
@@ -385,11 +394,30 @@ class _Plan:
         prologue = (["try:"] + ["    " + line for line in src.prologue]
                     + ["except (LookupError, ValueError, AttributeError, TypeError):", "    raise _Stale"]
                     if src.prologue else [])
+        # elementwise chains as one kernel each, where the backend makes them (after every decision above:
+        # the steps of ``inplace`` stay as they are)
+        roots = passes.root_slots([s.value for s in stores] + outputs)
+        live, inplace, self.fused = self._fuse(trace, live, roots, inplace, fuse)
         self.source, names = passes.emit(live, loads, stores, outputs, inplace, folded, prologue, src.checks)
         g.update(names)
         namespace = dict(g)
         exec(self.source, namespace)  # noqa: S102 - code generated from the recorded tape
         self._replay = namespace["replay"]
+
+    @staticmethod
+    def _fuse(trace: Trace, live: list[Any], roots: set[int], inplace: dict[int, passes.InPlace],
+              fuse: bool | None) -> tuple[list[Any], dict[int, passes.InPlace], list[_fused.Group]]:
+        """The steps with elementwise groups fused (``fusion.py``), when ``fuse`` (or, for None, the
+        backend's default) asks for it and every tensor read is of one backend."""
+        found = {id(t._backend): t._backend for t, _ in trace.inputs.values()}
+        if fuse is False or len(found) != 1:
+            return live, inplace, []
+        (backend,) = found.values()
+        if fuse is None and not backend.fuse_by_default:
+            return live, inplace, []
+        ops = _fused.tape_functions(backend.rule_namespace)
+        groups = fusion.find_groups(live, trace.values, roots, ops, _FRESH, inplace)
+        return fusion.fuse(live, groups, backend.fused_elementwise, inplace)
 
     # ---- naming the tensors -----------------------------------------------------------------------
     @staticmethod

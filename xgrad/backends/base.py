@@ -255,6 +255,15 @@ class Backend:
         return windows.conv2d_grad_weight(self.rule_namespace, g, x, saved, weight_shape, stride, padding, dilation,
                                           groups)
 
+    # elementwise fusion (xgrad.compile(fuse=...), xgrad/fusion.py)
+    fuse_by_default = False  # whether xgrad.compile fuses when not told (fuse=None)
+
+    def fused_elementwise(self, group):
+        """A function of ``group``'s input arrays computing it as one kernel (``backends/fused.py``:
+        ``group.outputs`` one array, or a tuple of several), or None to run its steps one by one, as
+        here: a library without generated kernels gains nothing from fusing."""
+        return None
+
     def erf(self, x):
         """The error function, elementwise (the standard lacks it): fdlibm's algorithm in standard
         functions (``special.py``); a library with its own overrides this."""

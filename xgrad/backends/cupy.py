@@ -1,8 +1,10 @@
 """CuPy on an NVIDIA GPU."""
 
 import operator
+import warnings
 
 from ..errors import BackendUnavailableError
+from . import cuda_source
 from .base import Backend
 
 
@@ -23,6 +25,26 @@ class CupyBackend(Backend):
         self._seed = 0
         self.out_ufuncs = {operator.add: cupy.add, operator.sub: cupy.subtract, operator.mul: cupy.multiply,
                            operator.truediv: cupy.true_divide}
+        self._kernels = {}  # generated source -> its cupy.ElementwiseKernel
+
+    def fused_elementwise(self, group):
+        """One ``cupy.ElementwiseKernel`` per fused group (``cuda_source.py``), cached by its source,
+        without FMA contraction (``cuda_source.OPTIONS``). CuPy compiles a kernel at its first call:
+        that call is made here, on one-element arrays, so a source the compiler rejects leaves the
+        group unfused (None, with a warning) instead of failing in the middle of a replay."""
+        source = cuda_source.kernel_source(group)
+        if source in self._kernels:
+            return self._kernels[source]
+        in_params, out_params, operation, name = source
+        kernel = self._cp.ElementwiseKernel(in_params, out_params, operation, name, options=cuda_source.OPTIONS)
+        try:
+            kernel(*[self._cp.zeros(1, dtype=dtype) for _, dtype in group.inputs])
+        except self._cp.cuda.compiler.CompileException as e:
+            warnings.warn(f"xgrad.compile: the fused kernel {name} did not compile ({e}); its "
+                          f"{len(group.nodes)} steps run one by one", RuntimeWarning)
+            kernel = None
+        self._kernels[source] = kernel
+        return kernel
 
     def fast_paths(self):
         # as on NumPy: CuPy's own functions where the compat layer only adds Python
