@@ -234,7 +234,7 @@ _SELECT_MIN = 4096  # below this np.where's own loop is as fast
 
 
 def _where(condition, x1, x2, /):
-    """``where`` on floats of one dtype as a bitwise select, ``(x1 & m) | (x2 & ~m)`` with ``m`` all ones
+    """``where`` on floats of one dtype as a bitwise select, ``x2 ^ ((x1 ^ x2) & m)`` with ``m`` all ones
     where ``condition`` holds: the same bits as np.where (a copy of one or the other), without its
     data-dependent branch, which mispredicts on masks like ReLU's (up to ~4x slower on float32)."""
     if type(condition) is np.ndarray and condition.dtype == np.bool_ and condition.size >= _SELECT_MIN:
@@ -245,10 +245,11 @@ def _where(condition, x1, x2, /):
             if shape == condition.shape:
                 bits = _BITS[dt.itemsize]
                 m = condition.astype(bits)
-                np.negative(m, out=m)  # 1 -> all ones (unsigned)
+                np.negative(m, out=m)  # 1 -> all ones (unsigned wrap-around)
                 a, b = (np.asarray(v, dtype=dt).view(bits) for v in (x1, x2))
-                out = np.bitwise_and(b, np.invert(m), dtype=bits)
-                out |= np.bitwise_and(a, m, out=m)
+                out = np.bitwise_xor(a, b, dtype=bits)  # b ^ ((a ^ b) & m): a where m, else b
+                out &= m
+                out ^= b
                 return out.view(dt)
     return np.where(condition, x1, x2)
 
