@@ -358,7 +358,8 @@ def _step(n: int, e: Entry, names: _Names) -> str:
     if out is None:
         target = "_"
     else:
-        target = "".join(src(o) + ", " for o in out) if type(out) is tuple else src(out)
+        # (a tuple result's non-array members, e.g. a None, are not slots: assigned to "_")
+        target = "".join((src(o) if o is not None else "_") + ", " for o in out) if type(out) is tuple else src(out)
     args = [src(a) for a in e.args]
     kw = "".join(f", {k}={src(v)}" for k, v in e.kw.items())
     if e.kind == "op":
