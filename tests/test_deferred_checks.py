@@ -265,6 +265,21 @@ def test_numpy_compiled_evaluation_refuses_a_negative_label_in_a_replay():
         evaluate(z, _labels([0, -1, 2, 1], "numpy"))  # indexing would wrap -1 around without a word
 
 
+def test_a_compiled_step_takes_ignored_labels_and_refuses_bad_ones_in_later_batches_as_eager(backend):
+    """A replay whose label check fails runs the step again eagerly: an ignore_index label (-100) that
+    the trace never saw gives eager's loss, a label out of range eager's error; never a different number."""
+    z = xgrad.tensor(np.random.default_rng(2).normal(size=(4, 3)), backend=backend)
+    step = xgrad.compile(lambda a, y: F.cross_entropy(a, y), warmup=0)
+    for labels in ([0, 1, 2, 1], [0, 1, 2, 1], [0, 1, 2, -100], [0, 1, 2, 1], [2, -100, -100, 0], [0, 1, 2, 1]):
+        y = xgrad.tensor(labels, backend=backend)
+        assert float(step(z, y)) == float(F.cross_entropy(z, y)), labels
+    for bad in ([0, 1, 3, 1], [0, -1, 2, 1]):
+        with pytest.raises(xgrad.InputError, match="class labels must lie in"):
+            step(z, xgrad.tensor(bad, backend=backend))
+    assert float(step(z, xgrad.tensor([0, 1, 2, 1], backend=backend))) == \
+        float(F.cross_entropy(z, xgrad.tensor([0, 1, 2, 1], backend=backend)))
+
+
 @pytest.mark.gpu
 @pytest.mark.filterwarnings("ignore:cupyx.allow_synchronize")  # deprecated by CuPy, still what detects a sync
 def test_a_gpu_step_never_waits_for_the_device():

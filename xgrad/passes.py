@@ -22,6 +22,7 @@ import math
 import operator
 from typing import Any, Callable, Collection, Iterable, Mapping, NamedTuple, Sequence
 
+from .errors import InputError
 from .tracing import Entry, Slot
 
 __all__ = ["slots", "reads", "root_slots", "mutates", "draws", "fold_constants", "eliminate_dead", "schedule",
@@ -149,14 +150,14 @@ def eliminate_dead(entries: Sequence[Entry], roots: Collection[int], folded: Map
 
 
 def schedule(live: Sequence[Entry], fresh: Collection[Any] = ()) -> tuple[list[Entry], int]:
-    """``live`` reordered so that value guards run as early as their inputs allow, and the length of the
+    """``live`` reordered so that value guards and checks run as early as their inputs allow, and the length of the
     first part: the guards and every step they depend on, in tape order; the other steps follow, in
     tape order. A replay that stops at a guard has then made no write its guards do not need.
 
     A step depends on the steps making what it reads, on earlier writes into memory it reads, and, when
     it writes, on earlier steps reading or writing that memory; a random draw on the earlier draws (a
     replay draws the same numbers in the same order)."""
-    guards = [i for i, e in enumerate(live) if e.kind == "guard"]
+    guards = [i for i, e in enumerate(live) if e.kind == "guard" or e.kind == "check"]
     if not guards:
         return list(live), 0
     producer, bases = _memory(live, fresh)
@@ -305,6 +306,13 @@ def emit(live: Sequence[Entry], loads: Sequence[tuple[str, int]], stores: Sequen
             handed = f"(({''.join(f'v{s}, ' for s in drawn)}))" if drawn else ""
             lines.append(f"    if {names.function(f'guard{n}', e.fn)}({names.src(e.args[0])}) != "
                          f"{names.const(e.out)}: raise _Diverged{handed}")
+        elif e.kind == "check":
+            # a check that fails here (one not deferred to a device) stops the replay as a failed guard
+            # does: the call runs again eagerly, where the function's own handling of the error applies
+            handed = f"(({''.join(f'v{s}, ' for s in drawn)}))" if drawn else ""
+            names.globals["_InputError"] = InputError
+            lines += ["    try:", "        " + _step(n, e, names), "    except _InputError:",
+                      f"        raise _Diverged{handed}"]
         else:
             lines.append("    " + _step(n, e, names))
             if draws(e):
