@@ -106,6 +106,24 @@ def test_max_pool_propagates_nan_and_its_gradient_as_torch(kw):
     np.testing.assert_allclose(xt.grad.numpy(), tt.grad.numpy(), rtol=1e-15, atol=1e-15)
 
 
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=3, stride=1, padding=1),
+                                dict(kernel_size=(2, 3), stride=1, padding=(1, 1), dilation=2),
+                                dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)])
+def test_max_pool_never_sends_a_gradient_into_the_padding_when_inputs_are_minus_infinity(kw):
+    """Windows whose entries are all -inf (masked activations) pass their gradient to the first of them,
+    as PyTorch's kernel does; the -inf padding never wins over them."""
+    rng = np.random.default_rng(5)
+    for x in (np.full((1, 2, 4, 5), -np.inf), np.where(rng.uniform(size=(1, 2, 4, 5)) < 0.6, -np.inf,
+                                                       rng.normal(size=(1, 2, 4, 5)))):
+        xt, tt = xgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        got, want = F.max_pool2d(xt, **kw), tF.max_pool2d(tt, **kw)
+        assert np.array_equal(got.detach().numpy(), want.detach().numpy())
+        g = rng.normal(size=want.shape)
+        got.backward(xgrad.tensor(g))
+        want.backward(torch.tensor(g))
+        np.testing.assert_allclose(xt.grad.numpy(), tt.grad.numpy(), rtol=1e-15, atol=1e-15)
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 9, 13, 17, 31])
 def test_nearest_interpolation_picks_torchs_pixels(size):
     x = np.arange(2.0 * 11 * 23).reshape(1, 2, 11, 23)

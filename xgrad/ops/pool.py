@@ -59,24 +59,33 @@ def _tiled(kernel_size, stride, dilation):
     return tuple(kernel_size) == tuple(stride) and tuple(dilation) == (1, 1)
 
 
-def _max_taps(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
-    """The kh*kw taps of ``x`` padded with -inf (padding never wins a maximum), in PyTorch's window order
-    (row by row), each (N, C, Ho, Wo)."""
+def _max_taps(xp, x, kernel_size, stride, padding, dilation, extra, out_size, fill=-math.inf):
+    """The kh*kw taps of ``x`` padded with ``fill``, in PyTorch's window order (row by row), each
+    (N, C, Ho, Wo)."""
     (ph, pw), (eh, ew), (kh, kw), (ho, wo), (dh, dw), (sh, sw) = padding, extra, kernel_size, out_size, dilation, \
         stride
     if ph or pw or eh or ew:
-        x = _pad_constant.forward(xp, x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), -math.inf)
+        x = _pad_constant.forward(xp, x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), fill)
     return [x[:, :, _tap(i, dh, sh, ho), _tap(j, dw, sw, wo)] for i in range(kh) for j in range(kw)]
 
 
 def _max_and_index(xp, x, kernel_size, stride, padding, dilation, extra, out_size):
     """Each window's maximum and the tap it came from (as a float of x's dtype: 0, 1, ...), by PyTorch's
-    rule: scanning the window row by row, an entry replaces the maximum if it is larger or NaN (so the
-    first of equal maxima wins, a NaN beats everything, and the last NaN wins over earlier ones)."""
-    taps = _max_taps(xp, x, kernel_size, stride, padding, dilation, extra, out_size)
+    rule: scanning the window's entries inside the input row by row, an entry replaces the maximum if it
+    is larger or NaN (so the first of equal maxima wins, a NaN beats everything, and the last NaN wins
+    over earlier ones). Padding (-inf) is never picked over an entry of the input, -inf included."""
+    args = (kernel_size, stride, padding, dilation, extra, out_size)
+    taps = _max_taps(xp, x, *args)
+    padded = any(padding) or any(extra)
+    # where padding is read: each tap's (1, 1, Ho, Wo) mask of positions inside the input
+    inside = [t > 0 for t in _max_taps(xp, xp.ones_like(x[:1, :1, ...]), *args, fill=0.0)] if padded else None
     best, index = taps[0], xp.zeros_like(taps[0])
+    found = inside[0] if padded else None  # whether `best` is an entry of the input yet
     for k, t in enumerate(taps[1:], start=1):
         wins = (t > best) | xp.isnan(t)
+        if padded:
+            wins = wins | (inside[k] & ~found)
+            found = found | inside[k]
         best = xp.where(wins, t, best)
         index = xp.where(wins, float(k), index)
     return best, index
