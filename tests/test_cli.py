@@ -346,6 +346,14 @@ def test_metrics_are_labelled_running_means_and_final_evaluation():
     assert "(whole training set, after training)" in final
 
 
+def test_digits_mlp_mistakes_are_refused_before_training_with_the_way_out():
+    r = run("train", "--dataset", "digits")
+    assert r.returncode == 2 and "--sizes must start with 64" in r.stderr and "--model cnn" in r.stderr
+    r = run("train", "--dataset", "digits", "--sizes", "64,32,10", "--plot", "m.png", "--epochs", "1")
+    assert r.returncode == 2 and "decision boundary in the plane; digits is 64-D" in r.stderr
+    assert "final:" not in r.stdout  # refused up front, not after training
+
+
 def test_threads_option_and_the_default_of_one_thread():
     pytest.importorskip("torch")
     pytest.importorskip("threadpoolctl")

@@ -153,6 +153,18 @@ def test_cross_entropy_label_out_of_range(backend):
         F.cross_entropy(z, xgrad.tensor(np.array([0, 3]), backend=backend)).item()
 
 
+def test_labels_and_indices_out_of_range_are_index_errors_as_in_torch(backend):
+    """PyTorch raises IndexError for a target or an embedding index out of range; xgrad's LabelError is
+    that and an InputError (ValueError) at once, so either except clause catches it."""
+    z = f64(np.zeros((2, 3)), backend, requires_grad=True)
+    bad = xgrad.tensor(np.array([0, 3]), backend=backend)
+    for call in (lambda: F.cross_entropy(z, bad).item(), lambda: F.nll_loss(z, bad).item(),
+                 lambda: F.embedding(bad, f64(np.zeros((3, 2)), backend)).sum().item()):
+        for catch in (IndexError, ValueError, xgrad.InputError, xgrad.LabelError):
+            with pytest.raises(catch, match=r"\[0, 3\)"):
+                call()
+
+
 def test_an_unusable_device_is_refused_when_chosen_not_at_the_next_op():
     before = xgrad.current_backend()
     with pytest.raises(xgrad.InputError, match=r"xgrad.use_backend: device 'cuda:7' is not usable with backend 'numpy'"):

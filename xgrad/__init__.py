@@ -2,7 +2,7 @@
 
 from .tensor import Tensor
 from .errors import (BackendMismatchError, BackendUnavailableError, DTypeError, GraphError, InputError,
-                     ShapeError, XgradError)
+                     LabelError, ShapeError, XgradError)
 from .backends import (available_backends, current_backend, get_backend, known_backends, register_backend,
                        use_backend)
 from .backends.checks import check_pending

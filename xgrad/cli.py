@@ -266,8 +266,13 @@ def cmd_train(args: argparse.Namespace) -> int:
               "slower than float32")
     ds = DATASETS[args.dataset]
     if args.sizes[0] != ds.n_features:
+        hint = " (or train the image model: --model cnn)" if ds.image_shape is not None else ""
         raise UsageError(f"--sizes must start with {ds.n_features} ({ds.name} is {ds.n_features}-D), "
-                         f"got {','.join(map(str, args.sizes))}")
+                         f"got {','.join(map(str, args.sizes))}{hint}")
+    if args.plot is not None and ds.n_features != 2:
+        raise UsageError(f"--plot draws the MLP's decision boundary in the plane; {ds.name} is {ds.n_features}-D"
+                         + (" (--model cnn --plot draws its loss curves and confusion matrix)"
+                            if ds.image_shape is not None else ""))
     if args.sizes[-1] < ds.n_classes:
         raise UsageError(f"--sizes must end with at least {ds.n_classes} outputs for {ds.name} "
                          f"({ds.n_classes} classes), got {args.sizes[-1]}")

@@ -29,6 +29,11 @@ class InputError(XgradError, ValueError):
     """A value an op cannot take (a class label out of range, an unknown reduction)."""
 
 
+class LabelError(InputError, IndexError):
+    """A class label or an index out of range: an InputError, and an IndexError as PyTorch raises there
+    (``except IndexError`` in ported code catches it)."""
+
+
 class ArgumentError(XgradError, TypeError):
     """A call an op does not take: too many positional arguments, an unknown keyword (options of the
     array-API standard's functions are keyword-only)."""

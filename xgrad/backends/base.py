@@ -12,7 +12,7 @@ import numpy as _np  # host-side RNG shared by the CPU backends, so one seed giv
 
 from .. import observe
 from . import checks, einsum as _einsum
-from ..errors import InputError
+from ..errors import InputError, LabelError
 from . import special, windows
 from .dtypes import DTYPES, DType, name_of
 from .namespace import FFT, LINALG, STANDARD, RuleNamespace
@@ -216,7 +216,7 @@ class Backend:
             checks.defer(self, checks.LabelRange(caller, num_classes), lo, hi)
             return self._clip_labels(labels, num_classes)
         if lo < 0 or hi >= num_classes:
-            raise InputError(checks.label_message(caller, num_classes, int(lo), int(hi)))
+            raise LabelError(checks.label_message(caller, num_classes, int(lo), int(hi)))
         return labels
 
     def _clip_labels(self, labels, num_classes):

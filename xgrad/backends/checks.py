@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..errors import InputError
+from ..errors import LabelError
 
 __all__ = ["LabelRange", "defer", "pending", "raise_pending", "check_pending", "label_message"]
 
@@ -106,7 +106,7 @@ def _compact() -> None:
 
 
 def raise_pending(where: str, keep: bool = False) -> None:
-    """Read every pending check (one transfer per device) and raise the first failure's InputError,
+    """Read every pending check (one transfer per device) and raise the first failure's LabelError (an InputError),
     naming ``where`` it was found ("raised at .item()"). The checks read are dropped, or, with ``keep``,
     the failed ones stay pending (a ``repr`` that withholds values leaves the error to the next read)."""
     with _lock:
@@ -133,7 +133,7 @@ def raise_pending(where: str, keep: bool = False) -> None:
         with _lock:
             pending[:0] = [p for p, _ in failed]
     p, message = failed[0]
-    raise InputError(
+    raise LabelError(
         f"{message} (raised at {where}: an earlier xgrad.{p.verdict.op} call had labels out of range; backend "
         f"{p.backend.name!r} checks them on the device without waiting and reports at the next read of values; "
         "call xgrad.check_pending() after a call to check it there)")

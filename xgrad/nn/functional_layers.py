@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from .. import ops
 from ..autograd import no_grad
-from ..errors import InputError, ShapeError
+from ..errors import InputError, LabelError, ShapeError
 from ..observe import draw
 from ..ops import embedding as _embedding
 from ..ops.normalization import batch_norm_training as _batch_norm_training, batch_stats as _batch_stats
@@ -29,7 +29,7 @@ def _check_indices(name: str, indices: Tensor, size: int, what: str) -> None:
                          f"{indices._backend.dtype_name(indices.dtype)}")
     if indices.size and bool(ops.any(ops.logical_or(ops.less(indices, 0), ops.greater_equal(indices, size)))):
         host = indices.numpy()
-        raise InputError(f"xgrad.nn.functional.{name}: indices must lie in [0, {size}) ({what}); got values "
+        raise LabelError(f"xgrad.nn.functional.{name}: indices must lie in [0, {size}) ({what}); got values "
                          f"from {host.min()} to {host.max()}")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import ops
 from ..creation import tensor
-from ..errors import InputError, ShapeError
+from ..errors import InputError, LabelError, ShapeError
 from ..ops import nn as _nn
 from ..ops._core import broadcast_shapes
 from ..ops.elementwise import dtype_info
@@ -96,7 +96,7 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, size_aver
         safe = ops.check_labels(safe, classes, caller="nn.functional.nll_loss")
     elif bool(ops.any((safe < 0) | (safe >= classes))):
         bad = ops.where(valid, target, 0).numpy()
-        raise InputError(f"xgrad.nn.functional.nll_loss: class labels must lie in [0, {classes}) or equal "
+        raise LabelError(f"xgrad.nn.functional.nll_loss: class labels must lie in [0, {classes}) or equal "
                          f"ignore_index={ignore_index}; got labels from {bad.min()} to {bad.max()}")
     picked = ops.squeeze(ops.take_along_axis(input, ops.expand_dims(safe, axis=axis), axis=axis), axis)
     if weight is not None:
