@@ -165,6 +165,15 @@ def test_labels_and_indices_out_of_range_are_index_errors_as_in_torch(backend):
                 call()
 
 
+def test_linear_names_in_features_and_refuses_mixed_dtypes_as_torch():
+    from xgrad import nn
+
+    with pytest.raises(xgrad.ShapeError, match=r"64 features on its last axis.*takes 16; set in_features to 64"):
+        nn.Linear(16, 3)(xgrad.randn(5, 64))
+    with pytest.raises(xgrad.DTypeError, match=r"input float64 and weight float32 and bias float32 differ"):
+        nn.Linear(16, 3, dtype="float32")(xgrad.randn(5, 16, dtype="float64"))  # torch: a RuntimeError too
+
+
 def test_an_unusable_device_is_refused_when_chosen_not_at_the_next_op():
     before = xgrad.current_backend()
     with pytest.raises(xgrad.InputError, match=r"xgrad.use_backend: device 'cuda:7' is not usable with backend 'numpy'"):

@@ -261,9 +261,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train_cnn(args)
     b = _backend(args)
     threads = _threads(args, b)
-    if args.dtype in b.slow_dtypes:
-        _note(f"{args.dtype} on the {b.name} backend is emulated in software: expect training many times "
-              "slower than float32")
+    _slow_dtype_note(args, b)
     ds = DATASETS[args.dataset]
     if args.sizes[0] != ds.n_features:
         hint = " (or train the image model: --model cnn)" if ds.image_shape is not None else ""
@@ -313,7 +311,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     noise = "" if shown is None else f", noise {shown}"
     _out(f"xgrad {__version__} train: {args.dataset} ({samples} points{noise}), MLP "
          f"{'-'.join(map(str, args.sizes))} {args.activation}, {args.optimizer} lr {args.lr:g}, batch "
-         f"{args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
+         f"{args.batch_size}, {_epochs(args.epochs)}, {args.dtype} on {_where(b, args.device)}"
          + _threads_shown(threads) + f", seed {args.seed}")
     every = args.grad_report
 
@@ -376,6 +374,16 @@ def _threads(args: argparse.Namespace, b: Backend) -> int | None:
     return threads
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'s' if n != 1 else ''}"
+
+
+def _slow_dtype_note(args: argparse.Namespace, b: Backend) -> None:
+    if args.dtype in b.slow_dtypes:
+        _note(f"{args.dtype} on the {b.name} backend is emulated in software: expect training many times "
+              "slower than float32")
+
+
 def _threads_shown(threads: int | None) -> str:
     return f" ({threads} thread{'s' if threads > 1 else ''})" if threads is not None else ""
 
@@ -397,6 +405,7 @@ def _train_cnn(args: argparse.Namespace) -> int:
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     b = _backend(args)
     threads = _threads(args, b)
+    _slow_dtype_note(args, b)
     try:
         X, y = load_dataset(ds.name, seed=args.seed, backend=b, device=args.device, dtype=args.dtype)
         Xt, yt = load_dataset(ds.name, split="test", seed=args.seed, backend=b, device=args.device, dtype=args.dtype)
@@ -413,7 +422,7 @@ def _train_cnn(args: argparse.Namespace) -> int:
     n_params = sum(p.size for p in model.parameters())
     _out(f"xgrad {__version__} train: {ds.name} ({X.shape[0]} train / {Xt.shape[0]} test images "
          f"{'x'.join(map(str, ds.image_shape))}), CNN ({n_params:,} parameters), {args.optimizer} lr {args.lr:g}, "
-         f"batch {args.batch_size}, {args.epochs} epochs, {args.dtype} on {_where(b, args.device)}"
+         f"batch {args.batch_size}, {_epochs(args.epochs)}, {args.dtype} on {_where(b, args.device)}"
          f"{_threads_shown(threads)}, seed {args.seed}")
     test_losses: list[float] = []
     test_accs: list[float] = []

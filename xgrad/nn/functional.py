@@ -3,6 +3,7 @@ fused op: x @ W.T + b) and ``dropout``."""
 
 from __future__ import annotations
 
+from ..errors import DTypeError
 from ..observe import draw
 from ..ops import leaky_relu, relu, sigmoid, tanh
 from ..ops import multiply as _multiply
@@ -23,8 +24,30 @@ def __dir__() -> list[str]:  # dir() and tab completion list the public names, n
 
 @_op(name="linear")
 def _linear(xp, x, weight, bias):
+    if x.dtype != weight.dtype or bias is not None and bias.dtype != weight.dtype:
+        # PyTorch refuses too; promoting would silently compute in another precision than the layer's
+        raise DTypeError(f"xgrad.nn.functional.linear: input {x.dtype} and weight {weight.dtype}"
+                         + (f" and bias {bias.dtype}" if bias is not None else "") + " differ; cast the input "
+                         "with .to(dtype) (or the layer with .to(dtype)) so they share one dtype")
     y = xp.matmul(x, xp.matrix_transpose(weight))
     return y if bias is None else y + bias
+
+
+def _linear_check(x, weight, bias=None):
+    """Why ``linear`` failed, from the shapes: in_features is the usual mistake (a flatten's size)."""
+    if weight.ndim != 2:
+        return f"the weight must be 2-D (out_features, in_features), got shape {tuple(weight.shape)}"
+    features = x.shape[-1] if x.ndim else None
+    if features != weight.shape[1]:
+        return (f"the input has {features} features on its last axis, shape {tuple(x.shape)}, but the weight "
+                f"(out_features, in_features) = {tuple(weight.shape)} takes {weight.shape[1]}; set in_features to "
+                f"{features} (after a flatten: channels x height x width)")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        return f"the bias must have shape ({weight.shape[0]},), one per output feature, got {tuple(bias.shape)}"
+    return None
+
+
+_linear.check = _linear_check
 
 
 def _linear_grad_x(xp, g, out, x, weight, bias):
