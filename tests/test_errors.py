@@ -174,6 +174,13 @@ def test_linear_names_in_features_and_refuses_mixed_dtypes_as_torch():
         nn.Linear(16, 3, dtype="float32")(xgrad.randn(5, 16, dtype="float64"))  # torch: a RuntimeError too
 
 
+def test_cross_entropy_says_class_labels_must_be_integers():
+    logits = xgrad.randn(4, 3)
+    for target in (xgrad.tensor([True, False, True, False]), xgrad.tensor([0.0, 1.0, 2.0, 1.0])):
+        with pytest.raises(xgrad.DTypeError, match=r"shape of class labels but dtype .*must be integers"):
+            F.cross_entropy(logits, target)
+
+
 def test_an_unusable_device_is_refused_when_chosen_not_at_the_next_op():
     before = xgrad.current_backend()
     with pytest.raises(xgrad.InputError, match=r"xgrad.use_backend: device 'cuda:7' is not usable with backend 'numpy'"):

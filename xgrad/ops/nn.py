@@ -3,7 +3,7 @@ cross_entropy, binary_cross_entropy_with_logits, mse_loss."""
 
 from typing import Any
 
-from ..errors import InputError, ShapeError
+from ..errors import DTypeError, InputError, ShapeError
 from ..tensor import Tensor
 from . import elementwise, reduction as red
 from ._core import broadcast_shapes, op
@@ -98,6 +98,11 @@ def cross_entropy(xp, logits, target, reduction="mean", ignore_index=None):
                 f"of shape {tuple(logits.shape)}; labels need the logits' shape without the class axis "
                 "(axis 1, as in PyTorch; the only axis of 1-D logits)")
     elif tuple(target.shape) != tuple(logits.shape):
+        if tuple(target.shape) == (tuple(logits.shape[:1] + logits.shape[2:]) if moved else tuple(logits.shape[:-1])):
+            raise DTypeError(
+                f"xgrad.cross_entropy: targets of shape {tuple(target.shape)} have the shape of class labels but "
+                f"dtype {target.dtype}; class labels must be integers (cast with .astype('int64')), probability "
+                f"targets need the logits' shape {tuple(logits.shape)}")
         raise ShapeError(
             f"xgrad.cross_entropy: probability targets of shape {tuple(target.shape)} must match the "
             f"logits' shape {tuple(logits.shape)}")
