@@ -179,6 +179,13 @@ def test_batchnorm_refuses_one_value_per_channel_and_wrong_channels():
         nn.BatchNorm2d(3)(xgrad.ones(2, 3))
 
 
+def test_batchnorm_refuses_integer_input_and_no_features_as_torch_does():
+    with pytest.raises(xgrad.DTypeError, match="needs a floating input, got int64"):
+        nn.BatchNorm1d(3)(xgrad.tensor([[1, 2, 3], [4, 5, 6]]))
+    with pytest.raises(xgrad.InputError, match="num_features must be positive"):
+        nn.BatchNorm2d(0)
+
+
 def test_batchnorm_state_dict_round_trips_buffers_and_moves_with_to():
     m = nn.BatchNorm1d(2, dtype="float64")
     m(xgrad.tensor(np.random.default_rng(0).normal(size=(4, 2))))

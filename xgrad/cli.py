@@ -530,7 +530,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     """``xgrad info``: versions, backends, devices."""
     _out(f"xgrad {__version__}  (python {platform.python_version()}, {platform.system()} {platform.machine()})")
     for dist in ("numpy", "array-api-compat", "array-api-strict", "torch", "cupy-cuda12x", "cupy-cuda13x", "cupy",
-                 "tqdm", "matplotlib"):
+                 "tqdm", "matplotlib", "threadpoolctl", "scikit-learn", "mpi4py", "graphviz"):
         v = _dist_version(dist)
         if v is not None:
             _out(f"  {dist:17s} {v}")

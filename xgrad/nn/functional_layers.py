@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from .. import ops
 from ..autograd import no_grad
-from ..errors import InputError, LabelError, ShapeError
+from ..errors import DTypeError, InputError, LabelError, ShapeError
 from ..observe import draw
 from ..ops import embedding as _embedding
 from ..ops.normalization import batch_norm_training as _batch_norm_training, batch_stats as _batch_stats
@@ -123,6 +123,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     with the running statistics."""
     if input.ndim < 2:
         raise ShapeError(f"xgrad.nn.functional.batch_norm: input must be (N, C, ...), got shape {tuple(input.shape)}")
+    if not input._backend.is_floating(input.dtype):
+        raise DTypeError(f"xgrad.nn.functional.batch_norm: needs a floating input, got "
+                         f"{input._backend.dtype_name(input.dtype)} (shape {tuple(input.shape)}); cast with "
+                         ".to('float32') or .to('float64')")
     channels = input.shape[1]
     for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (channels,):

@@ -72,6 +72,8 @@ class _BatchNorm(Module):
                  track_running_stats: bool = True, backend: str | Backend | None = None, device: Any = None,
                  dtype: Any = None):
         super().__init__()
+        if int(num_features) < 1:
+            raise InputError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         _affine(self, (self.num_features,), self.affine, True, backend, device, dtype)
