@@ -108,6 +108,7 @@ def plot_training(path: str, model: Module, X: Tensor, y: Tensor, losses: Sequen
     _draw_boundary(a, gx, gy, pred, Xh, yh, f"{title}: decision boundary", n_classes)
     lines = c.plot(np.arange(1, len(losses) + 1), losses, color="C0", label="loss (log scale, left)")
     c.set_xlabel("epoch")
+    c.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
     c.set_ylabel("training loss (cross-entropy, nats)", color="C0")
     c.set_yscale("log")
     c.grid(alpha=0.3)
@@ -158,15 +159,16 @@ def plot_classifier(path: str, losses: Sequence[float], test_losses: Sequence[fl
     plt = _pyplot()
     fig, (a, c) = plt.subplots(1, 2, figsize=(11, 4.6))
     epochs = np.arange(1, len(losses) + 1)
-    a.plot(epochs, losses, color="C0", label="train loss")
+    a.plot(epochs, losses, color="C0", label="train loss (running mean over the epoch's batches)")
     if len(test_losses):
         a.plot(np.arange(1, len(test_losses) + 1), test_losses, color="C0", ls="--", label="test loss")
     a.set_xlabel("epoch")
+    a.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
     a.set_ylabel("mean loss")
     a.set_yscale("log")
     a.grid(alpha=0.3)
     a2 = a.twinx()
-    a2.plot(epochs, 100 * np.asarray(accuracies), color="C1", label="train accuracy")
+    a2.plot(epochs, 100 * np.asarray(accuracies), color="C1", label="train accuracy (running mean)")
     if len(test_accuracies):
         a2.plot(np.arange(1, len(test_accuracies) + 1), 100 * np.asarray(test_accuracies), color="C1", ls="--",
                 label="test accuracy")
