@@ -348,6 +348,7 @@ def test_compile_does_not_fuse_by_default_and_numpy_runs_no_fused_kernels():
 def test_fused_compiled_steps_equal_unfused_ones_bit_for_bit_through_the_interpreter(monkeypatch, dtype,
                                                                                      activation):
     backend = get_backend("numpy")
+    xgrad.use_backend("numpy")  # the interpreter is patched into NumPy: run there, whatever XGRAD_BACKEND says
     monkeypatch.setattr(backend, "fused_elementwise",
                         lambda g: fused.interpret(g, fused.functions(backend.rule_namespace)))
     act = getattr(F, activation)
@@ -386,6 +387,7 @@ def _adam_step(fuse, dtype):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_fusion_with_adam_dropout_and_a_guard_keeps_every_bit(monkeypatch, dtype):
     backend = get_backend("numpy")
+    xgrad.use_backend("numpy")  # the interpreter is patched into NumPy: run there, whatever XGRAD_BACKEND says
     monkeypatch.setattr(backend, "fused_elementwise",
                         lambda g: fused.interpret(g, fused.functions(backend.rule_namespace)))
     plan, losses, weights = _adam_step(True, dtype)

@@ -26,8 +26,10 @@ def __dir__() -> list[str]:  # dir() and tab completion list the public names, n
 def _linear(xp, x, weight, bias):
     if x.dtype != weight.dtype or bias is not None and bias.dtype != weight.dtype:
         # PyTorch refuses too; promoting would silently compute in another precision than the layer's
-        raise DTypeError(f"xgrad.nn.functional.linear: input {x.dtype} and weight {weight.dtype}"
-                         + (f" and bias {bias.dtype}" if bias is not None else "") + " differ; cast the input "
+        def name(a):  # "float32", whatever the library's dtype object prints ("torch.float32", ...)
+            return str(a.dtype).rsplit(".", 1)[-1]
+        raise DTypeError(f"xgrad.nn.functional.linear: input {name(x)} and weight {name(weight)}"
+                         + (f" and bias {name(bias)}" if bias is not None else "") + " differ; cast the input "
                          "with .to(dtype) (or the layer with .to(dtype)) so they share one dtype")
     y = xp.matmul(x, xp.matrix_transpose(weight))
     return y if bias is None else y + bias
