@@ -114,6 +114,18 @@ def test_ported_script_gives_torchs_losses_for_20_steps_across_save_and_load(tmp
     np.testing.assert_allclose(ours[3], theirs[3], rtol=1e-10)  # BatchNorm's running statistics
 
 
+def test_save_load_round_trips_a_state_dict_on_every_backend(tmp_path, backend):
+    """A state_dict holds the backend's own arrays (torch.Tensor on torch): saved and loaded back there."""
+    m = xgrad.nn.Sequential(xgrad.nn.Linear(3, 2, dtype="float64", backend=backend),
+                            xgrad.nn.BatchNorm1d(2, dtype="float64", backend=backend))
+    m(xgrad.randn(4, 3, dtype="float64", backend=backend))
+    xgrad.save({"model": m.state_dict()}, tmp_path / "m.npz")
+    back = xgrad.load(tmp_path / "m.npz", backend=backend)["model"]
+    for k, v in m.state_dict().items():
+        got, want = xgrad.backends.to_host(back[k]), xgrad.backends.to_host(v)
+        assert got.dtype == want.dtype and np.array_equal(got, want), k
+
+
 def test_save_load_round_trips_nested_state_without_pickle(tmp_path):
     m = xgrad.nn.Sequential(xgrad.nn.Linear(3, 2, dtype="float64"), xgrad.nn.BatchNorm1d(2, dtype="float64"))
     opt = xgrad.optim.Adam(m.parameters(), lr=0.1)

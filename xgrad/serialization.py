@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Backend, placement, to_host
+from .backends import Backend, loaded_backends, placement, to_host
 from .checkpoint import CheckpointError, write_npz
 from .tensor import Tensor, new
 
@@ -47,8 +47,7 @@ def _encode(v: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
         return {"dict": items, "ordered": isinstance(v, OrderedDict)}
     if type(v) in (list, tuple):
         return {type(v).__name__: [_encode(x, f"{where}[{i}]", arrays) for i, x in enumerate(v)]}
-    if isinstance(v, Tensor) or (hasattr(v, "shape") and hasattr(v, "dtype") and hasattr(v, "__array_namespace__")) \
-            or isinstance(v, np.ndarray):
+    if isinstance(v, Tensor) or isinstance(v, np.ndarray) or _is_backend_array(v):
         host = np.asarray(to_host(v.detach().data if isinstance(v, Tensor) else v))
         if host.dtype.hasobject:
             raise TypeError(f"xgrad.save: {where} is an array of Python objects, which cannot be saved without pickle")
@@ -58,6 +57,14 @@ def _encode(v: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
     raise TypeError(f"xgrad.save: {where} is a {type(v).__name__}, which xgrad.save cannot store without pickle; "
                     "it stores tensors, arrays, dicts, lists, tuples, None, bool, int, float and str (save a "
                     "module's or optimizer's state_dict(), not the object)")
+
+
+def _is_backend_array(v: Any) -> bool:
+    """An array of a backend's library (a state_dict's buffer on torch is a torch.Tensor, on CuPy a
+    cupy.ndarray), or another array-API array."""
+    if hasattr(v, "shape") and hasattr(v, "dtype") and hasattr(v, "__array_namespace__"):
+        return True
+    return any(b.is_array(v) for b in loaded_backends())
 
 
 def save(obj: Any, f: str | os.PathLike[str] | io.IOBase, **unsupported: Any) -> None:
