@@ -44,7 +44,7 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from . import _state, backends as _backends, creation as _creation, fusion, hooks, observe, passes, tracing
+from . import _state, backends as _backends, creation as _creation, fusion, graphs, hooks, observe, passes, tracing
 from .backends import fused as _fused
 from .errors import GraphError
 from .ops import Op
@@ -64,7 +64,7 @@ class _Diverged(Exception):
 
 
 def compile(fn: Callable[..., Any] | None = None, *, warmup: int = 1,
-            max_retraces: int = 8, fuse: bool | None = None) -> Any:
+            max_retraces: int = 8, fuse: bool | None = None, cuda_graph: bool | None = None) -> Any:
     """Compile ``fn`` (usable as ``@xgrad.compile`` or ``@xgrad.compile(warmup=0)``).
 
     ``fuse``: run chains of elementwise steps as one kernel where the backend generates one
@@ -72,19 +72,30 @@ def compile(fn: Callable[..., Any] | None = None, *, warmup: int = 1,
     ``fuse_by_default``: off on every backend for now. CuPy builds a ``cupy.ElementwiseKernel`` per
     chain, but that path has not yet run on a GPU: it stays off there until it has (pass
     ``fuse=True`` to try it); NumPy and the other backends have no fused kernels, so ``fuse=True``
-    changes nothing on them."""
+    changes nothing on them.
+
+    ``cuda_graph``: record each replay plan's array work once into a CUDA graph and launch the
+    recording at later calls (``xgrad/graphs.py``; ``Backend.capture_graph``: CuPy, torch on CUDA).
+    None takes the backend's ``graph_by_default``, off everywhere until the GPU tests have run. With a
+    graph, results are copies, gradients are the graph's arrays (a gradient kept past the next call
+    makes that call run without the graph), and state the function gives new arrays is updated in
+    place. A backend without graphs, or a step that reads values on the host, runs plain replays (with
+    a warning when ``cuda_graph=True``)."""
     if fn is None:
-        return lambda f: CompiledFunction(f, warmup=warmup, max_retraces=max_retraces, fuse=fuse)
-    return CompiledFunction(fn, warmup=warmup, max_retraces=max_retraces, fuse=fuse)
+        return lambda f: CompiledFunction(f, warmup=warmup, max_retraces=max_retraces, fuse=fuse,
+                                          cuda_graph=cuda_graph)
+    return CompiledFunction(fn, warmup=warmup, max_retraces=max_retraces, fuse=fuse, cuda_graph=cuda_graph)
 
 
 class CompiledFunction:
     """A function with replay plans per input signature (newest first; each checks what it assumes)."""
 
-    def __init__(self, fn: Callable[..., Any], warmup: int = 1, max_retraces: int = 8, fuse: bool | None = None):
+    def __init__(self, fn: Callable[..., Any], warmup: int = 1, max_retraces: int = 8, fuse: bool | None = None,
+                 cuda_graph: bool | None = None):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.fuse = fuse
+        self.cuda_graph = cuda_graph
         self.warmup = warmup
         self.max_retraces = max_retraces
         self._plans: dict[tuple, list[_Plan]] = {}  # signature -> replay plans, once traced
@@ -122,7 +133,7 @@ class CompiledFunction:
         if calls < self.warmup:
             self._calls[sig] = calls + 1
             return self.fn(*args, **kwargs)
-        result, plan = _trace(self.fn, args, kwargs, drawn, self.fuse)
+        result, plan = _trace(self.fn, args, kwargs, drawn, self.fuse, self.cuda_graph)
         plans = self._plans.setdefault(sig, [])
         if plan is not None:
             plans.insert(0, plan)
@@ -185,7 +196,7 @@ def _eagerly(fn, args, kwargs, drawn):
         return fn(*args, **kwargs)
 
 
-def _trace(fn, args, kwargs, drawn=(), fuse=None):
+def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None):
     """Run ``fn`` once while recording; return its (real) result and the replay plan (None when the
     function kept a tensor it made somewhere a replay would not update)."""
     outside = _Outside(fn, args, kwargs)  # before the call: what a replay must find unchanged
@@ -205,7 +216,7 @@ def _trace(fn, args, kwargs, drawn=(), fuse=None):
             if trace.predrawn:
                 raise TraceError("xgrad.compile: internal error: the new trace drew fewer random numbers than "
                                  "the replay it replaces")
-            plan = _Plan(trace, arg_slots, out, outside, start_seq, fuse)
+            plan = _Plan(trace, arg_slots, out, outside, start_seq, fuse, cuda_graph)
         finally:
             tracing.concretize(trace)
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
@@ -352,7 +363,7 @@ class _Plan:
     Tensors stay here: they become globals of the replay (``t0``, ``t1``) and their arrays Slots or
     constants, and the passes (``xgrad.passes``) decide over the tape alone."""
 
-    def __init__(self, trace, arg_slots, out, outside, start_seq, fuse=None):
+    def __init__(self, trace, arg_slots, out, outside, start_seq, fuse=None, cuda_graph=None):
         raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_Stale": _Stale, "_wrap": new, "slice": slice, "_same": _same,
              "_obs": observe, "_hooks": hooks}
@@ -362,8 +373,9 @@ class _Plan:
         refs, grad_locals = self._refs(trace, src)
         writes = self._writes(trace, arg_slots)
         # the replay runs with no observer: it reads and writes the Tensors' fields directly
-        stores = [passes.Store(f"{refs(t)}._data", _value(raw(t))) for t in writes]
-        stores += self._grad_stores(trace, raw, refs, g)
+        data_stores = [passes.Store(f"{refs(t)}._data", _value(raw(t))) for t in writes]
+        grad_stores = self._grad_stores(trace, raw, refs, g)
+        stores = data_stores + grad_stores
         roots = passes.root_slots([s.value for s in stores] + outputs)  # slots that leave the replay
 
         folded = passes.fold_constants(trace.entries, trace.values, roots, _SHAPE_ONLY, _FRESH)
@@ -390,7 +402,8 @@ class _Plan:
         self._prologue(trace, outside, refs, grad_locals, src)
         loads = self._loads(trace, arg_slots, needed, refs, src, written_into)
         stores += self._remember(trace, raw, writes, live, inplace, src)
-        stores += self._versions(trace, refs, start_seq, g)
+        version_stores = self._versions(trace, refs, start_seq, g)
+        stores += version_stores
         prologue = (["try:"] + ["    " + line for line in src.prologue]
                     + ["except (LookupError, ValueError, AttributeError, TypeError):", "    raise _Stale"]
                     if src.prologue else [])
@@ -403,21 +416,140 @@ class _Plan:
         namespace = dict(g)
         exec(self.source, namespace)  # noqa: S102 - code generated from the recorded tape
         self._replay = namespace["replay"]
+        self.graph: graphs.GraphReplay | None = None
+        self.graph_reason: str | None = None  # why there is no graph, where one was asked for
+        backend = self._backend_of(trace)
+        if cuda_graph or (cuda_graph is None and backend is not None and backend.graph_by_default):
+            pieces = (trace, arg_slots, writes, data_stores, grad_stores, version_stores, outputs, live,
+                      inplace, folded, loads, prologue, src.checks, refs, g, grad_locals)
+            reason = self._graph(backend, pieces, bool(cuda_graph))
+            if reason is not None:
+                self.graph_reason = reason
+                if cuda_graph:
+                    warnings.warn(f"xgrad.compile(cuda_graph=True): this step runs without a CUDA graph: "
+                                  f"{reason}", RuntimeWarning, stacklevel=5)
 
     @staticmethod
     def _fuse(trace: Trace, live: list[Any], roots: set[int], inplace: dict[int, passes.InPlace],
               fuse: bool | None) -> tuple[list[Any], dict[int, passes.InPlace], list[_fused.Group]]:
         """The steps with elementwise groups fused (``fusion.py``), when ``fuse`` (or, for None, the
         backend's default) asks for it and every tensor read is of one backend."""
-        found = {id(t._backend): t._backend for t, _ in trace.inputs.values()}
-        if fuse is False or len(found) != 1:
+        backend = _Plan._backend_of(trace)
+        if fuse is False or backend is None:
             return live, inplace, []
-        (backend,) = found.values()
         if fuse is None and not backend.fuse_by_default:
             return live, inplace, []
         ops = _fused.tape_functions(backend.rule_namespace)
         groups = fusion.find_groups(live, trace.values, roots, ops, _FRESH, inplace)
         return fusion.fuse(live, groups, backend.fused_elementwise, inplace)
+
+    @staticmethod
+    def _backend_of(trace: Trace) -> Any:
+        """The one backend of every tensor the trace read, or None (none, or several)."""
+        found = {id(t._backend): t._backend for t, _ in trace.inputs.values()}
+        return next(iter(found.values())) if len(found) == 1 else None
+
+    # ---- CUDA-graph replay (graphs.py) ------------------------------------------------------------
+    def _graph(self, backend: Any, pieces: tuple, explicit: bool) -> str | None:
+        """Build this plan's graph replay (``self.graph``: the host part ``self._graph_replay`` and the
+        body), or return why there is none."""
+        (trace, arg_slots, writes, data_stores, grad_stores, version_stores, outputs, live, inplace, folded,
+         loads, prologue, checks, refs, g, grad_locals) = pieces
+        if backend is None:
+            return "it reads tensors of several backends"
+        if any(owner is not None for _, owner, _ in self._loaded):
+            return ("it reads the gradients the previous call left (accumulation): a graph would read "
+                    "the arrays it recorded")
+        loaded = dict((s, i) for s, i in self._index.items())  # slot -> index in K (self._seen)
+        args = {s for _, s in arg_slots}
+        parts = graphs.split(live, inplace, args, loaded)
+        if isinstance(parts, str):
+            return parts
+        into = {live[n].out.index: b.buffer for n, b in inplace.items()}  # results written into a buffer
+        slot_of = {id(t): s for t, s in trace.inputs.values() if s in loaded}
+        made = {s for e in parts.body for s in passes.slots(e.out)}
+        results: list[int] = []  # gradients first: handed out as the graph's arrays (GraphReplay.hand)
+        for st in grad_stores:
+            if st.value is not None and (type(st.value) is not Slot or st.value.index not in made
+                                         or st.value.index in results):
+                return "a gradient it stores is not computed in it"
+            if st.value is not None:
+                results.append(st.value.index)
+        n_grads = len(results)
+        writebacks, host_stores = [], []
+        for t, st in zip(writes, data_stores):
+            v, s = st.value, slot_of.get(id(t))
+            if s is not None:  # a loaded tensor keeps its array: the new values go into it
+                if type(v) is Slot and (v.index == s or into.get(v.index) == s):
+                    continue
+                writebacks.append((loaded[s], v))
+                host_stores.append(passes.Store("_", None, f"_written({refs(t)})"))
+            else:
+                host_stores.append(st)
+        wanted = [st.value.index for st in host_stores if type(st.value) is Slot]
+        wanted += [v.index for v in outputs if type(v) is Slot]
+        wanted += [v.index for _, v in writebacks if type(v) is Slot]
+        static, body_results = graphs.static_inputs(parts, args, loaded, folded, wanted)
+        pre_made = {s for e in parts.pre for s in passes.slots(e.out)}
+        for s in static:
+            if not (s in args or s in pre_made) or not hasattr(trace.values[s], "shape"):
+                return "it reads a value that is neither an argument nor a random draw (internal)"
+        results += [s for s in body_results if s not in results]
+        where = {s: k for k, s in enumerate(results)}
+        xp = backend.namespace  # (the library's own: this runs inside the trace)
+        S = [xp.empty_like(trace.values[s]) for s in static]
+        R: list[Any] = [None] * len(results)
+        first = (trace.values[static[0]] if static else self._seen[0] if self._seen else None)
+        device = backend.device(first) if first is not None else None
+
+        def src(v: Any, copy: bool = False) -> Any:  # a value as the host part reads it: R[k], or itself
+            if type(v) is Slot and v.index in where:
+                return f"_copy(R[{where[v.index]}])" if copy else f"R[{where[v.index]}]"
+            return v
+
+        stores = [passes.Store(f"S[{k}][...]", Slot(s)) for k, s in enumerate(static)]
+        stores.append(passes.Store("_", None, "_graph.launch()"))
+        for st in host_stores:
+            v = src(st.value)
+            stores.append(passes.Store(st.target, None, st.template.format(v)) if isinstance(v, str) else st)
+        for k, st in enumerate(grad_stores):
+            if st.value is None:
+                stores.append(st)
+            else:  # st.template: "_wrap({}, b_gN)"
+                stores.append(passes.Store(st.target, None,
+                                           f"_graph.hand({where[st.value.index]}, "
+                                           f"{st.template.format(src(st.value))})"))
+        stores += version_stores
+        result = []
+        for j, v in enumerate(outputs):
+            v = src(v, copy=True)
+            if isinstance(v, str):
+                stores.append(passes.Store(f"o{j}", None, v))
+                result.append(f"o{j}")
+            else:
+                stores.append(passes.Store(f"o{j}", v))
+                result.append(f"o{j}")
+        checks = list(checks)
+        if grad_locals:  # the prologue's references to the gradients (GraphReplay counts the others)
+            checks.append(f"del {', '.join(sorted(grad_locals.values()))}")
+        checks.append("if not _graph.ready(): return _PLAIN")
+        host, host_names = passes.emit(parts.pre, loads, stores, (), {}, folded, prologue, checks,
+                                       result="(" + "".join(r + ", " for r in result) + ")")
+        body, body_names = graphs.body_source(parts, static, [s for s in results], loaded,
+                                              [(i, v) for i, v in writebacks], folded)
+        swap = backend.graph_functions()
+        body_names = {k: swap.get(id(v), v) for k, v in body_names.items()}
+        self.graph = graph = graphs.GraphReplay(backend, device, None, S, R, self._seen, n_grads, explicit)
+        names = dict(g, S=S, R=R, K=self._seen)
+        body_ns = dict(names, **body_names)
+        exec(body, body_ns)  # noqa: S102 - code generated from the recorded tape
+        graph.body = body_ns["replay"]
+        host_ns = dict(names, **host_names, _graph=graph, _PLAIN=graphs.PLAIN, _written=written,
+                       _copy=functools.partial(xp.asarray, copy=True))
+        exec(host, host_ns)  # noqa: S102
+        self._graph_replay = host_ns["replay"]
+        self.graph_source = (host, body)
+        return None
 
     # ---- naming the tensors -----------------------------------------------------------------------
     @staticmethod
@@ -585,6 +717,8 @@ class _Plan:
         """A loaded tensor holds another array than last seen: like the trace's (and, where the replay
         writes into it, writable and no other loaded tensor's), it is remembered; else ``_Stale``."""
         t, _, written_into = self._loaded[i]
+        if self.graph is not None:  # the recording reads the old array: record again
+            self.graph.invalid = True
         if _array_key(array) != self._expect[i]:
             raise _Stale
         if written_into and (not t._backend.writable(array) or any(array is a for a in self._seen)):
@@ -618,6 +752,10 @@ class _Plan:
         return spec(out), values
 
     def run(self, args):
+        if self.graph is not None and self.graph.disabled is None:
+            values = self._graph_replay(args)
+            if values is not graphs.PLAIN:
+                return _build(self.out_kind, values)
         values = self._replay(args)
         return _build(self.out_kind, values)
 

@@ -259,13 +259,14 @@ class Store(NamedTuple):
 
 def emit(live: Sequence[Entry], loads: Sequence[tuple[str, int]], stores: Sequence[Store],
          outputs: Sequence[Any], inplace: Mapping[int, InPlace], folded: Mapping[int, Any],
-         prologue: Sequence[str] = (), checks: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
+         prologue: Sequence[str] = (), checks: Sequence[str] = (),
+         result: str | None = None) -> tuple[str, dict[str, Any]]:
     """The source of ``def replay(A)``, and the globals it needs besides those the caller provides.
 
     The function runs the ``prologue`` lines (the caller's checks of what it may assume), reads each
     ``(expression, slot)`` of ``loads`` into ``v<slot>``, runs the ``checks`` lines, then ``live`` (the
     steps of ``inplace`` with ``out=``), makes the ``stores`` and returns the tuple of ``outputs``
-    (Slots or constants). A temporary is deleted right after its last use, as hand-written code frees
+    (Slots or constants), or ``result`` (source text) where given. A temporary is deleted right after its last use, as hand-written code frees
     it. Folded slots, constants and the functions called are globals named here (``v3``, ``c0``,
     ``f2``, ``u_add``); ``_Diverged`` (raised when a guard fails, with the random numbers drawn before
     it, if any) and the names in ``prologue``, ``loads``, ``checks`` and ``stores`` are the caller's."""
@@ -320,7 +321,8 @@ def emit(live: Sequence[Entry], loads: Sequence[tuple[str, int]], stores: Sequen
         if n in dead_after:
             lines.append(f"    del {', '.join(sorted(dead_after[n]))}")
     lines += [f"    {st.target} = {st.template.format(names.src(st.value))}" for st in stores]
-    lines.append("    return (" + "".join(names.src(v) + ", " for v in outputs) + ")")
+    lines.append("    return " + (result if result is not None else
+                                      "(" + "".join(names.src(v) + ", " for v in outputs) + ")"))
     return "\n".join(lines), names.globals
 
 

@@ -7,6 +7,8 @@ the rule namespace ``xp`` that ops, VJP rules and library code compute with: the
 are methods.
 """
 
+import sys as _sys
+
 import array_api_compat as _compat
 import numpy as _np  # host-side RNG shared by the CPU backends, so one seed gives the same values
 
@@ -263,6 +265,24 @@ class Backend:
         ``group.outputs`` one array, or a tuple of several), or None to run its steps one by one, as
         here: a library without generated kernels gains nothing from fusing."""
         return None
+
+    # CUDA-graph replay (xgrad.compile(cuda_graph=...), xgrad/graphs.py)
+    graph_by_default = False  # whether xgrad.compile records graphs when not told (cuda_graph=None)
+
+    def capture_graph(self, body, device):
+        """Record the kernels ``body(None)`` launches on ``device`` into one CUDA graph, without running
+        them, and return a function that launches the recording (the arrays ``body`` allocates while
+        recorded stay the graph's); NotImplementedError, saying why, where there is none."""
+        raise NotImplementedError(f"backend {self.name!r} has no CUDA graphs")
+
+    def graph_functions(self):
+        """{id(function): replacement} for the functions a recording cannot call (CuPy: cuBLAS's matmul)."""
+        return {}
+
+    def unshared(self, holder, key, others):
+        """Whether ``holder[key]``, or memory it shares, is referenced from nowhere but ``holder`` and
+        ``others`` more references (CPython reference counts; a view holds its base)."""
+        return _sys.getrefcount(holder[key]) <= others + 2  # (+ the argument of getrefcount)
 
     def erf(self, x):
         """The error function, elementwise (the standard lacks it): fdlibm's algorithm in standard

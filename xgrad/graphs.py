@@ -1,0 +1,216 @@
+"""CUDA-graph replay of a compiled plan (``xgrad.compile(fn, cuda_graph=True)``).
+
+A CUDA graph records the kernels of one run and launches them all again with one call: the same
+kernels on the same memory. A compiled plan (``compile.py``) is split here into
+
+  * the **body**: the plan's array steps, reading its inputs from fixed buffers (``S``: the
+    arguments and what the host part computed; ``K``: the arrays of the tensors it loads, parameters
+    and optimizer state) and leaving every array the host part needs in ``R``. The backend records
+    it once (``Backend.capture_graph``); each call launches the recording.
+  * the **host part**, generated like a plain replay: its checks of what the trace assumed (the same
+    prologue and loads), then the steps a graph cannot hold, run as they are: random draws (from the
+    backend's generator, so the numbers are eager's, in eager's order) and deferred label checks (with
+    what they need); then copies of the arguments and those results into ``S``, the launch, and the
+    stores, reading ``R``.
+
+What a graph changes, and how no wrong number gets through:
+  * A launch reads the arrays the recording read. Every loaded tensor must hold the array it held at
+    the capture (checked, as a plain replay checks); a tensor the function gave a new array gets the
+    new values written into its old one inside the graph (``K[i][...] = v``), and its version moves, so
+    an autograd graph that saved the old values refuses to backward.
+  * A launch writes the arrays the recording allocated. Results are handed out as copies; gradients
+    are handed out as the graph's own arrays (no copy per parameter), so before each launch the
+    previous call's gradient arrays must be referenced by nothing but their ``.grad``
+    (``Backend.unshared``): a gradient the user kept runs the call as a plain replay instead.
+  * Anything that would read a value on the host inside the body (a guard: ``.item()``, Python control
+    flow on an array) makes the plan ineligible; so does a function reading the gradients the previous
+    call left (accumulation). An ineligible plan, a backend without graphs and a capture the library
+    refuses all run plain replays: the same numbers, without the graph.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Sequence
+
+from . import passes
+from .tracing import Slot
+
+__all__ = ["GraphReplay", "split", "PLAIN"]
+
+PLAIN = object()
+"""What the host part returns when this call must run as a plain replay (before it changed anything)."""
+
+MAX_CAPTURES = 4  # captures of one plan (each after a loaded tensor got another array) before giving up
+
+
+class Split:
+    """The host part's and the body's sources, and what the bookkeeping needs."""
+
+    def __init__(self) -> None:
+        self.pre: list[Any] = []  # the steps the host part runs (draws, checks and what they read)
+        self.body: list[Any] = []  # the steps the graph holds
+        self.body_inplace: dict[int, passes.InPlace] = {}
+        self.static: list[int] = []  # slots copied into S, in order
+        self.results: list[int] = []  # slots the body leaves in R, in order
+
+
+def split(live: Sequence[Any], inplace: dict[int, passes.InPlace], arg_slots: set[int],
+          loaded: dict[int, int]) -> Split | str:
+    """Split the steps of a plan: those the host part runs before the launch, and the body; or the
+    reason the plan cannot be a graph. ``loaded``: slot of each loaded tensor's array -> its index in
+    ``K``; ``arg_slots``: the arguments' slots."""
+    for e in live:
+        if e.kind == "guard":
+            return ("the function reads a value on the host (.item(), float(t), Python control flow on an "
+                    "array): a graph would replay the value it read once")
+    producer = {}
+    for n, e in enumerate(live):
+        for s in passes.slots(e.out):
+            producer[s] = n
+    pre: set[int] = set()
+
+    def pull(n: int) -> str | None:  # step n and what it reads into the host part, or why not
+        if n in pre:
+            return None
+        e = live[n]
+        if n in inplace or passes.mutates(e) is not None:
+            return "a label check reads a value written in place"
+        for s in passes.reads(e):
+            if s in loaded:
+                return "a label check reads a parameter or optimizer state"
+            if s in producer:
+                why = pull(producer[s])
+                if why is not None:
+                    return why
+        pre.add(n)
+        return None
+
+    for n, e in enumerate(live):
+        if passes.draws(e) or e.kind == "check":
+            why = pull(n)
+            if why is not None:
+                return why + " (it would run before the graph)"
+    out = Split()
+    for n, e in enumerate(live):
+        if n in pre:
+            out.pre.append(e)
+        else:
+            if n in inplace:
+                out.body_inplace[len(out.body)] = inplace[n]
+            out.body.append(e)
+    return out
+
+
+class GraphReplay:
+    """One plan's graph: the static buffers, the capture, the launches, and the checks before them.
+
+    ``S`` (inputs), ``R`` (results) and ``K`` (the plan's loaded arrays, ``_Plan._seen``) are the lists
+    the generated code reads and writes; ``body`` the generated function of the graph's steps."""
+
+    def __init__(self, backend: Any, device: Any, body: Callable[[Any], Any], S: list, R: list, K: list,
+                 grads: int, explicit: bool):
+        self.backend = backend
+        self.device = device
+        self.body = body
+        self.S, self.R, self.K = S, R, K
+        self.handed: list[Any] = [None] * grads  # the gradient Tensors the last call stored (their arrays: R)
+        self.explicit = explicit  # cuda_graph=True: say why when no graph runs
+        self.launch_fn: Callable[[], None] | None = None
+        self.recorded: list[Any] = []  # the arrays of K when recorded
+        self.invalid = False  # a loaded tensor holds another array than the recording read
+        self.disabled: str | None = None  # why this plan runs plain replays from now on
+        self.captures = self.launches = self.fallbacks = 0
+
+    def ready(self) -> bool:
+        """Whether this call can launch (else it runs as a plain replay): enabled, the loaded arrays
+        those of the recording (or none recorded yet), and no array a launch overwrites kept outside."""
+        if self.disabled is not None:
+            return False
+        K, recorded = self.K, self.recorded
+        if self.launch_fn is not None and any(K[i] is not recorded[i] for i in range(len(K))):
+            self.invalid = True  # (a plain replay gave a loaded tensor a new array)
+        if self.invalid:  # record again, with the new arrays (this call: plain)
+            self.invalid = False
+            self.launch_fn = None
+            if self.captures >= MAX_CAPTURES:
+                self._disable(f"its tensors were given new arrays {self.captures} times (a graph reads fixed "
+                              "arrays: update parameters in place, as optimizers do)")
+            self.fallbacks += 1
+            return False
+        if self.launch_fn is not None and not self._unshared():
+            self.fallbacks += 1
+            return False
+        return True
+
+    def _unshared(self) -> bool:
+        """Nothing but this graph and the last handed gradients refers to the arrays a launch overwrites."""
+        unshared, handed, R = self.backend.unshared, self.handed, self.R
+        for k in range(len(handed)):  # (indexing, not a loop variable: a local would be one more reference)
+            # a gradient Tensor: held by this list and its owner's .grad; its array by R and the Tensor
+            if handed[k] is not None and not (handed[k]._data is R[k] and unshared(handed, k, 1)
+                                              and unshared(R, k, 1)):
+                return False
+        return all(unshared(R, k, 0) for k in range(len(handed), len(R)) if hasattr(R[k], "shape"))
+
+    def launch(self) -> None:
+        """Launch the recording (recording it first where there is none). A capture the backend refuses
+        runs the body directly, once, and this plan runs plain replays from then on."""
+        if self.launch_fn is None:
+            try:
+                self.recorded = list(self.K)
+                self.launch_fn = self.backend.capture_graph(self.body, self.device)
+            except NotImplementedError as e:
+                self._disable(str(e))
+                self.body(None)
+                return
+            self.captures += 1
+        self.launch_fn()
+        self.launches += 1
+
+    def hand(self, k: int, t: Any) -> Any:
+        """Remember gradient Tensor ``t`` (wrapping ``R[k]``) as handed out; return it."""
+        self.handed[k] = t
+        return t
+
+    def _disable(self, why: str) -> None:
+        self.disabled = why
+        self.launch_fn = None
+        if self.explicit:
+            warnings.warn(f"xgrad.compile(cuda_graph=True): this step runs without a CUDA graph: {why}",
+                          RuntimeWarning, stacklevel=4)
+
+
+def static_inputs(parts: Split, arg_slots: set[int], loaded: dict[int, int], folded: dict[int, Any],
+                  wanted: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(slots the body reads that the host part provides, in order; slots of ``wanted`` the body makes)."""
+    made = {s for e in parts.body for s in passes.slots(e.out)}
+    read: list[int] = []
+    for e in parts.body:
+        read += passes.reads(e)
+    read += [inplace.buffer for inplace in parts.body_inplace.values()]
+    static = []
+    for s in dict.fromkeys(read + list(wanted)):
+        if s not in made and s not in loaded and s not in folded:
+            static.append(s)
+    results = [s for s in dict.fromkeys(wanted) if s in made]
+    return static, results
+
+
+def body_source(parts: Split, static: list[int], results: list[int], loaded: dict[int, int],
+                writebacks: list[tuple[int, Any]], folded: dict[int, Any]) -> tuple[str, dict[str, Any]]:
+    """The source of the body (``def replay(A)``, called with None): its loads from ``S`` and ``K``,
+    its steps, the new values written back into loaded arrays (``writebacks``: (K index, Slot or
+    constant)), and the results into ``R``."""
+    made = {s for e in parts.body for s in passes.slots(e.out)}
+    read = set()
+    for e in parts.body:
+        read.update(passes.reads(e))
+    read.update(ip.buffer for ip in parts.body_inplace.values())
+    read.update(results)
+    read.update(v.index for _, v in writebacks if type(v) is Slot)
+    loads = [(f"S[{k}]", s) for k, s in enumerate(static)]
+    loads += [(f"K[{i}]", s) for s, i in loaded.items() if s in read and s not in made]
+    stores = [passes.Store(f"K[{i}][...]", v) for i, v in writebacks]
+    stores += [passes.Store(f"R[{k}]", Slot(s)) for k, s in enumerate(results)]
+    return passes.emit(parts.body, loads, stores, (), parts.body_inplace, folded)
