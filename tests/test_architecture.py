@@ -113,7 +113,7 @@ LAYERS = {
     "xgrad.tensor": 2,
     "xgrad.ops": 3, "xgrad.creation": 3, "xgrad.inplace": 3,
     "xgrad.autograd": 4, "xgrad.function": 4, "xgrad.ops.methods": 4,
-    "xgrad.tracing": 5, "xgrad.passes": 5, "xgrad.fusion": 5, "xgrad.compile": 5,
+    "xgrad.tracing": 5, "xgrad.passes": 5, "xgrad.fusion": 5, "xgrad.graphs": 5, "xgrad.compile": 5,
     "xgrad.nn": 6, "xgrad.optim": 6, "xgrad.data": 6, "xgrad.checkpoint": 6,
     "xgrad.training": 6, "xgrad.distributed": 6, "xgrad.models": 6,
     "xgrad.gradcheck": 7, "xgrad.reference": 7, "xgrad.plotting": 7, "xgrad.cli": 7, "xgrad.__main__": 7,

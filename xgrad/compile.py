@@ -39,6 +39,8 @@ from __future__ import annotations
 import dis
 import functools
 import gc
+import os
+import sys
 import types
 import warnings
 import weakref
@@ -96,6 +98,7 @@ class CompiledFunction:
         self.fn = fn
         self.fuse = fuse
         self.cuda_graph = cuda_graph
+        self._said: set[str] = set()  # why no graph runs, said once each (cuda_graph=True)
         self.warmup = warmup
         self.max_retraces = max_retraces
         self._plans: dict[tuple, list[_Plan]] = {}  # signature -> replay plans, once traced
@@ -133,11 +136,18 @@ class CompiledFunction:
         if calls < self.warmup:
             self._calls[sig] = calls + 1
             return self.fn(*args, **kwargs)
-        result, plan = _trace(self.fn, args, kwargs, drawn, self.fuse, self.cuda_graph)
+        result, plan = _trace(self.fn, args, kwargs, drawn, self.fuse, self.cuda_graph, self._say)
         plans = self._plans.setdefault(sig, [])
         if plan is not None:
             plans.insert(0, plan)
         return result
+
+    def _say(self, reason: str) -> None:
+        """Warn, once per reason, that a step asked to run as a CUDA graph runs without one."""
+        if reason not in self._said:
+            self._said.add(reason)
+            warnings.warn(f"xgrad.compile(cuda_graph=True): {getattr(self.fn, '__name__', self.fn)} runs without a "
+                          f"CUDA graph: {reason}", RuntimeWarning, stacklevel=_outside_xgrad())
 
     def _retrace(self, sig: tuple) -> None:
         n = self._retraces[sig] = self._retraces.get(sig, 0) + 1
@@ -153,6 +163,17 @@ class CompiledFunction:
         """The newest replay plan for these arguments' signature (None before it is traced)."""
         plans = self._plans.get(_signature(args, kwargs))
         return plans[0] if plans else None
+
+
+def _outside_xgrad() -> int:
+    """The ``stacklevel`` of the innermost caller outside xgrad (and its generated code)."""
+    level, f = 2, sys._getframe(2)
+    while f is not None and (f.f_code.co_filename.startswith(_PACKAGE) or f.f_code.co_filename == "<string>"):
+        level, f = level + 1, f.f_back
+    return level
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _key(a):
@@ -196,7 +217,7 @@ def _eagerly(fn, args, kwargs, drawn):
         return fn(*args, **kwargs)
 
 
-def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None):
+def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None, say=None):
     """Run ``fn`` once while recording; return its (real) result and the replay plan (None when the
     function kept a tensor it made somewhere a replay would not update)."""
     outside = _Outside(fn, args, kwargs)  # before the call: what a replay must find unchanged
@@ -216,7 +237,7 @@ def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None):
             if trace.predrawn:
                 raise TraceError("xgrad.compile: internal error: the new trace drew fewer random numbers than "
                                  "the replay it replaces")
-            plan = _Plan(trace, arg_slots, out, outside, start_seq, fuse, cuda_graph)
+            plan = _Plan(trace, arg_slots, out, outside, start_seq, fuse, cuda_graph, say)
         finally:
             tracing.concretize(trace)
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
@@ -363,7 +384,7 @@ class _Plan:
     Tensors stay here: they become globals of the replay (``t0``, ``t1``) and their arrays Slots or
     constants, and the passes (``xgrad.passes``) decide over the tape alone."""
 
-    def __init__(self, trace, arg_slots, out, outside, start_seq, fuse=None, cuda_graph=None):
+    def __init__(self, trace, arg_slots, out, outside, start_seq, fuse=None, cuda_graph=None, say=None):
         raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_Stale": _Stale, "_wrap": new, "slice": slice, "_same": _same,
              "_obs": observe, "_hooks": hooks}
@@ -422,12 +443,11 @@ class _Plan:
         if cuda_graph or (cuda_graph is None and backend is not None and backend.graph_by_default):
             pieces = (trace, arg_slots, writes, data_stores, grad_stores, version_stores, outputs, live,
                       inplace, folded, loads, prologue, src.checks, refs, g, grad_locals)
-            reason = self._graph(backend, pieces, bool(cuda_graph))
+            reason = self._graph(backend, pieces, say if cuda_graph else None)
             if reason is not None:
                 self.graph_reason = reason
-                if cuda_graph:
-                    warnings.warn(f"xgrad.compile(cuda_graph=True): this step runs without a CUDA graph: "
-                                  f"{reason}", RuntimeWarning, stacklevel=5)
+                if cuda_graph and say is not None:
+                    say(reason)
 
     @staticmethod
     def _fuse(trace: Trace, live: list[Any], roots: set[int], inplace: dict[int, passes.InPlace],
@@ -450,7 +470,7 @@ class _Plan:
         return next(iter(found.values())) if len(found) == 1 else None
 
     # ---- CUDA-graph replay (graphs.py) ------------------------------------------------------------
-    def _graph(self, backend: Any, pieces: tuple, explicit: bool) -> str | None:
+    def _graph(self, backend: Any, pieces: tuple, say: Callable[[str], None] | None) -> str | None:
         """Build this plan's graph replay (``self.graph``: the host part ``self._graph_replay`` and the
         body), or return why there is none."""
         (trace, arg_slots, writes, data_stores, grad_stores, version_stores, outputs, live, inplace, folded,
@@ -469,13 +489,14 @@ class _Plan:
         slot_of = {id(t): s for t, s in trace.inputs.values() if s in loaded}
         made = {s for e in parts.body for s in passes.slots(e.out)}
         results: list[int] = []  # gradients first: handed out as the graph's arrays (GraphReplay.hand)
-        for st in grad_stores:
+        owners = []
+        for t, st in zip(trace.grad_written.values(), grad_stores):  # (the order _grad_stores made them in)
             if st.value is not None and (type(st.value) is not Slot or st.value.index not in made
                                          or st.value.index in results):
                 return "a gradient it stores is not computed in it"
             if st.value is not None:
                 results.append(st.value.index)
-        n_grads = len(results)
+                owners.append(t)
         writebacks, host_stores = [], []
         for t, st in zip(writes, data_stores):
             v, s = st.value, slot_of.get(id(t))
@@ -539,7 +560,7 @@ class _Plan:
                                               [(i, v) for i, v in writebacks], folded)
         swap = backend.graph_functions()
         body_names = {k: swap.get(id(v), v) for k, v in body_names.items()}
-        self.graph = graph = graphs.GraphReplay(backend, device, None, S, R, self._seen, n_grads, explicit)
+        self.graph = graph = graphs.GraphReplay(backend, device, None, S, R, self._seen, owners, say)
         names = dict(g, S=S, R=R, K=self._seen)
         body_ns = dict(names, **body_names)
         exec(body, body_ns)  # noqa: S102 - code generated from the recorded tape

@@ -30,7 +30,6 @@ What a graph changes, and how no wrong number gets through:
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, Sequence
 
 from . import passes
@@ -109,13 +108,14 @@ class GraphReplay:
     the generated code reads and writes; ``body`` the generated function of the graph's steps."""
 
     def __init__(self, backend: Any, device: Any, body: Callable[[Any], Any], S: list, R: list, K: list,
-                 grads: int, explicit: bool):
+                 owners: list, say: Callable[[str], None] | None):
         self.backend = backend
         self.device = device
         self.body = body
         self.S, self.R, self.K = S, R, K
-        self.handed: list[Any] = [None] * grads  # the gradient Tensors the last call stored (their arrays: R)
-        self.explicit = explicit  # cuda_graph=True: say why when no graph runs
+        self.owners = owners  # the tensors whose .grad the body computes (R[k] for owners[k])
+        self.handed: list[Any] = [None] * len(owners)  # the gradient Tensors stored last (their arrays: R)
+        self.say = say  # cuda_graph=True: says why when no graph runs (once per reason)
         self.launch_fn: Callable[[], None] | None = None
         self.recorded: list[Any] = []  # the arrays of K when recorded
         self.invalid = False  # a loaded tensor holds another array than the recording read
@@ -145,11 +145,11 @@ class GraphReplay:
 
     def _unshared(self) -> bool:
         """Nothing but this graph and the last handed gradients refers to the arrays a launch overwrites."""
-        unshared, handed, R = self.backend.unshared, self.handed, self.R
+        unshared, handed, R, owners = self.backend.unshared, self.handed, self.R, self.owners
         for k in range(len(handed)):  # (indexing, not a loop variable: a local would be one more reference)
-            # a gradient Tensor: held by this list and its owner's .grad; its array by R and the Tensor
-            if handed[k] is not None and not (handed[k]._data is R[k] and unshared(handed, k, 1)
-                                              and unshared(R, k, 1)):
+            # a gradient Tensor: held by this list (and its owner's .grad, if still); its array by R and it
+            if handed[k] is not None and not (handed[k]._data is R[k] and unshared(R, k, 1) and
+                                              unshared(handed, k, 1 if owners[k]._grad is handed[k] else 0)):
                 return False
         return all(unshared(R, k, 0) for k in range(len(handed), len(R)) if hasattr(R[k], "shape"))
 
@@ -176,9 +176,8 @@ class GraphReplay:
     def _disable(self, why: str) -> None:
         self.disabled = why
         self.launch_fn = None
-        if self.explicit:
-            warnings.warn(f"xgrad.compile(cuda_graph=True): this step runs without a CUDA graph: {why}",
-                          RuntimeWarning, stacklevel=4)
+        if self.say is not None:
+            self.say(why)
 
 
 def static_inputs(parts: Split, arg_slots: set[int], loaded: dict[int, int], folded: dict[int, Any],

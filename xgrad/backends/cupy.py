@@ -1,10 +1,11 @@
 """CuPy on an NVIDIA GPU."""
 
+import functools
 import operator
 import warnings
 
 from ..errors import BackendUnavailableError
-from . import cuda_source
+from . import cuda_source, gemm
 from .base import Backend
 
 
@@ -45,6 +46,39 @@ class CupyBackend(Backend):
             kernel = None
         self._kernels[source] = kernel
         return kernel
+
+    # CUDA graphs (xgrad/graphs.py): a stream capture into a private memory pool
+    def capture_graph(self, body, device):
+        """Record ``body(None)`` by stream capture on a stream of its own, its arrays allocated from a
+        memory pool nothing else uses (a graph writes the same memory at every launch); CuPy refuses
+        cuBLAS, cuRAND and cuSOLVER calls while capturing, so matmul runs ``gemm.py``'s kernel there
+        (``graph_functions``). A failed recording raises NotImplementedError with CuPy's reason."""
+        cp = self._cp
+        if cp.cuda.runtime.is_hip:
+            raise NotImplementedError("CuPy on ROCm: xgrad records CUDA graphs on NVIDIA GPUs only")
+        gemm.compile_kernels(cp)  # (compiled now: not while recording)
+        stream = cp.cuda.Stream(non_blocking=True)
+        pool = cp.cuda.MemoryPool()
+        with self._dev(device), cp.cuda.using_allocator(pool.malloc), stream:
+            stream.begin_capture()
+            try:
+                body(None)
+            except Exception as e:
+                try:
+                    stream.end_capture()
+                except Exception:  # noqa: S110 - the capture is invalid already; the first error says why
+                    pass
+                raise NotImplementedError(f"CuPy could not record the step ({type(e).__name__}: {e})") from e
+            graph = stream.end_capture()
+
+        def launch(graph=graph, pool=pool, stream=stream):  # (the graph keeps its pool and stream alive)
+            graph.launch()
+
+        return launch
+
+    def graph_functions(self):
+        fns = {self._cp.matmul, self.namespace.matmul, self.rule_namespace.matmul}
+        return {id(f): functools.partial(gemm.matmul, self._cp) for f in fns}
 
     def fast_paths(self):
         # as on NumPy: CuPy's own functions where the compat layer only adds Python

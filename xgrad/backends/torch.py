@@ -14,6 +14,38 @@ class TorchBackend(Backend):
         self._torch = torch
         super().__init__(xp, default_device=torch.device(device) if device is not None else None)
 
+    # CUDA graphs (xgrad/graphs.py): torch.cuda.graph records on a side stream into a private memory pool
+    def capture_graph(self, body, device):
+        torch = self._torch
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+        if dev.type != "cuda":
+            raise NotImplementedError(f"backend 'torch' records CUDA graphs on CUDA devices, not on {dev}")
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.device(dev), torch.cuda.graph(graph):
+                body(None)
+        except Exception as e:
+            raise NotImplementedError(f"torch could not record the step ({type(e).__name__}: {e})") from e
+        return graph.replay
+
+    def unshared(self, holder, key, others):
+        # a view of a torch tensor holds its storage, not the Python object: count both
+        if not super().unshared(holder, key, others):
+            return False
+        if not self.is_array(holder[key]):
+            return True
+        count = getattr(self._torch._C, "_storage_Use_Count", None)
+        if count is None:  # (a private function: where it is gone, assume shared, and run without the graph)
+            return False
+        if self._storage_base is None:  # (the storage objects held in locals while counted)
+            alone = self._torch.zeros(1)
+            storage = alone.untyped_storage()
+            self._storage_base = count(storage._cdata)
+        storage = holder[key].untyped_storage()
+        return count(storage._cdata) <= self._storage_base
+
+    _storage_base = None
+
     def is_array(self, obj):
         return isinstance(obj, self._torch.Tensor)
 
