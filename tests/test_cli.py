@@ -461,3 +461,13 @@ def test_cnn_option_errors_are_one_line_exit_2(args, needle, capsys):
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err, err
+
+
+def test_cuda_graph_asks_for_compile_and_a_backend_that_records_graphs(capsys):
+    from xgrad import cli
+    assert cli.main(["train", "--cuda-graph", "--epochs", "1"]) == 2
+    assert "--cuda-graph records the compiled step: add --compile" in capsys.readouterr().err
+    assert cli.main(["train", "--compile", "--cuda-graph", "--epochs", "1"]) == 2
+    assert "on its default device has no CUDA graphs" in capsys.readouterr().err
+    assert cli.main(["train", "--dataset", "digits", "--model", "cnn", "--cuda-graph", "--epochs", "1"]) == 2
+    assert "add --compile" in capsys.readouterr().err

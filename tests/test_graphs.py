@@ -314,3 +314,27 @@ def test_a_changed_learning_rate_traces_and_records_again(graphs):
         return out
     assert train("graph") == train("eager")
     assert emulated.captures == 2
+
+
+def test_fit_with_recorded_steps_equals_fit_without(graphs):
+    backend, emulated = graphs
+    X, y = xgrad.data.load_dataset("moons", n_samples=150, seed=3, backend=backend, dtype="float64")
+    results = {}
+    for how in ("eager", "graph"):
+        m = _model(backend)
+        opt = optim.Adam(m.parameters(), lr=1e-2)
+        r = xgrad.training.fit(m, X, y, opt, epochs=3, batch_size=32, seed=5, compile=how == "graph",
+                               cuda_graph=how == "graph")
+        results[how] = (r.loss, r.accuracy, r.history if hasattr(r, "history") else None,
+                        [p.detach().numpy().copy() for p in m.parameters()])
+    assert results["graph"][:3] == results["eager"][:3]
+    for a, b in zip(results["graph"][3], results["eager"][3]):
+        np.testing.assert_array_equal(a, b)
+    assert emulated.captures == 2 and emulated.launches == 3 * 5 - 4  # two batch shapes (32 and 22)
+
+
+def test_fit_refuses_cuda_graph_without_compile():
+    m = _model("numpy")
+    X, y = xgrad.data.load_dataset("moons", n_samples=40, seed=3)
+    with pytest.raises(ValueError, match="cuda_graph=True needs compile=True"):
+        xgrad.training.fit(m, X, y, optim.SGD(m.parameters(), lr=0.1), epochs=1, cuda_graph=True)

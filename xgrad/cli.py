@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "models; the library's own elsewhere)")
     t.add_argument("--compile", action="store_true",
                    help="run each training step through xgrad.compile (same results, less overhead per step)")
+    t.add_argument("--cuda-graph", action="store_true",
+                   help="with --compile on cupy or torch on CUDA: record each step once as a CUDA graph and "
+                        "launch it with one call (results equal to rounding: CuPy's graph matmul sums in its own order)")
     t.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "bfloat16"),
                    help="mixed precision: autocast (default float16) and dynamic loss scaling")
     t.add_argument("--distributed", action="store_true",
@@ -240,6 +243,14 @@ def _has_dtype(b: Backend, name: str) -> bool:
     return True
 
 
+def _check_cuda_graph(args: argparse.Namespace, b: Backend) -> None:
+    if args.cuda_graph and not args.compile:
+        raise UsageError("--cuda-graph records the compiled step: add --compile")
+    if args.cuda_graph and not b.records_graphs(args.device):
+        raise UsageError(f"--cuda-graph: backend {b.name} on {args.device or 'its default device'} has no CUDA "
+                         "graphs (use --backend cupy, or --backend torch --device cuda)")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``xgrad train``: train an MLP on a registered data set (torch is never imported)."""
     for path, what in ((args.plot, "plot"), (args.save, "checkpoint")):
@@ -277,6 +288,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.amp and (args.compile or args.dtype == "float16"):
         raise UsageError("--amp keeps float32/float64 weights and cannot be compiled: drop --compile and "
                          "--dtype float16")
+    _check_cuda_graph(args, b)
     if args.amp and not _has_dtype(b, args.amp):
         raise UsageError(f"--amp {args.amp}: the {b.name} backend has no {args.amp} (NumPy has float16, torch "
                          "float16 and bfloat16)")
@@ -327,7 +339,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _out(f"data-parallel over {ranks} MPI process(es) ({distributed.mpi_library() or 'no MPI'}): "
              f"{args.batch_size // ranks} samples per process per step")
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=progress and rank == 0, compile=args.compile, amp=args.amp,
+            progress=progress and rank == 0, compile=args.compile, amp=args.amp, cuda_graph=args.cuda_graph or None,
             on_epoch=report, loader=loader)
     # the bar showed running means over each epoch's batches; this is the trained model on all the data
     _out(f"final: accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f} (whole training set, after training)  "
@@ -404,6 +416,7 @@ def _train_cnn(args: argparse.Namespace) -> int:
     if args.momentum and args.optimizer != "sgd":
         raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
     b = _backend(args)
+    _check_cuda_graph(args, b)
     threads = _threads(args, b)
     _slow_dtype_note(args, b)
     try:
@@ -433,7 +446,8 @@ def _train_cnn(args: argparse.Namespace) -> int:
         test_losses.append(l_)
 
     r = fit(model, X, y, opt, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            progress=not args.no_progress, compile=args.compile, on_epoch=on_epoch if args.plot else None)
+            progress=not args.no_progress, compile=args.compile, cuda_graph=args.cuda_graph or None,
+            on_epoch=on_epoch if args.plot else None)
     test_acc, test_loss = evaluate(model, Xt, yt)
     _out(f"final: train accuracy {100 * r.accuracy:.2f}%  loss {r.loss:.4f}  wall-clock {r.seconds:.3f} s  "
          f"steps {r.steps}  steps/s {r.steps_per_second:,.0f}",

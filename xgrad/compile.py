@@ -246,7 +246,9 @@ def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None, say=None):
     kind, values = _Plan._outputs(out, _raw)  # detached results, as every replay returns
     del out
     plan.arm()
-    return _build(kind, values), (None if _kept_elsewhere(trace) else plan)
+    kept = _kept_elsewhere(trace)
+    trace.release()
+    return _build(kind, values), (None if kept else plan)
 
 
 def _raw(t):

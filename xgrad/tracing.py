@@ -82,6 +82,17 @@ class Trace:
         self.busy = False
         self.closed = False  # set by concretize: a Tracer used after the trace is an error
 
+    def release(self):
+        """Drop everything recorded (after the plan is built): the trace and its Tracers form reference
+        cycles, which would keep every array and tensor it saw (the gradients it read, say) alive until
+        the cyclic collector runs."""
+        for box in (self.entries, self.values, self.keep, self.statics, self.predrawn):
+            box.clear()
+        for table in (self.inputs, self.written, self.grad_written, self.arrays, self.grads, self.grad_reads,
+                      self.grad_of):
+            table.clear()
+        self.born.clear()
+
     def array_of(self, tensor):
         """``tensor``'s array as the traced function sees it."""
         return self.arrays.get(id(tensor), tensor._data)

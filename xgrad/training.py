@@ -76,7 +76,7 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
         seed: int = 0, shuffle: bool = True, drop_last: bool = False, loss_fn: LossFn = F.cross_entropy,
         scheduler: LRScheduler | None = None, progress: bool = False,
         on_epoch: Callable[[int, float, float], Any] | None = None, loader: DataLoader | None = None,
-        compile: bool = False, amp: str | None = None) -> TrainResult:
+        compile: bool = False, amp: str | None = None, cuda_graph: bool | None = None) -> TrainResult:
     """Train ``model`` on ``X, y`` with mini-batches; returns a :class:`TrainResult`.
 
     The batch order comes from ``DataLoader(X, y, batch_size, shuffle, drop_last, seed)`` (pass ``loader``
@@ -84,7 +84,8 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
     the epoch's running means of loss and accuracy over its batches. Per-epoch loss and accuracy are
     accumulated on the device and read back once per epoch, with the checks a backend deferred (class
     labels on a GPU: ``xgrad.check_pending``), so a step waits for the device nowhere. ``compile=True`` runs each step through
-    :func:`xgrad.compile` (the same numbers, bit for bit, with the per-op overhead paid once per batch shape).
+    :func:`xgrad.compile` (the same numbers, bit for bit, with the per-op overhead paid once per batch shape);
+    ``cuda_graph`` is passed to it (a CUDA graph per batch shape on CuPy or torch on CUDA).
     ``amp="float16"`` (or ``"bfloat16"``) runs forward and loss under :class:`xgrad.autocast` with a :class:`xgrad.GradScaler`.
     """
     if amp is not None and compile:
@@ -108,8 +109,10 @@ def fit(model: Module, X: Tensor, y: Tensor, optimizer: Optimizer, epochs: int =
         optimizer.step()
         return loss, logits
 
+    if cuda_graph and not compile:
+        raise ValueError("fit: cuda_graph=True needs compile=True (a CUDA graph records a compiled step)")
     if compile:
-        step = compile_step(step)
+        step = compile_step(step, cuda_graph=cuda_graph)
     if loader is None:
         loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
     b = X._backend

@@ -269,6 +269,10 @@ class Backend:
     # CUDA-graph replay (xgrad.compile(cuda_graph=...), xgrad/graphs.py)
     graph_by_default = False  # whether xgrad.compile records graphs when not told (cuda_graph=None)
 
+    def records_graphs(self, device=None):
+        """Whether ``capture_graph`` can record on ``device`` (None: the default device)."""
+        return False
+
     def capture_graph(self, body, device):
         """Record the kernels ``body(None)`` launches on ``device`` into one CUDA graph, without running
         them, and return a function that launches the recording (the arrays ``body`` allocates while

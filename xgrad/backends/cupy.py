@@ -48,6 +48,9 @@ class CupyBackend(Backend):
         return kernel
 
     # CUDA graphs (xgrad/graphs.py): a stream capture into a private memory pool
+    def records_graphs(self, device=None):
+        return not self._cp.cuda.runtime.is_hip
+
     def capture_graph(self, body, device):
         """Record ``body(None)`` by stream capture on a stream of its own, its arrays allocated from a
         memory pool nothing else uses (a graph writes the same memory at every launch); CuPy refuses

@@ -15,6 +15,10 @@ class TorchBackend(Backend):
         super().__init__(xp, default_device=torch.device(device) if device is not None else None)
 
     # CUDA graphs (xgrad/graphs.py): torch.cuda.graph records on a side stream into a private memory pool
+    def records_graphs(self, device=None):
+        device = device if device is not None else self.default_device
+        return device is not None and self._torch.device(device).type == "cuda"
+
     def capture_graph(self, body, device):
         torch = self._torch
         dev = torch.device(device) if device is not None else torch.device("cpu")
