@@ -97,7 +97,7 @@ class AutogradEngine:
 # ---------------------------------------------------------------------------------------------------
 # xgrad
 class XgradEngine(AutogradEngine):
-    def __init__(self, backend, compiled=False):
+    def __init__(self, backend, compiled=False, cuda_graph=False):
         import xgrad
         import xgrad.nn.functional  # noqa: F401  (xgrad/__init__ does not import nn)
 
@@ -108,6 +108,7 @@ class XgradEngine(AutogradEngine):
         self.xgrad = xgrad
         self.F = xgrad.nn.functional
         self.compiled = compiled
+        self.cuda_graph = cuda_graph  # xgrad.compile(cuda_graph=True): the compiled step recorded as a CUDA graph
         self.sync = self.b.synchronize
         self.backend = backend
 
@@ -153,7 +154,7 @@ class XgradEngine(AutogradEngine):
             return loss
 
         if self.compiled:  # xgrad.compile: trace once, replay on arrays
-            step = xg.compile(step)
+            step = xg.compile(step, cuda_graph=self.cuda_graph or None)
 
         def call():
             step(x, y)
@@ -293,6 +294,111 @@ class TorchEngine(AutogradEngine):
             sync()
 
         return Case(call, lambda: [self._np(p) for p in model.parameters()])
+
+class _TorchPeakEngine(TorchEngine):
+    """PyTorch at its fastest for a small training step, on CUDA (the reference MLP step only)."""
+
+    def __init__(self):
+        super().__init__("cuda")
+
+    def _model(self, d):
+        """The step's model, optimizer, batch, loss function and result reader, as ``TorchEngine._mlp``."""
+        torch, nn = self.torch, self.torch.nn
+        x, y = self._t(d["x"]), self._t(d["y"])
+        mods = []
+        for i, (W, b) in enumerate(zip(d["Ws"], d["bs"])):
+            lin = nn.Linear(W.shape[0], W.shape[1], dtype=getattr(torch, str(W.dtype)), device=self.device)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b))
+            mods.append(lin)
+            if i < len(d["Ws"]) - 1:
+                mods.append(nn.Tanh())
+        model = nn.Sequential(*mods)
+        opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
+
+        def result():
+            return [a for m in mods if isinstance(m, nn.Linear) for a in (self._np(m.weight).T, self._np(m.bias))]
+
+        return model, opt, x, y, nn.functional.cross_entropy, result
+
+    def _warmed(self, model, run, times=3):
+        """Call ``run`` a few times (on a side stream, as PyTorch's CUDA-graph docs do before a capture),
+        then put the weights back: the timed calls start from the case's weights, as every engine's do."""
+        torch = self.torch
+        saved = [p.detach().clone() for p in model.parameters()]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(times):
+                run()
+        torch.cuda.current_stream().wait_stream(side)
+        with torch.no_grad():
+            for p, v in zip(model.parameters(), saved):
+                p.copy_(v)
+        torch.cuda.synchronize()
+
+
+class TorchCudaGraphEngine(_TorchPeakEngine):
+    """The whole step (forward, backward, SGD update) captured once in a ``torch.cuda.CUDAGraph`` and
+    replayed, PyTorch's "whole-network capture". The graph reads its batch from static buffers: each
+    call copies the batch in, as a training loop does (xgrad's graph copies its arguments the same way)."""
+
+    def build(self, op, d):
+        torch = self.torch
+        model, opt, x, y, loss_fn, result = self._model(d)
+        sx, sy = x.clone(), y.clone()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(sx), sy)
+            loss.backward()
+            opt.step()
+            return loss
+
+        self._warmed(model, step)
+        graph = torch.cuda.CUDAGraph()
+        opt.zero_grad(set_to_none=True)
+        with torch.cuda.graph(graph):
+            step_loss = loss_fn(model(sx), sy)
+            step_loss.backward()
+            opt.step()
+
+        def call():
+            sx.copy_(x)
+            sy.copy_(y)
+            graph.replay()
+            torch.cuda.synchronize()
+
+        return Case(call, result)
+
+
+class TorchCompileEngine(_TorchPeakEngine):
+    """The step through ``torch.compile(mode="reduce-overhead")`` (Inductor kernels replayed as CUDA
+    graphs); compiled in ``build``, outside the timing."""
+
+    def build(self, op, d):
+        torch = self.torch
+        model, opt, x, y, loss_fn, result = self._model(d)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        compiled = torch.compile(step, mode="reduce-overhead")
+        try:
+            self._warmed(model, compiled, times=4)
+        except Exception as e:  # no Triton, an unsupported GPU, ...: the case is skipped with the reason
+            raise Unavailable(f"torch.compile(mode='reduce-overhead') failed here: {type(e).__name__}: {e}") from e
+
+        def call():
+            compiled()
+            torch.cuda.synchronize()
+
+        return Case(call, result)
 
 # ---------------------------------------------------------------------------------------------------
 # The floor: the raw array library, the same math, gradients derived by hand, no autograd
@@ -659,6 +765,12 @@ register(Engine("torch-cuda", "gpu", "torch", "torch", lambda: TorchEngine("cuda
 register(Engine("cupy-floor", "gpu", "floor", "cupy", lambda: FloorEngine("cupy"), ops=FLOOR_OPS))
 register(Engine("xgrad-compiled-cupy", "gpu", "xgrad", "cupy",
                 lambda: XgradEngine("cupy", compiled=True), ops=("mlp_step", "cnn_epoch")))
+# the compiled step recorded once as a CUDA graph (xgrad.compile(cuda_graph=True)), and PyTorch's fastest
+# small steps, for the reference step and the step sweep
+register(Engine("xgrad-compiled-graph-cupy", "gpu", "xgrad", "cupy",
+                lambda: XgradEngine("cupy", compiled=True, cuda_graph=True), ops=("mlp_step",)))
+register(Engine("torch-cuda-graph", "gpu", "peer", "torch", TorchCudaGraphEngine, ops=("mlp_step",)))
+register(Engine("torch-compile-cuda", "gpu", "peer", "torch", TorchCompileEngine, ops=("mlp_step",)))
 
 
 def selected():

@@ -447,6 +447,26 @@ def report(paths, out_dir, plots=True):
                          f"{(flo or ['floor'])[0]} us", "xgrad / floor", "torch / xgrad (speed-up)",
                          "torch / floor"], ref_rows) + [""]
 
+        # the reference step on every engine (peers: PyTorch with the step in a CUDA graph, torch.compile)
+        all_rows = []
+        for dt in dtypes:
+            curves = dev.get("mlp_step", {}).get(dt, {})
+            refs = {e: next((r for f, t, r in pts if r.get("reference")), None) for e, pts in curves.items()}
+            refs = {e: r for e, r in refs.items() if r is not None}
+            te = pick(refs, roles, "torch")
+            if not any(roles.get(e) == "peer" for e in refs):
+                continue
+            for e in engine_order(refs, roles):
+                t = refs[te[0]]["median"] if te else None
+                all_rows.append([dt, e, roles.get(e, "peer"), fmt_spread(refs[e]),
+                                 fmt_ratio(t / refs[e]["median"]) if t else "-"])
+        if all_rows:
+            md += ["### Reference training step on every engine", "",
+                   "The same step and batch; peers are PyTorch at its fastest for a small step (the whole step "
+                   "captured in a `torch.cuda.CUDAGraph`; `torch.compile(mode=\"reduce-overhead\")`). Median us "
+                   "[first-third quartile]; speed-up over PyTorch eager.", ""]
+            md += table(["dtype", "engine", "role", "us per step", "torch eager / engine"], all_rows) + [""]
+
         # whole training runs
         for op, title in WHOLE_RUNS.items():
             run_rows = []

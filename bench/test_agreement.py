@@ -35,7 +35,10 @@ def test_engines_agree(device, op, dtype):
     data = cases.make_data(op, _SMALL[op], dtype)
     results = {}
     for e in present:
-        case = e.build(op, data)
+        try:
+            case = e.build(op, data)
+        except engines.Unavailable:  # (an engine that finds out only when building, e.g. torch.compile)
+            continue
         for _ in range(3):  # several calls: a compiled engine warms up, traces, then replays
             case.call()
         results[e.name] = case.result()

@@ -35,7 +35,10 @@ def test_op(measure, op, size, dtype, engine_name):
     if reason:
         pytest.skip(reason)
     data = cases.make_data(op, size, dtype)
-    case = eng.build(op, data)
+    try:
+        case = eng.build(op, data)
+    except engines.Unavailable as e:
+        pytest.skip(f"{eng.name}: {e}")
     f = flops.flops(op, **size)
     measure(case, eng.device, {
         "op": op, "engine": eng.name, "role": eng.role, "library": eng.library, "device": eng.device,
