@@ -322,17 +322,18 @@ class _TorchPeakEngine(TorchEngine):
 
         return model, opt, x, y, nn.functional.cross_entropy, result
 
-    def _warmed(self, model, run, times=3):
-        """Call ``run`` a few times (on a side stream, as PyTorch's CUDA-graph docs do before a capture),
-        then put the weights back: the timed calls start from the case's weights, as every engine's do."""
+    def _warmed(self, model, run, times=3, side=True):
+        """Call ``run`` a few times (on a side stream, as PyTorch's CUDA-graph docs do before a capture;
+        torch.compile's graphs warm up on the current one), then put the weights back: the timed calls
+        start from the case's weights, as every engine's do."""
         torch = self.torch
         saved = [p.detach().clone() for p in model.parameters()]
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
+        stream = torch.cuda.Stream() if side else torch.cuda.current_stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
             for _ in range(times):
                 run()
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream().wait_stream(stream)
         with torch.no_grad():
             for p, v in zip(model.parameters(), saved):
                 p.copy_(v)
@@ -390,7 +391,7 @@ class TorchCompileEngine(_TorchPeakEngine):
 
         compiled = torch.compile(step, mode="reduce-overhead")
         try:
-            self._warmed(model, compiled, times=4)
+            self._warmed(model, compiled, times=4, side=False)
         except Exception as e:  # no Triton, an unsupported GPU, ...: the case is skipped with the reason
             raise Unavailable(f"torch.compile(mode='reduce-overhead') failed here: {type(e).__name__}: {e}") from e
 

@@ -167,7 +167,7 @@ class CompiledFunction:
 
 def _outside_xgrad() -> int:
     """The ``stacklevel`` of the innermost caller outside xgrad (and its generated code)."""
-    level, f = 2, sys._getframe(2)
+    level, f = 2, sys._getframe(2)  # type: int, types.FrameType | None
     while f is not None and (f.f_code.co_filename.startswith(_PACKAGE) or f.f_code.co_filename == "<string>"):
         level, f = level + 1, f.f_back
     return level
@@ -558,15 +558,12 @@ class _Plan:
         checks.append("if not _graph.ready(): return _PLAIN")
         host, host_names = passes.emit(parts.pre, loads, stores, (), {}, folded, prologue, checks,
                                        result="(" + "".join(r + ", " for r in result) + ")")
-        body, body_names = graphs.body_source(parts, static, [s for s in results], loaded,
-                                              [(i, v) for i, v in writebacks], folded)
+        body, body_names = graphs.body_source(parts, static, results, loaded, writebacks, folded)
         swap = backend.graph_functions()
-        body_names = {k: swap.get(id(v), v) for k, v in body_names.items()}
-        self.graph = graph = graphs.GraphReplay(backend, device, None, S, R, self._seen, owners, say)
         names = dict(g, S=S, R=R, K=self._seen)
-        body_ns = dict(names, **body_names)
+        body_ns = dict(names, **{k: swap.get(id(v), v) for k, v in body_names.items()})
         exec(body, body_ns)  # noqa: S102 - code generated from the recorded tape
-        graph.body = body_ns["replay"]
+        self.graph = graph = graphs.GraphReplay(backend, device, body_ns["replay"], S, R, self._seen, owners, say)
         host_ns = dict(names, **host_names, _graph=graph, _PLAIN=graphs.PLAIN, _written=written,
                        _copy=functools.partial(xp.asarray, copy=True))
         exec(host, host_ns)  # noqa: S102

@@ -202,7 +202,7 @@ def body_source(parts: Split, static: list[int], results: list[int], loaded: dic
     its steps, the new values written back into loaded arrays (``writebacks``: (K index, Slot or
     constant)), and the results into ``R``."""
     made = {s for e in parts.body for s in passes.slots(e.out)}
-    read = set()
+    read: set[int] = set()
     for e in parts.body:
         read.update(passes.reads(e))
     read.update(ip.buffer for ip in parts.body_inplace.values())

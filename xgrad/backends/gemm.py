@@ -49,7 +49,9 @@ def _kernel(cp: Any, dtype: Any) -> Any:
 def compile_kernels(cp: Any) -> None:
     """Compile both kernels now (a recording must not wait for the compiler)."""
     for dtype in ("float32", "float64"):
-        _kernel(cp, dtype).compile()
+        kernel = _kernel(cp, dtype)
+        if hasattr(kernel, "compile"):  # (CuPy >= 10; older ones compile at the first launch)
+            kernel.compile()
 
 
 def matmul(cp: Any, a: Any, b: Any) -> Any:
