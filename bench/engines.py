@@ -229,9 +229,10 @@ class TorchEngine(AutogradEngine):
     def _conv2d(self, x, w, b):
         return self.torch.nn.functional.conv2d(x, w, b, padding=1)
 
-    def _mlp(self, d):
-        torch, sync = self.torch, self.sync
-        nn = torch.nn
+    def _mlp_parts(self, d):
+        """The reference MLP as a PyTorch user writes it (nn.Sequential of Linear and Tanh, SGD) on the
+        case's weights: (model, optimizer, x, y, loss function, result reader)."""
+        torch, nn = self.torch, self.torch.nn
         x, y = self._t(d["x"]), self._t(d["y"])
         mods = []
         for i, (W, b) in enumerate(zip(d["Ws"], d["bs"])):
@@ -244,7 +245,15 @@ class TorchEngine(AutogradEngine):
                 mods.append(nn.Tanh())
         model = nn.Sequential(*mods)
         opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
-        loss_fn = nn.functional.cross_entropy
+
+        def result():
+            return [a for m in mods if isinstance(m, nn.Linear) for a in (self._np(m.weight).T, self._np(m.bias))]
+
+        return model, opt, x, y, nn.functional.cross_entropy, result
+
+    def _mlp(self, d):
+        model, opt, x, y, loss_fn, result = self._mlp_parts(d)
+        sync = self.sync
 
         def call():
             opt.zero_grad()
@@ -252,13 +261,6 @@ class TorchEngine(AutogradEngine):
             loss.backward()
             opt.step()
             sync()
-
-        def result():
-            out = []
-            for m in mods:
-                if isinstance(m, nn.Linear):
-                    out += [self._np(m.weight).T, self._np(m.bias)]
-            return out
 
         return Case(call, result)
 
@@ -301,26 +303,15 @@ class _TorchPeakEngine(TorchEngine):
     def __init__(self):
         super().__init__("cuda")
 
-    def _model(self, d):
-        """The step's model, optimizer, batch, loss function and result reader, as ``TorchEngine._mlp``."""
-        torch, nn = self.torch, self.torch.nn
-        x, y = self._t(d["x"]), self._t(d["y"])
-        mods = []
-        for i, (W, b) in enumerate(zip(d["Ws"], d["bs"])):
-            lin = nn.Linear(W.shape[0], W.shape[1], dtype=getattr(torch, str(W.dtype)), device=self.device)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(W.T.copy()))
-                lin.bias.copy_(torch.from_numpy(b))
-            mods.append(lin)
-            if i < len(d["Ws"]) - 1:
-                mods.append(nn.Tanh())
-        model = nn.Sequential(*mods)
-        opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
-
-        def result():
-            return [a for m in mods if isinstance(m, nn.Linear) for a in (self._np(m.weight).T, self._np(m.bias))]
-
-        return model, opt, x, y, nn.functional.cross_entropy, result
+    @staticmethod
+    def _step(model, opt, loss_fn, x, y):
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
 
     def _warmed(self, model, run, times=3, side=True):
         """Call ``run`` a few times (on a side stream, as PyTorch's CUDA-graph docs do before a capture;
@@ -347,17 +338,9 @@ class TorchCudaGraphEngine(_TorchPeakEngine):
 
     def build(self, op, d):
         torch = self.torch
-        model, opt, x, y, loss_fn, result = self._model(d)
+        model, opt, x, y, loss_fn, result = self._mlp_parts(d)
         sx, sy = x.clone(), y.clone()
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(sx), sy)
-            loss.backward()
-            opt.step()
-            return loss
-
-        self._warmed(model, step)
+        self._warmed(model, self._step(model, opt, loss_fn, sx, sy))
         graph = torch.cuda.CUDAGraph()
         opt.zero_grad(set_to_none=True)
         with torch.cuda.graph(graph):
@@ -380,16 +363,8 @@ class TorchCompileEngine(_TorchPeakEngine):
 
     def build(self, op, d):
         torch = self.torch
-        model, opt, x, y, loss_fn, result = self._model(d)
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        compiled = torch.compile(step, mode="reduce-overhead")
+        model, opt, x, y, loss_fn, result = self._mlp_parts(d)
+        compiled = torch.compile(self._step(model, opt, loss_fn, x, y), mode="reduce-overhead")
         try:
             self._warmed(model, compiled, times=4, side=False)
         except Exception as e:  # no Triton, an unsupported GPU, ...: the case is skipped with the reason

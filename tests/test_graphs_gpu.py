@@ -11,6 +11,8 @@ from xgrad import nn, optim
 from xgrad.backends import checks
 from xgrad.nn import functional as F
 
+from test_graphs import _step  # the training step as a user writes it
+
 
 def _cupy():
     status = xgrad.available_backends().get("cupy")
@@ -56,12 +58,7 @@ def _train(backend, device, dtype, how, steps=10, dropout=0.0, keep=None):
     m = _model(backend, device, dtype, dropout)
     opt = optim.Adam(m.parameters(), lr=1e-2)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = _step(m, opt)
 
     run = step if how == "eager" else xgrad.compile(step, cuda_graph=how == "graph")
     losses = []
@@ -103,12 +100,7 @@ def test_recorded_and_eager_steps_never_wait_for_the_device():
     m = _model("cupy", None, "float32")
     opt = optim.Adam(m.parameters(), lr=1e-2)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = _step(m, opt)
 
     run = xgrad.compile(step, cuda_graph=True)
     batches = list(_batches("cupy", None, "float32", 6))
@@ -142,12 +134,7 @@ def test_bad_labels_in_a_recorded_step_raise_at_the_next_read(gpu):
     m = _model(backend, device, "float32")
     opt = optim.SGD(m.parameters(), lr=0.1)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = _step(m, opt)
 
     run = xgrad.compile(step, cuda_graph=True)
     batches = list(_batches(backend, device, "float32", 6, labels={5: [0, 1, 3, 1] * 16}))
