@@ -321,3 +321,19 @@ def test_fit_reads_values_once_per_epoch_and_raises_there(deferred, monkeypatch)
     with pytest.raises(xgrad.InputError, match=r"from 1 to 5 \(raised at the end of epoch 1 in fit: "):  # batch [5, 1]
         training.fit(model, X, _labels(BAD, deferred), optim.SGD(model.parameters(), lr=0.1), epochs=3,
                      batch_size=2, shuffle=False)
+
+
+def test_one_hot_and_embedding_indices_are_checked_on_the_device_too(deferred):
+    bad = _labels(BAD, deferred)
+    hot = F.one_hot(bad, num_classes=3)  # no error yet; the indices were clipped, nothing read out of bounds
+    assert tuple(hot.shape) == (4, 3)
+    with pytest.raises(xgrad.LabelError, match=r"xgrad.nn.functional.one_hot: indices must lie in \[0, 3\) "
+                                               r"\(num_classes=3\); got values from 0 to 5 \(raised at "
+                                               r"xgrad.check_pending\(\)"):
+        xgrad.check_pending()
+    weight = xgrad.tensor(np.ones((3, 2)), backend=deferred, requires_grad=True)
+    rows = F.embedding(bad, weight)
+    with pytest.raises(xgrad.LabelError, match=r"nn.functional.embedding: indices must lie in \[0, 3\) \(3 "
+                                               r"embeddings\); got values from 0 to 5 \(raised at \.item\(\)"):
+        rows.sum().item()
+    assert checks.pending == []

@@ -204,9 +204,9 @@ class Backend:
         functions (``backends/einsum.py``), for libraries without an einsum of their own."""
         return _einsum.einsum(self.namespace, subscripts, *operands)
 
-    def check_labels(self, labels, num_classes, caller="cross_entropy"):
+    def check_labels(self, labels, num_classes, caller="cross_entropy", what=None):
         """``labels`` to index with: integer class labels outside [0, num_classes) are an InputError
-        naming ``caller``. Checked at once; where this backend defers checks (``defers``), the smallest
+        naming ``caller`` (and, for indices, ``what`` they index: ``checks.label_message``). Checked at once; where this backend defers checks (``defers``), the smallest
         and largest label are left pending on the device (``checks.py``) and the labels come back
         clipped into [0, num_classes), so nothing reads out of bounds before the error is raised at the
         next read of values."""
@@ -215,10 +215,10 @@ class Backend:
         xp = self.rule_namespace
         lo, hi = xp.min(labels), xp.max(labels)
         if self.defers(labels):
-            checks.defer(self, checks.LabelRange(caller, num_classes), lo, hi)
+            checks.defer(self, checks.LabelRange(caller, num_classes, what), lo, hi)
             return self._clip_labels(labels, num_classes)
         if lo < 0 or hi >= num_classes:
-            raise LabelError(checks.label_message(caller, num_classes, int(lo), int(hi)))
+            raise LabelError(checks.label_message(caller, num_classes, int(lo), int(hi), what=what))
         return labels
 
     def _clip_labels(self, labels, num_classes):

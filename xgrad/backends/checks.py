@@ -47,32 +47,40 @@ class _Pending:
 
 class LabelRange:
     """The verdict of a class-label check: ``values`` are the labels' smallest and largest value, which
-    must lie in [0, num_classes). Checks with equal verdicts fold by min and max (``merge``)."""
+    must lie in [0, num_classes) (indices into ``num_classes`` rows where ``what`` says what they index).
+    Checks with equal verdicts fold by min and max (``merge``)."""
 
-    __slots__ = ("op", "num_classes")
+    __slots__ = ("op", "num_classes", "what")
     merge = ("min", "max")
 
-    def __init__(self, op: str, num_classes: int) -> None:
+    def __init__(self, op: str, num_classes: int, what: str | None = None) -> None:
         self.op = op
         self.num_classes = int(num_classes)
+        self.what = what
+
+    def _key(self) -> tuple:
+        return (self.op, self.num_classes, self.what)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is LabelRange and (self.op, self.num_classes) == (other.op, other.num_classes)
+        return type(other) is LabelRange and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.op, self.num_classes))
+        return hash(self._key())
 
     def error(self, values: list, calls: int) -> str | None:
         """The message for the host ``values`` of ``calls`` checks, or None when they pass."""
         lo, hi = values
         if 0 <= lo and hi < self.num_classes:
             return None
-        return label_message(self.op, self.num_classes, lo, hi, calls)
+        return label_message(self.op, self.num_classes, lo, hi, calls, self.what)
 
 
-def label_message(op: str, num_classes: int, lo: Any, hi: Any, calls: int = 1) -> str:
-    """The error text for class labels outside [0, num_classes) (``lo``, ``hi``: their extremes)."""
+def label_message(op: str, num_classes: int, lo: Any, hi: Any, calls: int = 1, what: str | None = None) -> str:
+    """The error text for class labels outside [0, num_classes) (``lo``, ``hi``: their extremes), or
+    for indices, where ``what`` says what they index ("num_classes=10", "5 embeddings")."""
     over = f" over {calls} calls" if calls > 1 else ""
+    if what is not None:
+        return f"xgrad.{op}: indices must lie in [0, {num_classes}) ({what}); got values from {lo} to {hi}{over}"
     return (f"xgrad.{op}: class labels must lie in [0, {num_classes}) for {num_classes} classes; got labels "
             f"from {lo} to {hi}{over}")
 

@@ -61,8 +61,9 @@ EXTENSIONS = (
     "getitem",  # getitem(a, index): a[index], also the integer-array forms a library lacks
     "index_add",  # index_add(like, index, values): zeros like `like` with values added at [index]
     "onehot",  # onehot(labels, num_classes, dtype): one-hot rows of labels in [0, C) (from check_labels)
-    # check_labels(labels, num_classes, caller="cross_entropy"): labels to index with; labels outside [0, C)
-    # are an InputError, at once or, where the backend defers checks, at the next read of values
+    # check_labels(labels, num_classes, caller="cross_entropy", what=None): labels to index with; labels
+    # outside [0, C) are an InputError, at once or, where the backend defers checks, at the next read of
+    # values (``what``: what indices index, for their error text)
     "check_labels",
     "unfold",  # unfold(a, kernel_size, dilation, padding, stride): (N, C, H, W) -> sliding blocks (N, C*kh*kw, L)
     "fold",  # fold(cols, output_size, kernel_size, dilation, padding, stride): unfold's adjoint, overlaps summed

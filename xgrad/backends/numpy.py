@@ -87,12 +87,12 @@ class NumpyBackend(Backend):
             rows = self._aranges[n] = np.arange(n)
         return a[rows, indices[:, 0]][:, None]
 
-    def check_labels(self, labels, num_classes, caller="cross_entropy"):
+    def check_labels(self, labels, num_classes, caller="cross_entropy", what=None):
         # one reduction, not two: seen as unsigned, a negative label is larger than any class count
         if not self.defers(labels) and labels.dtype.kind == "i" and labels.size and \
                 _max_reduce(labels.view(f"u{labels.dtype.itemsize}"), axis=None) < num_classes:
             return labels
-        return super().check_labels(labels, num_classes, caller)
+        return super().check_labels(labels, num_classes, caller, what)
 
     def onehot(self, labels, num_classes, dtype):
         # labels lie in [0, C) (check_labels)

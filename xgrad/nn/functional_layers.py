@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from .. import ops
 from ..autograd import no_grad
-from ..errors import DTypeError, InputError, LabelError, ShapeError
+from ..errors import DTypeError, InputError, ShapeError
 from ..observe import draw
 from ..ops import embedding as _embedding
 from ..ops.normalization import batch_norm_training as _batch_norm_training, batch_stats as _batch_stats
@@ -23,14 +23,14 @@ __all__ = ["embedding", "one_hot", "layer_norm", "batch_norm", "group_norm", "dr
            "alpha_dropout"]
 
 
-def _check_indices(name: str, indices: Tensor, size: int, what: str) -> None:
+def _checked_indices(name: str, indices: Tensor, size: int, what: str) -> Tensor:
+    """``indices`` to index ``size`` rows with: values outside [0, size) are a LabelError, at once or,
+    where the backend defers checks (a GPU), at the next read of values (the indices come back
+    clipped, so nothing reads out of bounds meanwhile)."""
     if not _is_integer(indices):
         raise InputError(f"xgrad.nn.functional.{name}: indices must be integers, got dtype "
                          f"{indices._backend.dtype_name(indices.dtype)}")
-    if indices.size and bool(ops.any(ops.logical_or(ops.less(indices, 0), ops.greater_equal(indices, size)))):
-        host = indices.numpy()
-        raise LabelError(f"xgrad.nn.functional.{name}: indices must lie in [0, {size}) ({what}); got values "
-                         f"from {host.min()} to {host.max()}")
+    return ops.check_labels(indices, size, caller=f"nn.functional.{name}", what=what)
 
 
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
@@ -46,7 +46,7 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None, max_no
     input = _as_tensor_like(input, weight)
     rows = weight.shape[0]
     padding_idx = _padding_index(padding_idx, rows)
-    _check_indices("embedding", input, rows, f"{rows} embeddings")
+    input = _checked_indices("embedding", input, rows, f"{rows} embeddings")
     return _embedding(weight, input, padding_idx=padding_idx)
 
 
@@ -72,7 +72,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
         num_classes = int(ops.max(tensor).item()) + 1
     if num_classes < 1:
         raise InputError(f"xgrad.nn.functional.one_hot: num_classes must be positive, got {num_classes}")
-    _check_indices("one_hot", tensor, num_classes, f"num_classes={num_classes}")
+    tensor = _checked_indices("one_hot", tensor, num_classes, f"num_classes={num_classes}")
     b = tensor._backend
     return new(b.xp.onehot(tensor.detach().data, num_classes, b.dtype("int64")), b)
 

@@ -810,10 +810,11 @@ full_like = op(lambda xp, a, fill_value, dtype=None: xp.full_like(a, fill_value,
 
 
 @op
-def check_labels(xp, labels, num_classes, caller="cross_entropy"):
+def check_labels(xp, labels, num_classes, caller="cross_entropy", what=None):
     """``labels`` to index with: class labels outside [0, num_classes) are an InputError naming
-    ``caller``, at once or, where the backend defers checks, at the next read of values."""
-    return xp.check_labels(labels, num_classes, caller=caller)
+    ``caller`` (indices: ``what`` they index), at once or, where the backend defers checks, at the next
+    read of values."""
+    return xp.check_labels(labels, num_classes, caller=caller, what=what)
 
 
 @op
