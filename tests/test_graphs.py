@@ -338,3 +338,25 @@ def test_fit_refuses_cuda_graph_without_compile():
     X, y = xgrad.data.load_dataset("moons", n_samples=40, seed=3)
     with pytest.raises(ValueError, match="cuda_graph=True needs compile=True"):
         xgrad.training.fit(m, X, y, optim.SGD(m.parameters(), lr=0.1), epochs=1, cuda_graph=True)
+
+
+def test_returning_a_parameter_updated_in_place_keeps_the_graph(graphs):
+    backend, _ = graphs
+    outs = {}
+    for how in ("eager", "graph"):
+        m = _model(backend, dropout=0.0)
+        opt = optim.Adam(m.parameters(), lr=1e-2)
+        inner = _step(m, opt)
+
+        def step(x, y, inner=inner, m=m):
+            return inner(x, y), m[0].weight  # the weight after its in-place update
+
+        run = step if how == "eager" else xgrad.compile(step, cuda_graph=True)
+        outs[how] = [(float(loss), w.detach().numpy().copy()) for loss, w in
+                     (run(x, y) for x, y in _batches(backend, 6))]
+        if how == "graph":
+            g = _plan(run).graph
+            assert (g.launches, g.fallbacks) == (4, 0)
+    for (la, wa), (lb, wb) in zip(outs["graph"], outs["eager"]):
+        assert la == lb
+        np.testing.assert_array_equal(wa, wb)

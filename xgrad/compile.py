@@ -509,6 +509,8 @@ class _Plan:
                 host_stores.append(passes.Store("_", None, f"_written({refs(t)})"))
             else:
                 host_stores.append(st)
+        # a result computed into a loaded array (out=) is that array: the host part has it loaded
+        outputs = [Slot(into[v.index]) if type(v) is Slot and into.get(v.index) in loaded else v for v in outputs]
         wanted = [st.value.index for st in host_stores if type(st.value) is Slot]
         wanted += [v.index for v in outputs if type(v) is Slot]
         wanted += [v.index for _, v in writebacks if type(v) is Slot]
