@@ -21,21 +21,21 @@ class EmulatedGraphs:
     def __call__(self, body, device):
         ns = body.__globals__
         S, K, R = ns["S"], ns["K"], ns["R"]
-        frozen_S, frozen_K = list(S), list(K)
+        frozen_S, frozen_K = list(map(_ref, S)), list(map(_ref, K))
         recorded = []
         self.captures += 1
 
         def launch():
-            assert len(S) == len(frozen_S) and all(a is b for a, b in zip(S, frozen_S)), "S changed"
-            assert len(K) == len(frozen_K) and all(a is b for a, b in zip(K, frozen_K)), \
+            assert len(S) == len(frozen_S) and all(r() is a for a, r in zip(S, frozen_S)), "S changed"
+            assert len(K) == len(frozen_K) and all(r() is a for a, r in zip(K, frozen_K)), \
                 "a loaded tensor holds another array than the one recorded"
             body(None)
             if not recorded:
                 recorded.extend(map(_ref, R))
             else:
                 for k, ref in enumerate(recorded):
-                    a = ref() if ref is not None else None
-                    if a is not None and a is not R[k]:
+                    a = ref()
+                    if a is not None and hasattr(a, "__setitem__") and a is not R[k]:
                         a[...] = R[k]
                         R[k] = a
                     del a
@@ -49,4 +49,4 @@ def _ref(a):
     try:
         return weakref.ref(a)
     except TypeError:  # NumPy's scalars (0-d results on NumPy): immutable, made anew at each run
-        return None
+        return lambda: a

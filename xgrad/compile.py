@@ -499,7 +499,7 @@ class _Plan:
             if st.value is not None:
                 results.append(st.value.index)
                 owners.append(t)
-        writebacks, host_stores = [], []
+        writebacks, host_stores, stored_by = [], [], {}
         for t, st in zip(writes, data_stores):
             v, s = st.value, slot_of.get(id(t))
             if s is not None:  # a loaded tensor keeps its array: the new values go into it
@@ -509,8 +509,14 @@ class _Plan:
                 host_stores.append(passes.Store("_", None, f"_written({refs(t)})"))
             else:
                 host_stores.append(st)
+                if type(st.value) is Slot:
+                    stored_by[st.value.index] = t
         # a result computed into a loaded array (out=) is that array: the host part has it loaded
         outputs = [Slot(into[v.index]) if type(v) is Slot and into.get(v.index) in loaded else v for v in outputs]
+        why = self._graph_aliasing(live, parts, args, loaded, writebacks, outputs, host_stores)
+        if why is not None:
+            return why
+        targets = {s for s, i in loaded.items() if any(i == j for j, _ in writebacks)}
         wanted = [st.value.index for st in host_stores if type(st.value) is Slot]
         wanted += [v.index for v in outputs if type(v) is Slot]
         wanted += [v.index for _, v in writebacks if type(v) is Slot]
@@ -533,6 +539,10 @@ class _Plan:
             return v
 
         stores = [passes.Store(f"S[{k}][...]", Slot(s)) for k, s in enumerate(static)]
+        result = [f"o{j}" for j in range(len(outputs))]
+        # an array returned as it was before the body writes new values into it: copied before the launch
+        early = [j for j, v in enumerate(outputs) if type(v) is Slot and v.index in targets]
+        stores += [passes.Store(f"o{j}", None, f"_copy(v{outputs[j].index})") for j in early]
         stores.append(passes.Store("_", None, "_graph.launch()"))
         for st in host_stores:
             v = src(st.value)
@@ -545,15 +555,10 @@ class _Plan:
                                            f"_graph.hand({where[st.value.index]}, "
                                            f"{st.template.format(src(st.value))})"))
         stores += version_stores
-        result = []
         for j, v in enumerate(outputs):
-            v = src(v, copy=True)
-            if isinstance(v, str):
-                stores.append(passes.Store(f"o{j}", None, v))
-                result.append(f"o{j}")
-            else:
-                stores.append(passes.Store(f"o{j}", v))
-                result.append(f"o{j}")
+            if j not in early:
+                v = src(v, copy=True)
+                stores.append(passes.Store(f"o{j}", None, v) if isinstance(v, str) else passes.Store(f"o{j}", v))
         checks = list(checks)
         if grad_locals:  # the prologue's references to the gradients (GraphReplay counts the others)
             checks.append(f"del {', '.join(sorted(grad_locals.values()))}")
@@ -565,12 +570,42 @@ class _Plan:
         names = dict(g, S=S, R=R, K=self._seen)
         body_ns = dict(names, **{k: swap.get(id(v), v) for k, v in body_names.items()})
         exec(body, body_ns)  # noqa: S102 - code generated from the recorded tape
-        self.graph = graph = graphs.GraphReplay(backend, device, body_ns["replay"], S, R, self._seen, owners, say)
+        stored = {where[s]: t for s, t in stored_by.items() if s in where}
+        self.graph = graph = graphs.GraphReplay(backend, device, body_ns["replay"], S, R, self._seen, owners,
+                                                stored, [i for i, _ in writebacks], say)
         host_ns = dict(names, **host_names, _graph=graph, _PLAIN=graphs.PLAIN, _written=written,
                        _copy=functools.partial(xp.asarray, copy=True))
         exec(host, host_ns)  # noqa: S102
         self._graph_replay = host_ns["replay"]
         self.graph_source = (host, body)
+        return None
+
+    @staticmethod
+    def _graph_aliasing(live: list[Any], parts: Any, args: set[int], loaded: dict[int, int],
+                        writebacks: list[tuple[int, Any]], outputs: list[Any],
+                        host_stores: list[passes.Store]) -> str | None:
+        """Why memory shared between the arrays of a graph step would change its numbers, or None: the
+        body writes into copies of the arguments (``S``), and writes new values into loaded arrays that
+        views computed from them, or the new values themselves, may share."""
+        _, bases = passes._memory(live, _FRESH)
+
+        def memory(s: int) -> frozenset[int]:
+            return bases.get(s, frozenset((s,)))
+
+        pre_made = {s for e in parts.pre for s in passes.slots(e.out)}
+        for e in parts.body:
+            m = passes.mutates(e)
+            if m is not None and memory(m) & (args | pre_made):
+                return "it writes into an argument's array in place (a graph holds a copy of its arguments)"
+        slot_at = {i: s for s, i in loaded.items()}
+        targets = {slot_at[i] for i, _ in writebacks}
+        for i, v in writebacks:
+            if type(v) is Slot and memory(v.index) & targets:
+                return "it gives a tensor a view of an array it replaces (a graph writes new values in place)"
+        values = [v for v in outputs if type(v) is Slot and v.index not in targets]
+        values += [st.value for st in host_stores if type(st.value) is Slot]
+        if any(memory(v.index) & targets for v in values):
+            return "it returns or stores a view of an array it replaces (a graph writes new values in place)"
         return None
 
     # ---- naming the tensors -----------------------------------------------------------------------

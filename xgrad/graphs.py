@@ -108,16 +108,19 @@ class GraphReplay:
     the generated code reads and writes; ``body`` the generated function of the graph's steps."""
 
     def __init__(self, backend: Any, device: Any, body: Callable[[Any], Any], S: list, R: list, K: list,
-                 owners: list, say: Callable[[str], None] | None):
+                 owners: list, stored: dict[int, Any], written: list[int], say: Callable[[str], None] | None):
         self.backend = backend
         self.device = device
         self.body = body
         self.S, self.R, self.K = S, R, K
         self.owners = owners  # the tensors whose .grad the body computes (R[k] for owners[k])
         self.handed: list[Any] = [None] * len(owners)  # the gradient Tensors stored last (their arrays: R)
+        self.stored = stored  # R index -> the tensor given that array (its new .data)
+        self.written = written  # K indices of the loaded arrays the body writes new values into
         self.say = say  # cuda_graph=True: says why when no graph runs (once per reason)
         self.launch_fn: Callable[[], None] | None = None
         self.recorded: list[Any] = []  # the arrays of K when recorded
+        self.addresses: list[Any] = []  # and their memory, where arrays can change it (torch's set_)
         self.invalid = False  # a loaded tensor holds another array than the recording read
         self.disabled: str | None = None  # why this plan runs plain replays from now on
         self.captures = self.launches = self.fallbacks = 0
@@ -128,8 +131,9 @@ class GraphReplay:
         if self.disabled is not None:
             return False
         K, recorded = self.K, self.recorded
-        if self.launch_fn is not None and any(K[i] is not recorded[i] for i in range(len(K))):
-            self.invalid = True  # (a plain replay gave a loaded tensor a new array)
+        if self.launch_fn is not None and (any(K[i] is not recorded[i] for i in range(len(K))) or
+                                           list(map(self.backend.address, K)) != self.addresses):
+            self.invalid = True  # (a plain replay gave a loaded tensor a new array, or its memory moved)
         if self.invalid:  # record again, with the new arrays (this call: plain)
             self.invalid = False
             self.launch_fn = None
@@ -144,14 +148,24 @@ class GraphReplay:
         return True
 
     def _unshared(self) -> bool:
-        """Nothing but this graph and the last handed gradients refers to the arrays a launch overwrites."""
-        unshared, handed, R, owners = self.backend.unshared, self.handed, self.R, self.owners
-        for k in range(len(handed)):  # (indexing, not a loop variable: a local would be one more reference)
+        """Nothing outside refers to the arrays a launch overwrites: the gradients and new arrays the
+        last call handed out, and the loaded arrays it writes new values into. (Indexing, not loop
+        variables: a local would be one more reference.)"""
+        unshared, handed, R, owners, K = self.backend.unshared, self.handed, self.R, self.owners, self.K
+        for k in range(len(handed)):
+            if handed[k] is not None and handed[k]._data is not R[k]:
+                handed[k] = None  # (its array was replaced since: only R may still hold the graph's)
+            if handed[k] is None:
+                if not unshared(R, k, 0):
+                    return False
             # a gradient Tensor: held by this list (and its owner's .grad, if still); its array by R and it
-            if handed[k] is not None and not (handed[k]._data is R[k] and unshared(R, k, 1) and
-                                              unshared(handed, k, 1 if owners[k]._grad is handed[k] else 0)):
+            elif not (unshared(R, k, 1) and unshared(handed, k, 1 if owners[k]._grad is handed[k] else 0)):
                 return False
-        return all(unshared(R, k, 0) for k in range(len(handed), len(R)) if hasattr(R[k], "shape"))
+        for k, t in self.stored.items():  # a new array given to a tensor: held by R and (if still) the tensor
+            if not unshared(R, k, 1 if t._data is R[k] else 0):
+                return False
+        # a loaded array written into: held by K, the recording's list, its tensor and the host part's local
+        return all(unshared(K, i, 3) for i in self.written)
 
     def launch(self) -> None:
         """Launch the recording (recording it first where there is none). A capture the backend refuses
@@ -159,6 +173,7 @@ class GraphReplay:
         if self.launch_fn is None:
             try:
                 self.recorded = list(self.K)
+                self.addresses = list(map(self.backend.address, self.K))
                 self.launch_fn = self.backend.capture_graph(self.body, self.device)
             except NotImplementedError as e:
                 self._disable(str(e))

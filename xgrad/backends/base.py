@@ -283,6 +283,10 @@ class Backend:
         """{id(function): replacement} for the functions a recording cannot call (CuPy: cuBLAS's matmul)."""
         return {}
 
+    def address(self, a):
+        """Where ``a``'s memory is, where an array object can change it (torch's ``set_``); else None."""
+        return None
+
     def unshared(self, holder, key, others):
         """Whether ``holder[key]``, or memory it shares, is referenced from nowhere but ``holder`` and
         ``others`` more references (CPython reference counts; a view holds its base)."""

@@ -1,5 +1,7 @@
 """PyTorch tensors used as plain arrays (no torch autograd), on the CPU or a CUDA device."""
 
+import sys as _sys
+
 from ..errors import BackendUnavailableError
 from .base import Backend
 
@@ -44,11 +46,14 @@ class TorchBackend(Backend):
         if self._storage_base is None:  # (the storage objects held in locals while counted)
             alone = self._torch.zeros(1)
             storage = alone.untyped_storage()
-            self._storage_base = count(storage._cdata)
-        storage = holder[key].untyped_storage()
-        return count(storage._cdata) <= self._storage_base
+            self._storage_base = (count(storage._cdata), _sys.getrefcount(storage))
+        storage = holder[key].untyped_storage()  # (one Python object per storage: a user may hold it)
+        return count(storage._cdata) <= self._storage_base[0] and _sys.getrefcount(storage) <= self._storage_base[1]
 
     _storage_base = None
+
+    def address(self, a):
+        return a.data_ptr() if self.is_array(a) else None
 
     def is_array(self, obj):
         return isinstance(obj, self._torch.Tensor)
