@@ -545,3 +545,29 @@ def _item_assignment_seen_through_a_view(backend):
 
 def test_item_assignment_writes_in_place_under_compile_too(backend):
     _same_as_eager(_item_assignment_seen_through_a_view, backend)
+
+
+def test_keyword_tensor_arguments_are_read_anew_at_each_call(backend):
+    def f(x, *, y, scale=1.0):
+        return (x * y).sum() * scale
+
+    compiled = xgrad.compile(f)
+    for i in range(5):
+        x = xgrad.tensor(np.ones(3), backend=backend)
+        y = xgrad.tensor(np.full(3, float(i)), backend=backend)
+        assert float(compiled(x, y=y, scale=2.0)) == float(f(x, y=y, scale=2.0)) == 6.0 * i
+
+
+def test_gradients_go_to_the_arguments_of_each_call(backend):
+    def step(x, *, w):
+        x.grad = None
+        w.grad = None
+        (x * x * w).sum().backward()
+
+    compiled = xgrad.compile(step)
+    for i in range(5):
+        x = xgrad.tensor(np.full(2, float(i + 1)), backend=backend, requires_grad=True)
+        w = xgrad.tensor(np.full(2, 3.0), backend=backend, requires_grad=True)
+        compiled(x, w=w)
+        np.testing.assert_array_equal(x.grad.detach().numpy(), np.full(2, 6.0 * (i + 1)))
+        np.testing.assert_array_equal(w.grad.detach().numpy(), np.full(2, float(i + 1) ** 2))

@@ -119,9 +119,10 @@ class CompiledFunction:
         plans = self._plans.get(sig)
         drawn: list | tuple = ()
         if plans is not None:
+            inputs = _inputs(args, kwargs)
             for plan in plans:
                 try:
-                    return plan.run(args)
+                    return plan.run(inputs)
                 except _Stale:
                     continue
                 except _Diverged as failed:
@@ -176,6 +177,11 @@ def _outside_xgrad() -> int:
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _inputs(args: tuple, kwargs: dict) -> tuple:
+    """A call's arguments as a replay takes them: the positional ones, then the keyword ones by name."""
+    return args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
+
+
 def _key(a):
     if isinstance(a, Tensor):
         d = a.data
@@ -227,9 +233,12 @@ def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None, say=None):
     for b in _backends.loaded_backends():
         _shape_only(b)
     arg_slots = []
+    inputs = _inputs(args, kwargs)
+    arg_index: dict[int, int] = {}  # id of a Tensor argument -> its place in a replay's A
     with tracing.recording(trace):
-        for i, a in enumerate(args):
+        for i, a in enumerate(inputs):
             if isinstance(a, Tensor):
+                arg_index.setdefault(id(a), i)
                 value = a.data  # the observer makes it an input of the tape (once per tensor)
                 arg_slots.append((i, value._slot))
         try:
@@ -237,7 +246,7 @@ def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None, say=None):
             if trace.predrawn:
                 raise TraceError("xgrad.compile: internal error: the new trace drew fewer random numbers than "
                                  "the replay it replaces")
-            plan = _Plan(trace, arg_slots, out, outside, start_seq, fuse, cuda_graph, say)
+            plan = _Plan(trace, arg_slots, arg_index, out, outside, start_seq, fuse, cuda_graph, say)
         finally:
             tracing.concretize(trace)
     for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
@@ -386,14 +395,14 @@ class _Plan:
     Tensors stay here: they become globals of the replay (``t0``, ``t1``) and their arrays Slots or
     constants, and the passes (``xgrad.passes``) decide over the tape alone."""
 
-    def __init__(self, trace, arg_slots, out, outside, start_seq, fuse=None, cuda_graph=None, say=None):
+    def __init__(self, trace, arg_slots, arg_index, out, outside, start_seq, fuse=None, cuda_graph=None, say=None):
         raw = trace.array_of  # a Tensor's array inside the trace; the passes see Slots and arrays, never a Tensor
         g = {"_Diverged": _Diverged, "_Stale": _Stale, "_wrap": new, "slice": slice, "_same": _same,
              "_obs": observe, "_hooks": hooks}
         self.out_kind, out_arrays = self._outputs(out, raw)
         outputs = [_value(a) for a in out_arrays]
         src = _Source(g)
-        refs, grad_locals = self._refs(trace, src)
+        refs, grad_locals = self._refs(trace, src, arg_index)
         writes = self._writes(trace, arg_slots)
         # the replay runs with no observer: it reads and writes the Tensors' fields directly
         data_stores = [passes.Store(f"{refs(t)}._data", _value(raw(t))) for t in writes]
@@ -610,14 +619,17 @@ class _Plan:
 
     # ---- naming the tensors -----------------------------------------------------------------------
     @staticmethod
-    def _refs(trace: Trace, src: _Source) -> tuple[Callable[[Tensor], str], dict[int, str]]:
-        """The source text for an existing tensor: a global (``t0``), or, for a gradient read from an
-        existing tensor, that tensor's ``.grad`` as the replay finds it (``r0``, set in the prologue);
-        and those locals, by id of the tensor whose ``.grad`` they are."""
+    def _refs(trace: Trace, src: _Source, arg_index: dict[int, int]) -> tuple[Callable[[Tensor], str], dict[int, str]]:
+        """The source text for an existing tensor: an argument as the replay gets it (``A[0]``), a
+        global (``t0``), or, for a gradient read from an existing tensor, that tensor's ``.grad`` as the
+        replay finds it (``r0``, set in the prologue); and those locals, by id of the tensor whose
+        ``.grad`` they are."""
         read = [key for key, (_, grad) in trace.grad_reads.items() if grad is not None]
         grad_locals = {key: f"r{k}" for k, key in enumerate(read)}
 
         def ref(t):
+            if id(t) in arg_index:
+                return f"A[{arg_index[id(t)]}]"
             owner = trace.grad_of.get(id(t))
             return grad_locals[id(owner)] if owner is not None else src.name(t, "t")
         return ref, grad_locals
@@ -756,9 +768,10 @@ class _Plan:
             return []
         g["_next_seq"], g["_written"] = _state.next_seq, written
         stores = [passes.Store("_seq", None, "_next_seq()")]
-        for t in moved:  # a gradient read anew has no cell of its own yet: the engine's function makes one
-            stores.append(passes.Store(f"{refs(t)}._version[0]", None, "_seq") if id(t) not in trace.grad_of
-                          else passes.Store("_", None, f"_written({refs(t)})"))
+        for t in moved:  # a gradient read anew, or an argument, may have no cell yet: the engine's function makes one
+            anew = id(t) in trace.grad_of or refs(t).startswith("A[")
+            stores.append(passes.Store("_", None, f"_written({refs(t)})") if anew
+                          else passes.Store(f"{refs(t)}._version[0]", None, "_seq"))
         return stores
 
     def arm(self) -> None:
