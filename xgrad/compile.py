@@ -249,9 +249,6 @@ def _trace(fn, args, kwargs, drawn=(), fuse=None, cuda_graph=None, say=None):
             plan = _Plan(trace, arg_slots, arg_index, out, outside, start_seq, fuse, cuda_graph, say)
         finally:
             tracing.concretize(trace)
-    for t, array in plan.kept_buffers:  # as the replays will: the new values in the old buffers
-        array[...] = t.data
-        t.data = array
     kind, values = _Plan._outputs(out, _raw)  # detached results, as every replay returns
     del out
     plan.arm()
@@ -433,6 +430,12 @@ class _Plan:
 
         self._prologue(trace, outside, refs, grad_locals, src)
         loads = self._loads(trace, arg_slots, needed, refs, src, written_into)
+        # where the function gives a tensor a new array and the replay writes into its old one instead,
+        # the old one must be the tensor's alone (a user may hold it: eager would leave it as it was)
+        for t, _ in self.kept_buffers:
+            i = next(k for k, (u, _, _) in enumerate(self._loaded) if u is t)
+            src.checks.append(f"if not {src.name(t._backend.unshared, 'held')}({src.name(self._seen, 'K')}, {i}, 2): "
+                              "raise _Stale  # (the tensor and this replay's local hold it)")
         stores += self._remember(trace, raw, writes, live, inplace, src)
         version_stores = self._versions(trace, refs, start_seq, g)
         stores += version_stores

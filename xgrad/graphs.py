@@ -30,6 +30,7 @@ What a graph changes, and how no wrong number gets through:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 from . import passes
@@ -119,7 +120,7 @@ class GraphReplay:
         self.written = written  # K indices of the loaded arrays the body writes new values into
         self.say = say  # cuda_graph=True: says why when no graph runs (once per reason)
         self.launch_fn: Callable[[], None] | None = None
-        self.recorded: list[Any] = []  # the arrays of K when recorded
+        self.recorded: list[Any] = []  # the arrays of K when recorded (weak references: _weak)
         self.addresses: list[Any] = []  # and their memory, where arrays can change it (torch's set_)
         self.invalid = False  # a loaded tensor holds another array than the recording read
         self.disabled: str | None = None  # why this plan runs plain replays from now on
@@ -131,7 +132,7 @@ class GraphReplay:
         if self.disabled is not None:
             return False
         K, recorded = self.K, self.recorded
-        if self.launch_fn is not None and (any(K[i] is not recorded[i] for i in range(len(K))) or
+        if self.launch_fn is not None and (any(K[i] is not recorded[i]() for i in range(len(K))) or
                                            list(map(self.backend.address, K)) != self.addresses):
             self.invalid = True  # (a plain replay gave a loaded tensor a new array, or its memory moved)
         if self.invalid:  # record again, with the new arrays (this call: plain)
@@ -164,15 +165,15 @@ class GraphReplay:
         for k, t in self.stored.items():  # a new array given to a tensor: held by R and (if still) the tensor
             if not unshared(R, k, 1 if t._data is R[k] else 0):
                 return False
-        # a loaded array written into: held by K, the recording's list, its tensor and the host part's local
-        return all(unshared(K, i, 3) for i in self.written)
+        # a loaded array written into: held by K, its tensor and the host part's local
+        return all(unshared(K, i, 2) for i in self.written)
 
     def launch(self) -> None:
         """Launch the recording (recording it first where there is none). A capture the backend refuses
         runs the body directly, once, and this plan runs plain replays from then on."""
         if self.launch_fn is None:
             try:
-                self.recorded = list(self.K)
+                self.recorded = [_weak(a) for a in self.K]
                 self.addresses = list(map(self.backend.address, self.K))
                 self.launch_fn = self.backend.capture_graph(self.body, self.device)
             except NotImplementedError as e:
@@ -193,6 +194,15 @@ class GraphReplay:
         self.launch_fn = None
         if self.say is not None:
             self.say(why)
+
+
+def _weak(a: Any) -> Callable[[], Any]:
+    """A weak reference to ``a`` where its type takes one (references are counted: ``Backend.unshared``);
+    else a strong one, which makes ``unshared`` see one holder too many: the call runs without the graph."""
+    try:
+        return weakref.ref(a)
+    except TypeError:
+        return lambda: a
 
 
 def static_inputs(parts: Split, arg_slots: set[int], loaded: dict[int, int], folded: dict[int, Any],
