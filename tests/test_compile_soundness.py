@@ -571,3 +571,33 @@ def test_gradients_go_to_the_arguments_of_each_call(backend):
         compiled(x, w=w)
         np.testing.assert_array_equal(x.grad.detach().numpy(), np.full(2, 6.0 * (i + 1)))
         np.testing.assert_array_equal(w.grad.detach().numpy(), np.full(2, float(i + 1) ** 2))
+
+
+@pytest.mark.parametrize("change", ["clear", "reload", "replace entry"])
+def test_a_reset_or_reloaded_optimizer_state_is_the_one_updated(backend, change):
+    def run(compiled):
+        w = xgrad.tensor(np.array([1.0, -2.0, 3.0]), backend=backend, requires_grad=True)
+        opt = optim.Adam([w], lr=0.1)
+        x = xgrad.tensor(np.array([1.0, 0.5, 0.25]), backend=backend)
+
+        def step():
+            opt.zero_grad()
+            loss = ((w * x) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = xgrad.compile(step) if compiled else step
+        losses = []
+        for i in range(9):
+            losses.append(float(fn()))
+            if i == 4 and change == "clear":
+                opt.state.clear()
+            elif i == 4 and change == "reload":
+                opt.load_state_dict(opt.state_dict())
+            elif i == 4:
+                st = opt.state[w]
+                st["exp_avg"] = st["exp_avg"] * 0.0
+        return losses, float(opt.state[w]["step"])
+
+    assert run(True) == run(False)

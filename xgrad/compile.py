@@ -323,8 +323,11 @@ class _Outside:
             self._read_by(fn, owner)
         found = {id(v): v for v in list(args) + list(kwargs.values()) + [v for _, _, v in self.values]
                  if _is_optimizer(v)}
-        # (optimizer, its param_groups list, the group dicts, its state dict, the number of entries)
-        self.optimizers = [(o, o.param_groups, list(o.param_groups), o.state, len(o.state)) for o in found.values()]
+        # (optimizer, its param_groups list, the group dicts, its state dict, the number of entries, and
+        # each entry: (parameter, its state dict, that dict's items))
+        self.optimizers = [(o, o.param_groups, list(o.param_groups), o.state, len(o.state),
+                            [(p, d, list(d.items())) for p, d in o.state.items() if isinstance(d, dict)])
+                           for o in found.values()]
 
     def _read_by(self, fn, owner):
         """The closure cells of ``fn``, the globals and the attributes of ``owner`` its code names."""
@@ -687,12 +690,19 @@ class _Plan:
         for holder, key, value in outside.values:
             src.same(f"{src.name(holder)}[{key!r}]" if key else f"{src.name(holder)}.cell_contents", value)
         groups = {id(c): c for c, _, _ in trace.statics if isinstance(c, dict) and isinstance(c.get("params"), list)}
-        for opt, param_groups, group_list, state, size in outside.optimizers:
+        for opt, param_groups, group_list, state, size, entries in outside.optimizers:
             pg, st = src.name(param_groups), src.name(state)
             same_groups = "".join(f" or {pg}[{i}] is not {src.name(grp)}" for i, grp in enumerate(group_list))
             src.prologue.append(f"if {src.name(opt)}.param_groups is not {pg} or len({pg}) != {len(group_list)}"
                                 f"{same_groups} or {src.name(opt)}.state is not {st} or len({st}) != {size}: "
                                 "raise _Stale")
+            # each parameter's state as traced: the same dict with the same entries (a cleared or
+            # reloaded state has new tensors, which the trace's code would not update)
+            for p, d, items in entries:
+                dn = src.name(d)
+                src.prologue.append(f"if {st}.get({src.name(p)}) is not {dn} or len({dn}) != {len(items)}: raise _Stale")
+                for k, v in items:
+                    src.same(f"{dn}[{k!r}]", v)
             groups.update((id(grp), grp) for grp in group_list if isinstance(grp.get("params"), list))
         for grp in groups.values():
             ps = grp["params"]
