@@ -601,3 +601,16 @@ def test_a_reset_or_reloaded_optimizer_state_is_the_one_updated(backend, change)
         return losses, float(opt.state[w]["step"])
 
     assert run(True) == run(False)
+
+
+def test_negative_zero_and_typed_tuple_items_are_other_values(backend):
+    w = xgrad.tensor(np.ones(2), backend=backend)
+
+    def f(s, t):
+        return w / (w * s) + (7 // t[0] if isinstance(t[0], int) else 0.5)
+
+    compiled = xgrad.compile(f)
+    for s, t in [(0.0, (2,)), (0.0, (2,)), (0.0, (2,)), (-0.0, (2,)), (0.0, (2.0,)), (-0.0, (2.0,))]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            got, want = compiled(s, t).numpy(), f(s, t).numpy()
+        np.testing.assert_array_equal(got, want)

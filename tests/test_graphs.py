@@ -366,3 +366,39 @@ def test_returning_a_parameter_updated_in_place_keeps_the_graph(graphs):
     for (la, wa), (lb, wb) in zip(outs["graph"], outs["eager"]):
         assert la == lb
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_an_argument_sharing_memory_with_an_updated_parameter_is_read_after_the_update(graphs):
+    backend, _ = graphs
+    outs = {}
+    for how in ("eager", "graph"):
+        w = xgrad.tensor(np.array([1.0, 2.0]), backend=backend, requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(v, w=w, opt=opt):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()  # w in place: v, the same memory, sees it
+            return v * 1
+
+        run = step if how == "eager" else xgrad.compile(step, cuda_graph=True)
+        outs[how] = [run(w.detach()).numpy().tolist() for _ in range(6)]  # v: w's own array
+    assert outs["graph"] == outs["eager"]
+
+
+def test_a_tensor_given_a_new_array_each_call_never_overwrites_the_arrays_handed_out(graphs):
+    backend, _ = graphs
+    held, snapshots = [], []
+    ema = xgrad.tensor(np.zeros(3), backend=backend)
+
+    def step(x):
+        with xgrad.no_grad():
+            ema.data = 0.5 * ema.data + x.data  # a new array each call
+
+    run = xgrad.compile(step, cuda_graph=True)
+    for i in range(6):
+        run(xgrad.tensor(np.full(3, float(i)), backend=backend))
+        held.append(ema.data)  # kept, as a user keeping a history would
+        snapshots.append(xgrad.backends.to_host(ema.data).copy())
+    for a, s in zip(held, snapshots):
+        np.testing.assert_array_equal(xgrad.backends.to_host(a), s)

@@ -193,7 +193,7 @@ def _key(a):
     except TypeError:
         raise TypeError(f"xgrad.compile: argument of type {type(a).__name__} is neither a Tensor nor a "
                         "hashable value; pass arrays as xgrad tensors") from None
-    return (type(a), a)
+    return _value_key(a) if _plain(a) else (type(a), a)
 
 
 def _signature(args, kwargs):
@@ -295,7 +295,22 @@ def _plain(v):
 
 def _same(a, b):
     """``a`` stands for ``b`` (checked after ``a is b`` failed): equal plain values of one type."""
-    return type(a) is type(b) and _plain(b) and a == b
+    return type(a) is type(b) and _plain(b) and _value_key(a) == _value_key(b)
+
+
+def _value_key(v):
+    """A plain value as a key that tells apart what ``==`` does not: -0.0 from 0.0, 2 from 2.0 inside a
+    tuple (NaN equals NaN here: the same bits give the same numbers)."""
+    t = type(v)
+    if t is float:
+        return (t, v.hex())
+    if t is complex:
+        return (t, v.real.hex(), v.imag.hex())
+    if t is tuple:
+        return (t, tuple(map(_value_key, v)))
+    if t is frozenset:
+        return (t, frozenset(map(_value_key, v)))
+    return (t, v)
 
 
 def _is_optimizer(v):
@@ -532,6 +547,8 @@ class _Plan:
         if why is not None:
             return why
         targets = {s for s, i in loaded.items() if any(i == j for j, _ in writebacks)}
+        if not all(backend.writable(trace.values[s]) for s in targets):
+            return "a tensor it gives a new array holds a read-only array or a scalar (a graph writes in place)"
         wanted = [st.value.index for st in host_stores if type(st.value) is Slot]
         wanted += [v.index for v in outputs if type(v) is Slot]
         wanted += [v.index for _, v in writebacks if type(v) is Slot]
@@ -577,7 +594,7 @@ class _Plan:
         checks = list(checks)
         if grad_locals:  # the prologue's references to the gradients (GraphReplay counts the others)
             checks.append(f"del {', '.join(sorted(grad_locals.values()))}")
-        checks.append("if not _graph.ready(): return _PLAIN")
+        checks.append("if not _graph.ready(A): return _PLAIN")
         host, host_names = passes.emit(parts.pre, loads, stores, (), {}, folded, prologue, checks,
                                        result="(" + "".join(r + ", " for r in result) + ")")
         body, body_names = graphs.body_source(parts, static, results, loaded, writebacks, folded)
@@ -586,8 +603,11 @@ class _Plan:
         body_ns = dict(names, **{k: swap.get(id(v), v) for k, v in body_names.items()})
         exec(body, body_ns)  # noqa: S102 - code generated from the recorded tape
         stored = {where[s]: t for s, t in stored_by.items() if s in where}
+        changed = {i for i, _ in writebacks} | {loaded[ip.buffer] for ip in parts.body_inplace.values()}
+        changed |= {loaded[s] for e in parts.body for s in [passes.mutates(e)] if s in loaded}
         self.graph = graph = graphs.GraphReplay(backend, device, body_ns["replay"], S, R, self._seen, owners,
-                                                stored, [i for i, _ in writebacks], say)
+                                                stored, [i for i, _ in writebacks], changed,
+                                                [i for i, s in arg_slots if s in static], say)
         host_ns = dict(names, **host_names, _graph=graph, _PLAIN=graphs.PLAIN, _written=written,
                        _copy=functools.partial(xp.asarray, copy=True))
         exec(host, host_ns)  # noqa: S102

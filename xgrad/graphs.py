@@ -109,7 +109,8 @@ class GraphReplay:
     the generated code reads and writes; ``body`` the generated function of the graph's steps."""
 
     def __init__(self, backend: Any, device: Any, body: Callable[[Any], Any], S: list, R: list, K: list,
-                 owners: list, stored: dict[int, Any], written: list[int], say: Callable[[str], None] | None):
+                 owners: list, stored: dict[int, Any], written: list[int], changed: set[int], args: list[int],
+                 say: Callable[[str], None] | None):
         self.backend = backend
         self.device = device
         self.body = body
@@ -118,6 +119,8 @@ class GraphReplay:
         self.handed: list[Any] = [None] * len(owners)  # the gradient Tensors stored last (their arrays: R)
         self.stored = stored  # R index -> the tensor given that array (its new .data)
         self.written = written  # K indices of the loaded arrays the body writes new values into
+        self.changed = changed  # K indices of every loaded array the body writes into (these and in place)
+        self.args = args  # places in A of the Tensor arguments the host part copies into S
         self.say = say  # cuda_graph=True: says why when no graph runs (once per reason)
         self.launch_fn: Callable[[], None] | None = None
         self.recorded: list[Any] = []  # the arrays of K when recorded (weak references: _weak)
@@ -126,9 +129,11 @@ class GraphReplay:
         self.disabled: str | None = None  # why this plan runs plain replays from now on
         self.captures = self.launches = self.fallbacks = 0
 
-    def ready(self) -> bool:
-        """Whether this call can launch (else it runs as a plain replay): enabled, the loaded arrays
-        those of the recording (or none recorded yet), and no array a launch overwrites kept outside."""
+    def ready(self, A: Any) -> bool:
+        """Whether this call (arguments ``A``) can launch (else it runs as a plain replay): enabled, the
+        loaded arrays those of the recording (or none recorded yet), no array a launch overwrites kept
+        outside, and no argument sharing memory with an array the body writes into (the body reads its
+        copy, made before the writes)."""
         if self.disabled is not None:
             return False
         K, recorded = self.K, self.recorded
@@ -143,10 +148,15 @@ class GraphReplay:
                               "arrays: update parameters in place, as optimizers do)")
             self.fallbacks += 1
             return False
-        if self.launch_fn is not None and not self._unshared():
+        if not self._unshared() or self._aliased(A):
             self.fallbacks += 1
             return False
         return True
+
+    def _aliased(self, A: Any) -> bool:
+        owner, K = self.backend.owner, self.K
+        written = {id(owner(K[i])) for i in self.changed}
+        return any(id(owner(A[p]._data)) in written for p in self.args)
 
     def _unshared(self) -> bool:
         """Nothing outside refers to the arrays a launch overwrites: the gradients and new arrays the
@@ -154,6 +164,8 @@ class GraphReplay:
         variables: a local would be one more reference.)"""
         unshared, handed, R, owners, K = self.backend.unshared, self.handed, self.R, self.owners, self.K
         for k in range(len(handed)):
+            if R[k] is None:  # (nothing recorded yet)
+                continue
             if handed[k] is not None and handed[k]._data is not R[k]:
                 handed[k] = None  # (its array was replaced since: only R may still hold the graph's)
             if handed[k] is None:

@@ -283,6 +283,13 @@ class Backend:
         """{id(function): replacement} for the functions a recording cannot call (CuPy: cuBLAS's matmul)."""
         return {}
 
+    def owner(self, a):
+        """The array whose memory ``a`` is (itself, or the base of a view)."""
+        base = getattr(a, "base", None)
+        while base is not None and self.is_array(base):
+            a, base = base, getattr(base, "base", None)
+        return a
+
     def address(self, a):
         """Where ``a``'s memory is, where an array object can change it (torch's ``set_``); else None."""
         return None

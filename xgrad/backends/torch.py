@@ -52,6 +52,9 @@ class TorchBackend(Backend):
 
     _storage_base = None
 
+    def owner(self, a):
+        return a._base if self.is_array(a) and a._base is not None else a
+
     def address(self, a):
         return a.data_ptr() if self.is_array(a) else None
 
