@@ -614,3 +614,29 @@ def test_negative_zero_and_typed_tuple_items_are_other_values(backend):
         with np.errstate(divide="ignore", invalid="ignore"):
             got, want = compiled(s, t).numpy(), f(s, t).numpy()
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("select", ["mask-mean", "mask-shape", "nonzero", "unique"])
+def test_results_shaped_by_values_are_guarded(backend, select):
+    def step(w, x):
+        w.grad = None
+        if select == "nonzero":
+            (idx,) = xgrad.nonzero(x > 0)
+            sel = xgrad.take(w, idx)
+        elif select == "unique":
+            sel = xgrad.unique_values(x) * 1.0
+            return xgrad.sum(sel) / sel.shape[0], None
+        else:
+            sel = w[x > 0]  # how many are selected depends on x's values
+        loss = xgrad.mean(sel) if select != "mask-shape" else xgrad.sum(sel) / sel.shape[0]
+        loss.backward()
+        return loss, w.grad
+
+    compiled = xgrad.compile(step)
+    for v in [[1.0, -1, -1, -1]] * 3 + [[1.0, 1, 1, -1], [1.0, 1, 1, 1], [1.0, -1, -1, -1]]:
+        out = []
+        for fn in (compiled, step):
+            w = xgrad.tensor(np.array([1.0, -1.0, -2.0, -3.0]), backend=backend, requires_grad=True)
+            loss, g = fn(w, xgrad.tensor(np.array(v), backend=backend))
+            out.append((float(loss), None if g is None else g.detach().numpy().tolist()))
+        assert out[0] == out[1]

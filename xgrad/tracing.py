@@ -129,9 +129,16 @@ class Trace:
                              "as a Tensor instead")
 
     def append(self, kind, fn, args, kw, out, effect=False):
-        """Append the step ``out = fn(*args, **kw)`` whose real result is ``out``; returns the traced result."""
+        """Append the step ``out = fn(*args, **kw)`` whose real result is ``out``; returns the traced result.
+        A result whose shape depends on values (boolean-mask indexing, ``nonzero``, ``unique_*``) gets a
+        guard on its shape: a replay assumes every shape it saw."""
         result, out_spec = self._wrap(out)
         self.entries.append(Entry(kind, fn, _encode(args), {k: _encode(v) for k, v in kw.items()}, out_spec, effect))
+        if _shape_from_values(kind, fn, args, kw):
+            for t in (result if isinstance(result, tuple) else (result,)):
+                if type(t) is Tracer:
+                    self.entries.append(Entry("guard", _shape_of, (Slot(t._slot),), {}, tuple(t._value.shape),
+                                              effect=True))
         return result
 
     def _wrap(self, out):
@@ -150,6 +157,45 @@ class Trace:
         value = convert(tracer._value)
         self.entries.append(Entry("guard", convert, (Slot(tracer._slot),), {}, value, effect=True))
         return value
+
+
+# functions whose results' shapes depend on the values they read (by name: every backend's)
+_VALUE_SHAPED = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "unique_all", "unique_counts",
+                           "unique_inverse", "unique_values", "extract", "compress", "repeat", "where",
+                           "masked_select", "boolean_mask"})
+
+
+def _shape_of(a):
+    return tuple(a.shape)
+
+
+def _shape_from_values(kind, fn, args, kw):
+    """Whether the step's result shape may depend on the values of its arrays: indexing by a traced
+    boolean array, or a function of ``_VALUE_SHAPED`` given a traced array (``where`` and ``repeat`` only
+    in their value-shaped forms: one argument, an array of repeats)."""
+    name = fn if kind == "method" else getattr(fn, "__name__", "")
+    if kind == "getitem" or name == "getitem":  # (``a[mask]``, or the rule namespace's ``getitem(a, mask)``)
+        return len(args) > 1 and any(type(i) is Tracer and _is_bool(i) for i in _flat(args[1]))
+    if name not in _VALUE_SHAPED:
+        return False
+    if name == "where":
+        return len(args) + len(kw) == 1
+    if name == "repeat":
+        repeats = args[1] if len(args) > 1 else kw.get("repeats")
+        return type(repeats) is Tracer
+    return any(type(a) is Tracer for a in _flat(args))
+
+
+def _is_bool(t):
+    return str(t._value.dtype).rsplit(".", 1)[-1] == "bool"  # ("bool"; torch: "torch.bool")
+
+
+def _flat(x):
+    if type(x) in (tuple, list):
+        for i in x:
+            yield from _flat(i)
+    else:
+        yield x
 
 
 def _real(x):
@@ -196,7 +242,8 @@ class Tracer:
         self._slot = slot
         self._value = value
 
-    # metadata is static for a trace: the input signature fixes shapes, dtypes and devices
+    # metadata is static for a trace: the input signature fixes shapes, dtypes and devices (a result shaped
+    # by values, ``a[mask]`` or ``nonzero``, has its shape guarded: ``Trace.append``)
     @property
     def shape(self):
         return self._value.shape
