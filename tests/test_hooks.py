@@ -1,6 +1,9 @@
 """Tensor hooks, post-accumulate hooks and module hooks: what they see, what they change, when they run,
 and that a compiled function never skips one silently."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -239,3 +242,21 @@ def test_a_module_hook_registered_after_compiling_is_not_skipped():
     lin.register_forward_hook(lambda m, a, o: o * 0.0)
     with pytest.raises(RuntimeError, match="module hook"):
         step(x)
+
+
+def test_a_tensor_with_hooks_collected_while_the_hooks_lock_is_held_does_not_deadlock():
+    # the cyclic collector runs at any allocation, also inside the hooks' locked sections; a dying
+    # tensor's callback takes the lock again (run in a subprocess: a deadlock fails, not hangs, the test)
+    script = (
+        "import gc, numpy as np, xgrad\n"
+        "from xgrad import hooks\n"
+        "x = xgrad.tensor(np.ones(2), requires_grad=True)\n"
+        "cycle = [x]\n"
+        "x.register_hook(lambda g, cycle=cycle: g)\n"
+        "del x, cycle\n"
+        "with hooks._lock:\n"
+        "    gc.collect()\n"
+        "print('collected')\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "collected", done.stderr

@@ -21,7 +21,9 @@ from typing import Any, Callable
 
 __all__ = ["RemovableHandle", "TensorHooks", "add", "add_to", "snapshot", "of", "live", "version"]
 
-_lock = threading.Lock()
+# re-entrant: a tensor with hooks that dies while this thread holds the lock (the cyclic collector runs
+# at any allocation) calls ``_died``, which takes it again; a plain Lock deadlocked there
+_lock = threading.RLock()
 _keys = itertools.count()
 
 live = 0
