@@ -640,3 +640,66 @@ def test_results_shaped_by_values_are_guarded(backend, select):
             loss, g = fn(w, xgrad.tensor(np.array(v), backend=backend))
             out.append((float(loss), None if g is None else g.detach().numpy().tolist()))
         assert out[0] == out[1]
+
+
+def _calls(fn, args_per_call):
+    return [fn(*args) for args in args_per_call]
+
+
+def test_a_result_made_from_constants_is_new_at_each_call(backend):
+    def f(x):
+        c = xgrad.zeros(6, backend=backend).reshape(2, 3)  # (folding would share one array between calls)
+        return c, (x * c).sum() + x.sum()
+
+    for fn in (xgrad.compile(f), f):
+        seen = []
+        for i in range(5):
+            c, loss = fn(xgrad.tensor(np.full((2, 3), float(i)), backend=backend))
+            seen.append((float(c[0, 0]), float(loss)))
+            c.add_(1.0)  # the caller writes into what it was given
+        assert seen == [(0.0, 6.0 * i) for i in range(5)]
+
+
+def test_a_fill_value_read_from_a_tensor_is_read_at_each_call(backend):
+    if backend == "array_api_strict":
+        pytest.skip("array_api_strict takes Python scalars as fill values only")
+
+    def f(x, v):
+        return F.pad(x, (1, 1), value=v).sum()
+
+    compiled = xgrad.compile(f)
+    x = xgrad.tensor(np.ones((2, 3)), backend=backend)
+    for v in (1.0, 2.0, 3.0, 4.0):
+        t = xgrad.tensor(v, backend=backend)
+        assert float(compiled(x, t)) == float(f(x, t)) == 6.0 + 4 * v
+
+
+@pytest.mark.parametrize("read", ["item", "numpy", "argument", "numpy-scalar"])
+def test_minus_zero_read_or_passed_is_not_plus_zero(backend, read):
+    import math
+
+    def f(x, s):
+        if read == "item":
+            v = (x * s).sum().item()
+        elif read == "numpy":
+            v = float((x * s).sum().numpy())
+        else:
+            v = float(s)
+        return x * math.copysign(1.0, v)
+
+    compiled = xgrad.compile(f)
+    x = xgrad.tensor(np.ones(2), backend=backend)
+    for s in (0.0, 0.0, 0.0, -0.0, -0.0, 0.0):
+        s = np.float64(s) if read == "numpy-scalar" else xgrad.tensor(s, backend=backend) if read in ("item", "numpy") else s
+        np.testing.assert_array_equal(compiled(x, s).numpy(), f(x, s).numpy())
+
+
+def test_unique_counts_and_friends_trace(backend):
+    def f(x):
+        values, counts = xgrad.unique_counts(x)
+        return (values * counts).sum()
+
+    compiled = xgrad.compile(f)
+    for v in ([1.0, 1.0, 2.0], [3.0, 1.0, 3.0], [1.0, 1.0, 2.0]):
+        x = xgrad.tensor(np.array(v), backend=backend)
+        assert float(compiled(x)) == float(f(x))

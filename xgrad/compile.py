@@ -193,7 +193,11 @@ def _key(a):
     except TypeError:
         raise TypeError(f"xgrad.compile: argument of type {type(a).__name__} is neither a Tensor nor a "
                         "hashable value; pass arrays as xgrad tensors") from None
-    return _value_key(a) if _plain(a) else (type(a), a)
+    if _plain(a):
+        return _value_key(a)
+    if getattr(a, "shape", None) == () and hasattr(a, "dtype") and hasattr(a, "tobytes"):
+        return (type(a), str(a.dtype), a.tobytes())  # a NumPy scalar: its bits (-0.0 is not 0.0)
+    return (type(a), a)
 
 
 def _signature(args, kwargs):

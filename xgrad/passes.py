@@ -102,19 +102,28 @@ def fold_constants(entries: Sequence[Entry], values: Sequence[Any], roots: Colle
     A step folds (it ran once, during the trace, and is not replayed) when every slot it reads is
     folded, or when ``fn`` is in ``shape_only`` (its result depends on shapes and dtypes, which the
     signature fixes). Never folded: steps with effects (random draws, writes), guards, checks (a replay
-    checks its own values), the arrays a step writes into (and what shares their memory), and
-    ``roots``, the slots that leave the replay. Functions in ``shape_only`` make new arrays, as do those
-    in ``fresh``."""
+    checks its own values), the arrays a step writes into (and what shares their memory), ``roots``,
+    the slots that leave the replay, and what they may be views of (a user may write into a result: a
+    folded array would carry that into later replays). A ``shape_only`` call folds only when the values
+    it reads besides a ``*_like`` function's first argument are folded too (``full_like(x, v)`` reads
+    ``v``'s value). Functions in ``shape_only`` make new arrays, as do those in ``fresh``."""
     _, bases = _memory(entries, set(fresh) | set(shape_only))
     written = _memory_of(bases, [t for t in map(mutates, entries) if t is not None])
+    leaving = _memory_of(bases, roots)
     folded: dict[int, Any] = {}
     for e in entries:
         if e.effect or e.kind == "guard" or e.kind == "check" or e.out is None:
             continue
         outs = slots(e.out)
-        if any(s in roots or not written.isdisjoint(bases.get(s, (s,))) for s in outs):
+        if any(s in leaving or not written.isdisjoint(bases.get(s, (s,))) for s in outs):
             continue
-        if e.fn in shape_only or all(s in folded for s in reads(e)):
+        if e.fn in shape_only:
+            like = getattr(e.fn, "__name__", "").endswith("_like")
+            values_read = slots(e.args[1:] if like else e.args) + slots(tuple(e.kw.values()))
+            if all(s in folded for s in values_read):
+                for s in outs:
+                    folded[s] = values[s]
+        elif all(s in folded for s in reads(e)):
             for s in outs:
                 folded[s] = values[s]
     return folded
@@ -305,8 +314,12 @@ def emit(live: Sequence[Entry], loads: Sequence[tuple[str, int]], stores: Sequen
             lines.append(f"    {names.src(e.out)} = {key}({a}, {b}, out=v{inplace[n].buffer})")
         elif e.kind == "guard":
             handed = f"(({''.join(f'v{s}, ' for s in drawn)}))" if drawn else ""
-            lines.append(f"    if {names.function(f'guard{n}', e.fn)}({names.src(e.args[0])}) != "
-                         f"{names.const(e.out)}: raise _Diverged{handed}")
+            value = f"{names.function(f'guard{n}', e.fn)}({names.src(e.args[0])})"
+            if type(e.out) in (bool, int, str) or e.out is None:
+                lines.append(f"    if {value} != {names.const(e.out)}: raise _Diverged{handed}")
+            else:  # floats, and what holds them: -0.0 is not 0.0 here (== says it is)
+                lines.append(f"    if not {names.function('_same_value', same_value)}({value}, "
+                             f"{names.const(e.out)}): raise _Diverged{handed}")
         elif e.kind == "check":
             # a check that fails here (one not deferred to a device) stops the replay as a failed guard
             # does: the call runs again eagerly, where the function's own handling of the error applies
@@ -324,6 +337,18 @@ def emit(live: Sequence[Entry], loads: Sequence[tuple[str, int]], stores: Sequen
     lines.append("    return " + (result if result is not None else
                                       "(" + "".join(names.src(v) + ", " for v in outputs) + ")"))
     return "\n".join(lines), names.globals
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a guard's value now, ``a``, is its value when traced, ``b``: equal, with 0.0 and -0.0
+    told apart (``==`` says they are equal; ``copysign`` and division do not)."""
+    if type(a) is float and type(b) is float:
+        return a == b and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
+    if type(a) is complex and type(b) is complex:
+        return same_value(a.real, b.real) and same_value(a.imag, b.imag)
+    if type(a) in (tuple, list):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same_value, a, b))
+    return type(a) is type(b) and a == b
 
 
 class _Names:

@@ -17,6 +17,8 @@ through ``observe.static`` and the ``.grad`` of existing tensors, for ``xgrad.co
 import operator
 import types
 
+import numpy as np
+
 from . import observe
 from .backends import checks
 from .backends.namespace import SUBNAMESPACES
@@ -144,7 +146,10 @@ class Trace:
     def _wrap(self, out):
         if isinstance(out, tuple):
             pairs = [self._wrap(o) for o in out]
-            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+            traced = tuple(p[0] for p in pairs)
+            if hasattr(out, "_fields"):  # a named tuple (``unique_counts``): its fields, traced
+                traced = type(out)(*traced)
+            return traced, tuple(p[1] for p in pairs)
         if hasattr(out, "dtype") and hasattr(out, "shape"):
             t = self.new(out)
             return t, Slot(t._slot)
@@ -517,7 +522,11 @@ class _Values:
 
     def __eq__(self, other):
         a, b = self.a, other.a
-        return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all())
+        if a.shape != b.shape or a.dtype != b.dtype or not bool((a == b).all()):
+            return False
+        # -0.0 and 0.0 are equal to ==, not to copysign or division
+        return a.dtype.kind not in "fc" or bool((np.signbit(a.real) == np.signbit(b.real)).all() and
+                                                (np.signbit(a.imag) == np.signbit(b.imag)).all())
 
     def __ne__(self, other):
         return not self == other
