@@ -703,3 +703,28 @@ def test_unique_counts_and_friends_trace(backend):
     for v in ([1.0, 1.0, 2.0], [3.0, 1.0, 3.0], [1.0, 1.0, 2.0]):
         x = xgrad.tensor(np.array(v), backend=backend)
         assert float(compiled(x)) == float(f(x))
+
+
+@pytest.mark.parametrize("effect", ["scheduler", "seed", "scaler"])
+def test_xgrads_own_python_side_effects_inside_a_compiled_step_are_refused(effect):
+    w = xgrad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    sched = optim.StepLR(opt, step_size=2, gamma=0.5)
+    scaler = xgrad.GradScaler()
+
+    def step(x):
+        opt.zero_grad()
+        loss = (w * x).sum()
+        if effect == "scaler":
+            loss = scaler.scale(loss)
+        loss.backward()
+        opt.step()
+        if effect == "scheduler":
+            sched.step()  # eager: the learning rate halves every other call; a replay would skip it
+        elif effect == "seed":
+            xgrad.manual_seed(0)
+        return loss
+
+    compiled = xgrad.compile(step, warmup=0)
+    with pytest.raises(TraceError, match="inside a function being compiled"):
+        compiled(xgrad.tensor(np.ones(2)))

@@ -159,6 +159,8 @@ class GradScaler:
 
     def scale(self, outputs: Any) -> Any:
         """``outputs`` (a Tensor, or a list/tuple of them) times the current scale."""
+        observe.refuse_while_recorded("GradScaler.scale()", "A GradScaler keeps its scale in Python and "
+                                      "changes it after steps: run the step uncompiled.")
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
@@ -208,6 +210,8 @@ class GradScaler:
 
     def update(self, new_scale: float | None = None) -> None:
         """Adjust the scale from this step's outcome (or set it to ``new_scale``)."""
+        observe.refuse_while_recorded("GradScaler.update()", "A GradScaler keeps its scale in Python and "
+                                      "changes it after steps: run the step uncompiled.")
         if not self._enabled:
             return
         if new_scale is not None:

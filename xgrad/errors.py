@@ -25,6 +25,11 @@ class GraphError(XgradError, RuntimeError):
     """Misuse of the graph: backward through a freed graph, implicit gradient of a non-scalar."""
 
 
+class TraceError(XgradError, RuntimeError):
+    """A function ``xgrad.compile`` cannot trace or replay as written (it hands a traced array to code
+    outside ``xp``, or does inside what its replays would skip)."""
+
+
 class InputError(XgradError, ValueError):
     """A value an op cannot take (a class label out of range, an unknown reduction)."""
 

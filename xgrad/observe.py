@@ -18,12 +18,16 @@ import threading
 import weakref
 from typing import Any, Callable
 
+from .errors import TraceError
+
 __all__ = ["Observer", "observing", "current", "namespace", "draw", "to_host", "adopts", "actual", "static", "watching",
            "track", "tracked", "changed", "state_version"]
 
 
 class Observer:
     """Base class: every hook passes the value through. Subclasses override what they watch."""
+
+    replayed = False  # a recording (xgrad.compile's trace): its array steps run again, its Python does not
 
     def created(self, tensor: Any) -> None:
         """A Tensor was made (by an op, a creation function, ``detach``, a gradient, ...)."""
@@ -75,6 +79,15 @@ _local = threading.local()
 _lock = threading.Lock()
 watching = 0
 """How many threads have an observer now. Hot paths test this integer before anything else."""
+
+
+def refuse_while_recorded(what: str, instead: str) -> None:
+    """Raise TraceError where ``what``, a Python side effect of xgrad's own (a scheduler's step, a seed),
+    runs inside a function being compiled: its replays would skip it and give other numbers."""
+    obs = current()
+    if obs is not None and obs.replayed:
+        raise TraceError(f"{what} inside a function being compiled (xgrad.compile): its replays would skip it "
+                         f"and give other numbers than eager code. {instead}")
 
 
 def current() -> Observer | None:

@@ -16,7 +16,7 @@ from .creation import tensor
 from .errors import InputError
 from .inplace import update_, zero_grads
 from .nn import is_parameter
-from .observe import static
+from .observe import refuse_while_recorded, static
 from .tensor import Tensor, new
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "LRScheduler",
@@ -314,6 +314,8 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self) -> None:
+        refuse_while_recorded(f"{type(self).__name__}.step()", "Call it outside the compiled function, after "
+                              "each call (a changed learning rate makes the next call trace again).")
         self._step_count += 1
         self.last_epoch += 1
         lrs = self.get_lr()

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import observe
 from .backends import checks
+from .errors import TraceError  # (defined with the other errors; importable from here, as before)
 from .backends.namespace import SUBNAMESPACES
 
 # namespace members that describe dtypes or devices rather than compute arrays: called directly
@@ -28,10 +29,6 @@ _PASS_THROUGH = {"isdtype", "result_type", "finfo", "iinfo", "can_cast", "device
 # namespace members that check values (and may leave the check pending on the device): "check" steps,
 # run by every replay, never folded into a constant of the trace
 _CHECKS = {"check_labels"}
-
-
-class TraceError(RuntimeError):
-    """A function cannot be traced as written (it hands a traced array to code outside ``xp``)."""
 
 
 class Slot:
@@ -386,6 +383,8 @@ class TraceObserver(observe.Observer):
     """Records into a Trace what the engine reports: the Tensors made, read and written, every array
     function called through a backend's rule namespace, random draws, host conversions, and guarded
     hyper-parameters."""
+
+    replayed = True
 
     def __init__(self, trace):
         self.trace = trace

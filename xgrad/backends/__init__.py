@@ -15,6 +15,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from ..errors import BackendUnavailableError, InputError
+from ..observe import refuse_while_recorded
 from . import checks
 from .base import Backend
 
@@ -111,6 +112,7 @@ def loaded_backends() -> list[Backend]:
 
 def manual_seed(seed: int) -> None:
     """Seed the random numbers of every loaded backend (and of backends loaded later)."""
+    refuse_while_recorded("xgrad.manual_seed()", "Seed outside the compiled function, before calling it.")
     global _seed
     _seed = int(seed)
     for b in _LOADED.values():
