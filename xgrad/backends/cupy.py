@@ -80,8 +80,8 @@ class CupyBackend(Backend):
         return launch
 
     def graph_functions(self):
-        fns = {self._cp.matmul, self.namespace.matmul, self.rule_namespace.matmul}
-        return {id(f): functools.partial(gemm.matmul, self._cp) for f in fns}
+        graph_matmul = functools.partial(gemm.matmul, self._cp)
+        return {id(f): graph_matmul for f in (self._cp.matmul, self.namespace.matmul, self.rule_namespace.matmul)}
 
     def fast_paths(self):
         # as on NumPy: CuPy's own functions where the compat layer only adds Python
