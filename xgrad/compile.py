@@ -514,8 +514,8 @@ class _Plan:
         if backend is None:
             return "it reads tensors of several backends"
         if any(owner is not None for _, owner, _ in self._loaded):
-            return ("it reads the gradients the previous call left (accumulation): a graph would read "
-                    "the arrays it recorded")
+            return ("it reads gradients that were there before the call (accumulation over calls, or a "
+                    "gradient read before the backward sets it): a graph would read the arrays it recorded")
         loaded = dict((s, i) for s, i in self._index.items())  # slot -> index in K (self._seen)
         args = {s for _, s in arg_slots}
         parts = graphs.split(live, inplace, args, loaded)
