@@ -728,3 +728,103 @@ def test_xgrads_own_python_side_effects_inside_a_compiled_step_are_refused(effec
     compiled = xgrad.compile(step, warmup=0)
     with pytest.raises(TraceError, match="inside a function being compiled"):
         compiled(xgrad.tensor(np.ones(2)))
+
+
+def test_a_check_whose_result_nothing_uses_still_runs():
+    def f(x, y):
+        F.one_hot(y, 3)  # result unused: eager still raises for a bad label
+        return (x * 2).sum()
+
+    compiled = xgrad.compile(f)
+    x = xgrad.tensor(np.ones(3))
+    for labels in ([0, 1, 2], [2, 1, 0], [1, 1, 1]):
+        compiled(x, xgrad.tensor(np.array(labels)))
+    with pytest.raises(xgrad.LabelError, match="indices must lie in"):
+        compiled(x, xgrad.tensor(np.array([0, 7, 1])))
+
+
+SCALE = 1.0
+
+
+def test_a_partial_is_read_like_the_function_and_arguments_it_binds():
+    import functools
+
+    def f(w, x, opt):
+        opt.zero_grad()
+        loss = (w * x).sum() * SCALE
+        loss.backward()
+        opt.step()
+        return loss
+
+    global SCALE
+    out = {}
+    for how in ("eager", "compiled"):
+        SCALE = 1.0
+        w = xgrad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        opt = optim.Adam([w], lr=0.1)
+        fn = functools.partial(f, w, opt=opt)
+        run = xgrad.compile(fn) if how == "compiled" else fn
+        losses = []
+        for i in range(7):
+            losses.append(float(run(xgrad.tensor(np.array([1.0, float(i)])))))
+            if i == 3:
+                SCALE = 10.0
+                opt.state.clear()
+        out[how] = (losses, w.detach().numpy().tolist())
+    SCALE = 1.0
+    assert out["compiled"] == out["eager"]
+
+
+def test_a_compiled_method_checks_the_objects_attributes():
+    class Trainer:
+        def __init__(self):
+            self.w = xgrad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+            self.opt = optim.SGD([self.w], lr=0.1)
+            self.scale = 1.0
+
+        @xgrad.compile
+        def step(self, x):
+            self.opt.zero_grad()
+            loss = (self.w * x).sum() * self.scale
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    t = Trainer()
+    eager_w = xgrad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    losses, eager_losses, scale = [], [], 1.0
+    for i in range(8):
+        x = xgrad.tensor(np.array([1.0, float(i)]))
+        losses.append(float(t.step(x)))
+        eager_w.grad = None
+        loss = (eager_w * x).sum() * scale
+        loss.backward()
+        with xgrad.no_grad():
+            eager_w.data = eager_w.data - 0.1 * eager_w.grad.data
+        eager_losses.append(float(loss))
+        if i == 3:
+            t.scale = scale = 3.0
+            t.w.data = t.w.data * 1  # a new array: the replay reads it
+            eager_w.data = eager_w.data * 1
+    assert losses == eager_losses
+
+
+def test_models_made_anew_for_each_call_are_not_kept_alive():
+    import gc
+    import weakref
+
+    def step(m, x):
+        return m(x).sum()
+
+    compiled = xgrad.compile(step)
+    refs = []
+    x = xgrad.tensor(np.ones((2, 3)))
+    for _ in range(80):
+        m = nn.Linear(3, 2, dtype="float64")
+        for _ in range(3):
+            compiled(m, x)
+        refs.append(weakref.ref(m))
+        del m
+    gc.collect()
+    from xgrad.compile import MAX_SIGNATURES
+    assert sum(r() is not None for r in refs) <= MAX_SIGNATURES

@@ -337,3 +337,18 @@ def test_one_hot_and_embedding_indices_are_checked_on_the_device_too(deferred):
                                                r"embeddings\); got values from 0 to 5 \(raised at \.item\(\)"):
         rows.sum().item()
     assert checks.pending == []
+
+
+def test_a_deferred_failure_numpy_swallows_at_float_is_raised_at_its_fallback(deferred):
+    # np.float64(t) calls float(t), catches its error and reads the values through __array__ instead
+    loss = F.cross_entropy(_logits(deferred, requires_grad=False), _labels(BAD, deferred))
+    with pytest.raises(xgrad.LabelError, match="got labels from 0 to 5"):
+        np.float64(loss)
+    assert checks.pending == []
+
+
+def test_all_ignored_labels_give_zero_gradients_when_checked_on_the_device(deferred):
+    z = _logits(deferred)
+    loss = F.cross_entropy(z, _labels([-100] * 4, deferred), ignore_index=-100)
+    loss.backward()
+    np.testing.assert_array_equal(z.grad.detach().numpy(), np.zeros((4, 3)))

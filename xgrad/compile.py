@@ -56,6 +56,9 @@ from .tracing import Slot, Trace, TraceError
 __all__ = ["compile", "CompiledFunction", "TraceError"]
 
 
+MAX_SIGNATURES = 64  # input signatures a compiled function keeps plans for (the oldest go first)
+
+
 class _Stale(Exception):
     """A check before the replay's first step failed: nothing was done; another plan or a trace runs."""
 
@@ -133,6 +136,8 @@ class CompiledFunction:
                 self._retrace(sig)
         if sig in self._eager:
             return _eagerly(self.fn, args, kwargs, drawn)
+        if plans is None and sig not in self._calls:
+            self._new_signature(sig)
         calls = self._calls.get(sig, 0)
         if calls < self.warmup:
             self._calls[sig] = calls + 1
@@ -142,6 +147,21 @@ class CompiledFunction:
         if plan is not None:
             plans.insert(0, plan)
         return result
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """``@xgrad.compile`` on a method: bound to ``obj``, an argument like any other (held by identity
+        in the signature; the attributes its code names are checked)."""
+        return self if obj is None else types.MethodType(self, obj)
+
+    def _new_signature(self, sig: tuple) -> None:
+        """Note a signature seen first now; past ``MAX_SIGNATURES``, forget the oldest (its plans and the
+        objects its key holds: models made anew each epoch and passed as arguments would pile up)."""
+        self._calls.setdefault(sig, 0)
+        while len(self._calls) > MAX_SIGNATURES:
+            old = next(iter(self._calls))
+            for table in (self._calls, self._plans, self._retraces):
+                table.pop(old, None)
+            self._eager.discard(old)
 
     def _say(self, reason: str) -> None:
         """Warn, once per reason, that a step asked to run as a CUDA graph runs without one."""
@@ -328,10 +348,19 @@ class _Outside:
     every live ``nn.Module`` (with ``observe.state_version``, which counts their changes)."""
 
     def __init__(self, fn: Any, args: tuple, kwargs: dict) -> None:
-        self.values: list[tuple[Any, str, Any]] = []  # (holder, key, value): ``holder[key]`` or a cell's contents
+        self.values: list[tuple[Any, Any, Any]] = []  # (holder, key, value): ``holder[key]`` or a cell's contents
         self.version = observe.state_version
         self.hooks_version = hooks.version  # a tensor hook registered later: trace again (and meet it)
-        self.modules = [(m, dict(m.__dict__)) for m in observe.tracked()]
+        # every live module, held weakly with its attributes (a plan holding them strongly kept every model
+        # ever made alive: each trace saw the ones before it)
+        self.modules = [(weakref.ref(m), _snapshot(m.__dict__)) for m in observe.tracked()]
+        self.named: list[Any] = []  # attributes the code names of a module it reads them from
+        args, kwargs = tuple(args), dict(kwargs)
+        while isinstance(fn, functools.partial):  # what a partial binds is read like arguments
+            self.values += [(fn.args, i, a) for i, a in enumerate(fn.args)]
+            self.values += [(fn.keywords, k, v) for k, v in fn.keywords.items()]
+            args, kwargs = fn.args + args, dict(fn.keywords, **kwargs)
+            fn = fn.func
         owner = None
         if isinstance(fn, types.MethodType):
             owner, fn = fn.__self__, fn.__func__
@@ -339,8 +368,12 @@ class _Outside:
             call = getattr(type(fn), "__call__", None)
             owner, fn = fn, (call if isinstance(call, types.FunctionType) else None)
         if fn is not None:
-            self._read_by(fn, owner)
-        found = {id(v): v for v in list(args) + list(kwargs.values()) + [v for _, _, v in self.values]
+            names = self._read_by(fn, owner)
+            # an object passed as an argument is read like ``self``: the attributes the code names
+            for a in list(args) + list(kwargs.values()):
+                if not isinstance(a, Tensor) and not _plain(a) and not _is_optimizer(a):
+                    self._attributes(a, names)
+        found = {id(v): v for v in list(args) + list(kwargs.values()) + [v for _, _, v in self.values] + self.named
                  if _is_optimizer(v)}
         # (optimizer, its param_groups list, the group dicts, its state dict, the number of entries, and
         # each entry: (parameter, its state dict, that dict's items))
@@ -367,22 +400,66 @@ class _Outside:
             value = fn.__globals__.get(name, _MISSING)
             if value is not _MISSING:
                 self.values.append((fn.__globals__, name, value))
+        self._attributes(owner, names)
+        return names
+
+    def _attributes(self, owner: Any, names: set[str]) -> None:
+        """The attributes of ``owner`` that ``names`` name (a module's are checked with the modules;
+        the optimizers among them are noted)."""
         attrs = getattr(owner, "__dict__", None)
-        if attrs is not None and not any(owner is m for m, _ in self.modules):  # a module's: checked with them
+        if not isinstance(attrs, dict):
+            return
+        if any(owner is m() for m, _ in self.modules):
+            self.named += [attrs[name] for name in sorted(names) if name in attrs]
+        else:
             self.values += [(attrs, name, attrs[name]) for name in sorted(names) if name in attrs]
 
     def unchanged_modules(self, version: list) -> None:
         """After ``observe.state_version`` moved: whether every module is as when traced (then the
         replay keeps the new count), else ``_Stale``."""
-        for m, saved in self.modules:
-            now = m.__dict__
-            if len(now) != len(saved):
+        for ref, saved in self.modules:
+            m = ref()
+            if m is not None and not _unchanged(m.__dict__, saved):  # (a module gone is read by no replay)
                 raise _Stale
-            for k, v in saved.items():
-                w = now.get(k, _MISSING)
-                if w is not v and not _same(w, v):
-                    raise _Stale
         version[0] = observe.state_version
+
+
+def _held(v: Any) -> Callable[[], Any]:
+    """``v`` as a snapshot keeps it: weakly where its type allows (a plan must not keep models alive)."""
+    try:
+        return weakref.ref(v)
+    except TypeError:
+        return lambda: v
+
+
+def _snapshot(attrs: dict) -> dict:
+    """A module's attributes: plain values by value, dicts (``_parameters``, ``_modules``) one level
+    deep, everything else by (weak) identity."""
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        if _plain(v):
+            out[k] = ("value", v)
+        elif type(v) is dict:
+            out[k] = ("dict", {kk: ("value", vv) if _plain(vv) else ("object", _held(vv)) for kk, vv in v.items()})
+        else:
+            out[k] = ("object", _held(v))
+    return out
+
+
+def _unchanged(attrs: dict, saved: dict) -> bool:
+    if len(attrs) != len(saved):
+        return False
+    for k, (kind, v) in saved.items():
+        w = attrs.get(k, _MISSING)
+        if kind == "value":
+            if not _same(w, v):
+                return False
+        elif kind == "object":
+            if w is not v():
+                return False
+        elif type(w) is not dict or not _unchanged(w, v):
+            return False
+    return True
 
 
 class _Source:
@@ -712,7 +789,7 @@ class _Plan:
         for container, key, value in trace.statics:
             src.same(f"{src.name(container)}[{key!r}]", value)
         for holder, key, value in outside.values:
-            src.same(f"{src.name(holder)}[{key!r}]" if key else f"{src.name(holder)}.cell_contents", value)
+            src.same(f"{src.name(holder)}[{key!r}]" if key != "" else f"{src.name(holder)}.cell_contents", value)
         groups = {id(c): c for c, _, _ in trace.statics if isinstance(c, dict) and isinstance(c.get("params"), list)}
         for opt, param_groups, group_list, state, size, entries in outside.optimizers:
             pg, st = src.name(param_groups), src.name(state)

@@ -133,7 +133,8 @@ def eliminate_dead(entries: Sequence[Entry], roots: Collection[int], folded: Map
                    fresh: Collection[Any] = ()) -> tuple[list[Entry], set[int]]:
     """The steps a replay runs, in tape order, and the slots it needs (``roots`` and what they read).
 
-    Kept: random draws and guards, steps whose result is needed, and writes into memory that is read
+    Kept: random draws, guards and checks (a check whose result nothing uses still raises), steps whose
+    result is needed, and writes into memory that is read
     later, leaves the replay, or belongs to an input (an existing tensor's array). Dropped: the rest,
     and the steps whose results are all folded."""
     producer, bases = _memory(entries, fresh)
@@ -149,7 +150,7 @@ def eliminate_dead(entries: Sequence[Entry], roots: Collection[int], folded: Map
             memory = bases.get(target, {target})
             keep = not needed_memory.isdisjoint(memory) or any(m not in producer for m in memory)
         else:
-            keep = e.effect or any(s in needed for s in outs)
+            keep = e.effect or e.kind == "check" or any(s in needed for s in outs)
         if keep:
             live.append(e)
             needed.update(reads(e))

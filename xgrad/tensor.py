@@ -201,10 +201,12 @@ class Tensor:
                 "Call t.detach().numpy() for the values.")
         return self._host(".numpy()")
 
-    def _host(self, where: str) -> Any:
-        """The values on the host, read at ``where`` (".item()"): checks a backend deferred raise first."""
+    def _host(self, where: str, keep: bool = False) -> Any:
+        """The values on the host, read at ``where`` (".item()"): checks a backend deferred raise first
+        (with ``keep``, a failure stays pending: NumPy catches what ``__float__`` raises and reads the
+        values again through ``__array__``, which must raise it too)."""
         if checks.pending:
-            checks.raise_pending(where)
+            checks.raise_pending(where, keep=keep)
         return observe.to_host(self._backend, self.data)
 
     def item(self) -> Any:
@@ -214,23 +216,23 @@ class Tensor:
         return self._host(".tolist()").tolist()
 
     def __float__(self) -> float:
-        return float(self._host("float()").item())
+        return float(self._host("float()", keep=True).item())
 
     def __int__(self) -> int:
-        return int(self._host("int()").item())
+        return int(self._host("int()", keep=True).item())
 
     def __bool__(self) -> bool:
-        return bool(self._host("bool()").item())
+        return bool(self._host("bool()", keep=True).item())
 
     def __complex__(self) -> complex:
-        return complex(self._host("complex()").item())
+        return complex(self._host("complex()", keep=True).item())
 
     def __index__(self) -> int:
         """A one-element integer tensor as a Python int (for indexing and ``range``)."""
         if self.dtype.kind not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype} "
                             f"(shape {self.shape}); cast with .astype(xgrad.int64) first")
-        return int(self._host("an index").item())
+        return int(self._host("an index", keep=True).item())
 
     # ---- DLPack: what another library's from_dlpack(t) reads -------------------------------
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
@@ -241,6 +243,8 @@ class Tensor:
             raise GraphError(
                 f"__dlpack__ of a tensor that requires grad (shape {self.shape}): the other library cannot "
                 "carry its gradient. Pass t.detach() for the values.")
+        if checks.pending:  # another library reads the values (torch.tensor(t), from_dlpack)
+            checks.raise_pending("__dlpack__")
         given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
         return self.data.__dlpack__(**{k: v for k, v in given.items() if v is not None})
 

@@ -159,7 +159,9 @@ def _ce_grad_logits(xp, g, out, logits, target, reduction="mean", ignore_index=N
         kept = xp.astype(keep, logits.dtype)
         target = xp.where(keep, target, xp.zeros_like(target))
     if kept is not None and reduction == "mean":
-        gs = g / xp.sum(kept)
+        # (every label ignored: the rows are masked to 0 below; a count of 1 keeps 0 * inf out of them)
+        count = xp.sum(kept)
+        gs = g / xp.maximum(count, xp.ones_like(count))
     else:
         gs = _per_sample(xp, g, logits.shape[:-1], reduction)
     if labels:
