@@ -107,6 +107,10 @@ def _seed(t, gradient, create_graph):
             raise GraphError(
                 f"backward() of a non-scalar tensor of shape {t.shape} needs `gradient` (a tensor of that "
                 "shape holding d(loss)/d(this tensor)), or reduce it to a scalar first, e.g. t.sum().backward()")
+        if "complex" in str(t.data.dtype):
+            raise GraphError(
+                "backward() of a complex scalar needs `gradient`: the seed 1 is implicit for real outputs only "
+                "(as in PyTorch); pass gradient=..., or take a real part first, e.g. t.real.backward()")
         g = t._backend.xp.ones_like(t.data)
     else:
         b = t._backend
@@ -384,8 +388,8 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False, c
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
          allow_unused: bool = False) -> Any:
-    """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched)."""
-    single_in = isinstance(inputs, Tensor)
+    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple, one per input (also
+    for a single input Tensor, as ``torch.autograd.grad``); no ``.grad`` is touched."""
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
@@ -403,7 +407,10 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
-    found = run_backward(outputs, seeds, retain_graph, create_graph, capture=inputs)
+    distinct = list({id(t): t for t in inputs}.values())  # an input listed twice gets its gradient twice
+    by_id = {id(t): g for t, g in zip(distinct, run_backward(outputs, seeds, retain_graph, create_graph,
+                                                            capture=distinct))}
+    found = [by_id[id(t)] for t in inputs]
     result: list[Tensor | None] = []
     for i, (t, g) in enumerate(zip(inputs, found)):
         if g is None:
@@ -414,4 +421,4 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             result.append(None)
         else:
             result.append(g if isinstance(g, Tensor) else new(g, t._backend))
-    return result[0] if single_in else tuple(result)
+    return tuple(result)

@@ -269,11 +269,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     b = grads[0]._backend
     xp = b.xp
     norm_type = float(norm_type)
-    if norm_type == math.inf:
-        norms = [xp.max(xp.abs(g.data)) for g in grads]
+    if norm_type in (math.inf, -math.inf):  # the largest (or, for -inf, the smallest) magnitude
+        extreme, pairwise = (xp.max, xp.maximum) if norm_type > 0 else (xp.min, xp.minimum)
+        norms = [extreme(xp.abs(g.data)) for g in grads]
         total = norms[0]
         for n in norms[1:]:
-            total = xp.maximum(total, n)
+            total = pairwise(total, n)
     else:
         total = None
         for g in grads:

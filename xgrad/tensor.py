@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from . import _state, hooks, observe
 from .backends import Backend, checks, get_backend
 from .backends.dtypes import DType
-from .errors import DTypeError, GraphError, InputError
+from .errors import DTypeError, GraphError, InputError, ShapeError
 
 __all__ = ["Tensor", "new", "written"]
 
@@ -83,6 +83,13 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        if value is not None and type(value) is Tensor and (value.data.dtype != self.data.dtype
+                                                            or value.data.shape != self.data.shape):
+            error = DTypeError if value.data.dtype != self.data.dtype else ShapeError
+            raise error(
+                f"assigning .grad of {value._backend.dtype_name(value.dtype)} and shape {value.shape} to a "
+                f"tensor of {self._backend.dtype_name(self.dtype)} and shape {self.shape}: a gradient has its "
+                "tensor's dtype and shape (as in PyTorch); cast or reshape it first")
         if observe.watching:
             obs = observe.current()
             if obs is not None:

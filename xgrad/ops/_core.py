@@ -127,7 +127,7 @@ def _call(o: Op, *args: Any, **kw: Any) -> Tensor:
     if o.saves:  # forward returned (out, residual): the rules get the residual as `saved=`
         out, saved = out
         kw = dict(kw, saved=saved)
-    if needs_grad and _state.mode.grad_enabled and o.vjps is not None:
+    if needs_grad and _state.mode.grad_enabled and o.vjps is not None and not _integral(out.dtype):
         if id(out.dtype) not in _REAL or (_state.complex_seen and not o.complex_grad):
             _check_complex(o, args, raw, out)
         t = new(out, backend, o, args, raw, kw)
@@ -204,6 +204,21 @@ def _inputs(o, args):
 
 
 _REAL: dict = {}  # id(dtype) -> dtype, for the real dtypes met (array_api_strict: one per array)
+
+
+_INTEGRAL: dict = {}  # id(dtype) -> (dtype, whether integer or bool): results that carry no gradient
+
+
+def _integral(dtype: Any) -> bool:
+    """Whether results of ``dtype`` (integer or bool) carry no gradient: as in PyTorch, a cast to an
+    integer and a rounding to one cut the graph (their derivative is zero almost everywhere)."""
+    found = _INTEGRAL.get(id(dtype))
+    if found is None:
+        if len(_INTEGRAL) >= 256:
+            _INTEGRAL.clear()
+        name = str(dtype).rsplit(".", 1)[-1]
+        found = _INTEGRAL[id(dtype)] = (dtype, "int" in name or name == "bool")  # (kept alive: ids not reused)
+    return found[1]
 
 
 def _check_complex(o, args, raw, out):

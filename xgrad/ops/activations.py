@@ -117,7 +117,8 @@ def hardswish(xp, a):
     return a * xp.clip(a + 3, 0.0, 6.0) / 6
 
 
-hardswish.defvjp(lambda xp, g, out, a: xp.where(a < -3, 0.0, xp.where(a <= 3, g * (a / 3 + 0.5), g)))
+# PyTorch's: 0 at and below -3, 1 at and above 3 (the middle piece's slope only strictly inside)
+hardswish.defvjp(lambda xp, g, out, a: xp.where(a <= -3, 0.0, xp.where(a < 3, g * (a / 3 + 0.5), g)))
 
 
 @op

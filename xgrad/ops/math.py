@@ -132,9 +132,14 @@ def atan2(xp, x1, x2, /):
     return xp.atan2(*_quotient_operands(xp, x1, x2))
 
 
-# PyTorch's: d/dx1 = x2 / (x1^2 + x2^2), d/dx2 = -x1 / (x1^2 + x2^2)
-atan2.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g) / (a * a + b * b),
-             lambda xp, g, out, a, b: -g * _like(xp, a, g) / (a * a + b * b))
+# PyTorch's: d/dx1 = x2 / (x1^2 + x2^2), d/dx2 = -x1 / (x1^2 + x2^2); 0 at the origin (0/0 there)
+def _atan2_denominator(xp, a, b):
+    r2 = a * a + b * b
+    return xp.where(r2 == 0, xp.ones_like(r2), r2)
+
+
+atan2.defvjp(lambda xp, g, out, a, b: g * _like(xp, b, g) / _atan2_denominator(xp, a, b),
+             lambda xp, g, out, a, b: -g * _like(xp, a, g) / _atan2_denominator(xp, a, b))
 
 
 @op
