@@ -94,9 +94,9 @@ def test_second_derivative_elementwise(name, backend):
     f, ft, values = SECOND[name]
     a = values(np.random.default_rng(3), (3, 4))
     x = xgrad.tensor(a, requires_grad=True, backend=backend)
-    (g,) = (xgrad.grad(xgrad.sum(f(x)), x, create_graph=True),)
+    (g,) = xgrad.grad(xgrad.sum(f(x)), x, create_graph=True)
     assert g.requires_grad
-    (h,) = (xgrad.grad(xgrad.sum(g), x),)
+    (h,) = xgrad.grad(xgrad.sum(g), x)
     xt = torch.tensor(a, requires_grad=True)
     (gt,) = torch.autograd.grad(ft(xt).sum(), xt, create_graph=True)
     (ht,) = torch.autograd.grad(gt.sum(), xt)
