@@ -349,3 +349,25 @@ def test_cross_entropy_with_masked_logits_matches_torch(backend):
     lt.backward()
     assert abs(float(loss) - lt.item()) < 1e-15
     assert np.allclose(x.grad.numpy(), zt.grad.numpy(), rtol=0, atol=1e-16)
+
+
+def test_a_function_that_saves_its_output_is_differentiable_twice(backend):
+    class Exp(xgrad.Function):  # PyTorch's documentation example
+        @staticmethod
+        def forward(ctx, x):
+            y = xgrad.exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    a = np.array([0.5, 1.0])
+    x = leaf(a, backend)
+    y = Exp.apply(x)
+    (g,) = xgrad.grad(xgrad.sum(y * y), x, create_graph=True)  # 2 e^{2x}
+    close(g, 2 * np.exp(2 * a))
+    (h,) = xgrad.grad(xgrad.sum(g), x)  # 4 e^{2x}: through g and through the saved y
+    close(h, 4 * np.exp(2 * a))

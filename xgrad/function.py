@@ -26,6 +26,12 @@ class Context:
         self._versions: list[tuple[Tensor, list[int], int]] = []
         self._non_differentiable: set[int] = set()
 
+    def _saved_outputs(self, returned: dict[int, Any]) -> None:
+        """Saved tensors that ``forward`` returned become the outputs as returned (with their graph, as
+        in PyTorch): a second derivative through a backward that reads them (``g * y`` of exp) then
+        counts their dependence on the input too."""
+        self.saved_tensors = tuple(returned.get(id(t), t) for t in self.saved_tensors)
+
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep ``tensors`` for backward; an in-place write to one of them before then is an error there."""
         self.saved_tensors = tensors
@@ -168,15 +174,19 @@ class Function:
         if not several:
             if id(out) in nd:
                 return new(out.data, out._backend)
-            return new(out.data, out._backend, _FunctionOp(cls, ctx), args, raw, kw)
+            result = new(out.data, out._backend, _FunctionOp(cls, ctx), args, raw, kw)
+            ctx._saved_outputs({id(out): result})
+            return result
         # several outputs: one joint node runs backward once, with every output's gradient; each output
         # is a node of its own that hands its gradient to the joint node
         op = _FunctionOp(cls, ctx, [(tuple(o.shape), o.data.dtype) for o in outs])
         joint = new(outs[0].data, backend, op, args, raw, kw)
         n = len(outs)
-        return tuple(new(o.data, o._backend) if id(o) in nd else
-                     new(o.data, o._backend, _Pick(cls.__name__, i, n), (joint,), (joint._data,), {})
-                     for i, o in enumerate(outs))
+        results = tuple(new(o.data, o._backend) if id(o) in nd else
+                        new(o.data, o._backend, _Pick(cls.__name__, i, n), (joint,), (joint._data,), {})
+                        for i, o in enumerate(outs))
+        ctx._saved_outputs({id(o): r for o, r in zip(outs, results)})
+        return results
 
 
 class _OnceOp(Op):
