@@ -222,8 +222,9 @@ METHODS: dict[str, Any] = {
     "backward": _backward,
     "to": _to,
     "astype": lambda self, dtype: astype(self, self._backend.dtype(dtype)),
-    "float": lambda self: astype(self, self._backend.dtype("float32")),
-    "double": lambda self: astype(self, self._backend.dtype("float64")),
+    # (as PyTorch's: the tensor itself where it has the dtype already, so writes reach it)
+    "float": lambda self: astype(self, self._backend.dtype("float32"), copy=False),
+    "double": lambda self: astype(self, self._backend.dtype("float64"), copy=False),
     # transposes and shapes
     "T": property(lambda self: permute_dims(self, tuple(range(self.ndim))[::-1])),
     "mT": property(matrix_transpose),
@@ -260,7 +261,7 @@ METHODS: dict[str, Any] = {
     "logical_and": _m.logical_and, "logical_or": _m.logical_or, "logical_xor": _m.logical_xor,
     "logical_not": _m.logical_not, "bitwise_not": bitwise_invert,
     "bitwise_left_shift": _m.bitwise_left_shift, "bitwise_right_shift": _m.bitwise_right_shift,
-    "conj": _m.conj, "real": property(_m.real), "imag": property(_m.imag),
+    "conj": _m.conj, "real": property(lambda self: _m.real(self) if "complex" in str(self.data.dtype) else self), "imag": property(_m.imag),
     # //, %, <<, >> (as torch: floor division, the remainder with the divisor's sign, shifts)
     "__floordiv__": _m.floor_divide, "__rfloordiv__": _reflected(_m.floor_divide),
     "__mod__": _m.remainder, "__rmod__": _reflected(_m.remainder),
