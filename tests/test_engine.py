@@ -371,3 +371,55 @@ def test_a_function_that_saves_its_output_is_differentiable_twice(backend):
     close(g, 2 * np.exp(2 * a))
     (h,) = xgrad.grad(xgrad.sum(g), x)  # 4 e^{2x}: through g and through the saved y
     close(h, 4 * np.exp(2 * a))
+
+
+def test_casts_to_integer_or_bool_cut_the_graph(backend):
+    a = np.array([1.5, 2.7])
+    x = leaf(a, backend)
+    for kind in ("int64", "bool"):
+        c = x.to(kind)
+        assert not c.requires_grad  # as in PyTorch: no gradient flows through an integer or bool cast
+        y = xgrad.sum(c.to("float64") * x)
+        y.backward()
+        close(x.grad, np.trunc(a) if kind == "int64" else np.ones(2))
+        x.grad = None
+
+
+def test_gradients_at_the_edges_match_pytorch(backend):
+    torch = pytest.importorskip("torch")
+    a = np.array([-3.0, 3.0, -3.5, 3.5, 0.0])
+    x = leaf(a, backend)
+    xgrad.sum(F.hardswish(x)).backward()
+    t = torch.tensor(a, requires_grad=True)
+    torch.nn.functional.hardswish(t).sum().backward()
+    close(x.grad, t.grad.numpy())
+    y, z = leaf([0.0, 1.0], backend), leaf([0.0, 2.0], backend)
+    xgrad.sum(xgrad.atan2(y, z)).backward()  # 0 at the origin, as PyTorch's (0/0 otherwise)
+    close(y.grad, [0.0, 2.0 / 5.0])
+    close(z.grad, [0.0, -1.0 / 5.0])
+
+
+def test_clip_grad_norm_minus_inf_is_the_smallest_magnitude():
+    w = leaf([1.0, 2.0, 3.0])
+    w.grad = xgrad.tensor(np.array([0.3, -2.0, 1.5]))
+    norm = xgrad.optim.clip_grad_norm_([w], max_norm=0.1, norm_type=-math.inf)
+    assert float(norm) == 0.3
+    close(w.grad, np.array([0.3, -2.0, 1.5]) * 0.1 / (0.3 + 1e-6))
+
+
+def test_grad_refuses_other_dtypes_shapes_and_an_implicit_complex_seed():
+    w = leaf([1.0, 2.0], dtype="float32")
+    with pytest.raises(xgrad.DTypeError, match="a gradient has its tensor's dtype and shape"):
+        w.grad = xgrad.tensor(np.ones(2))  # float64
+    with pytest.raises(xgrad.ShapeError):
+        w.grad = xgrad.tensor(np.ones(3, dtype=np.float32))
+    z = xgrad.tensor(np.array([1 + 2j]), requires_grad=True)
+    with pytest.raises(xgrad.GraphError, match="complex scalar needs `gradient`"):
+        xgrad.sum(z * z).backward()
+
+
+def test_float_and_double_of_a_tensor_of_that_dtype_are_the_tensor():
+    x = xgrad.tensor(np.array([1.0, 2.0]))
+    assert x.double() is x and x.real is x
+    y = xgrad.tensor(np.array([1.0, 2.0], dtype=np.float32))
+    assert y.float() is y and y.double() is not y
