@@ -423,3 +423,14 @@ def test_float_and_double_of_a_tensor_of_that_dtype_are_the_tensor():
     assert x.double() is x and x.real is x
     y = xgrad.tensor(np.array([1.0, 2.0], dtype=np.float32))
     assert y.float() is y and y.double() is not y
+
+
+def test_a_nan_masked_away_after_elu_leaves_finite_gradients(backend):
+    # PyTorch's elu family takes the linear piece's slope at a NaN input, so masking the NaN out
+    # afterwards (where(isnan(x), 0, elu(x))) leaves every gradient finite
+    x = leaf([1.0, float("nan"), -2.0], backend)
+    for f in (F.elu, F.selu, F.celu):
+        y = f(x)
+        xgrad.sum(xgrad.where(xgrad.isnan(x), xgrad.zeros_like(y), y)).backward()
+        assert np.isfinite(x.grad.numpy()).all() and x.grad.numpy()[1] == 0.0
+        x.grad = None

@@ -64,7 +64,8 @@ def elu(xp, a, alpha=1.0, scale=1.0, input_scale=1.0):
 
 
 def _elu_vjp(xp, g, out, a, alpha=1.0, scale=1.0, input_scale=1.0):
-    return xp.where(a > 0, g * scale, g * (input_scale * alpha * scale) * xp.exp(_negative(xp, a) * input_scale))
+    # ATen's test, a <= 0 for the exponential piece: a NaN input takes the linear one (a finite slope)
+    return xp.where(a <= 0, g * (input_scale * alpha * scale) * xp.exp(_negative(xp, a) * input_scale), g * scale)
 
 
 elu.defvjp(_elu_vjp)
