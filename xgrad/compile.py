@@ -595,12 +595,12 @@ class _Plan:
                     "gradient read before the backward sets it): a graph would read the arrays it recorded")
         loaded = dict((s, i) for s, i in self._index.items())  # slot -> index in K (self._seen)
         args = {s for _, s in arg_slots}
-        parts = graphs.split(live, inplace, args, loaded)
+        parts = graphs.split(live, inplace, loaded)
         if isinstance(parts, str):
             return parts
         into = {live[n].out.index: b.buffer for n, b in inplace.items()}  # results written into a buffer
         slot_of = {id(t): s for t, s in trace.inputs.values() if s in loaded}
-        made = {s for e in parts.body for s in passes.slots(e.out)}
+        made = parts.made
         results: list[int] = []  # gradients first: handed out as the graph's arrays (GraphReplay.hand)
         owners = []
         for t, st in zip(trace.grad_written.values(), grad_stores):  # (the order _grad_stores made them in)
@@ -633,7 +633,7 @@ class _Plan:
         wanted = [st.value.index for st in host_stores if type(st.value) is Slot]
         wanted += [v.index for v in outputs if type(v) is Slot]
         wanted += [v.index for _, v in writebacks if type(v) is Slot]
-        static, body_results = graphs.static_inputs(parts, args, loaded, folded, wanted)
+        static, body_results = graphs.static_inputs(parts, loaded, folded, wanted)
         pre_made = {s for e in parts.pre for s in passes.slots(e.out)}
         for s in static:
             if not (s in args or s in pre_made) or not hasattr(trace.values[s], "shape"):

@@ -51,15 +51,14 @@ class Split:
         self.pre: list[Any] = []  # the steps the host part runs (draws, checks and what they read)
         self.body: list[Any] = []  # the steps the graph holds
         self.body_inplace: dict[int, passes.InPlace] = {}
-        self.static: list[int] = []  # slots copied into S, in order
-        self.results: list[int] = []  # slots the body leaves in R, in order
+        self.made: set[int] = set()  # the slots the body's steps make
+        self.read: list[int] = []  # the slots they read (buffers written into included), in order
 
 
-def split(live: Sequence[Any], inplace: dict[int, passes.InPlace], arg_slots: set[int],
-          loaded: dict[int, int]) -> Split | str:
+def split(live: Sequence[Any], inplace: dict[int, passes.InPlace], loaded: dict[int, int]) -> Split | str:
     """Split the steps of a plan: those the host part runs before the launch, and the body; or the
     reason the plan cannot be a graph. ``loaded``: slot of each loaded tensor's array -> its index in
-    ``K``; ``arg_slots``: the arguments' slots."""
+    ``K``."""
     for e in live:
         if e.kind == "guard":
             return ("the function reads a value on the host (.item(), float(t), Python control flow on an "
@@ -98,7 +97,10 @@ def split(live: Sequence[Any], inplace: dict[int, passes.InPlace], arg_slots: se
         else:
             if n in inplace:
                 out.body_inplace[len(out.body)] = inplace[n]
+                out.read.append(inplace[n].buffer)
             out.body.append(e)
+            out.made.update(passes.slots(e.out))
+            out.read += passes.reads(e)
     return out
 
 
@@ -217,20 +219,13 @@ def _weak(a: Any) -> Callable[[], Any]:
         return lambda: a
 
 
-def static_inputs(parts: Split, arg_slots: set[int], loaded: dict[int, int], folded: dict[int, Any],
+def static_inputs(parts: Split, loaded: dict[int, int], folded: dict[int, Any],
                   wanted: Sequence[int]) -> tuple[list[int], list[int]]:
     """(slots the body reads that the host part provides, in order; slots of ``wanted`` the body makes)."""
-    made = {s for e in parts.body for s in passes.slots(e.out)}
-    read: list[int] = []
-    for e in parts.body:
-        read += passes.reads(e)
-    read += [inplace.buffer for inplace in parts.body_inplace.values()]
-    static = []
-    for s in dict.fromkeys(read + list(wanted)):
-        if s not in made and s not in loaded and s not in folded:
-            static.append(s)
-    results = [s for s in dict.fromkeys(wanted) if s in made]
-    return static, results
+    made = parts.made
+    static = [s for s in dict.fromkeys(parts.read + list(wanted))
+              if s not in made and s not in loaded and s not in folded]
+    return static, [s for s in dict.fromkeys(wanted) if s in made]
 
 
 def body_source(parts: Split, static: list[int], results: list[int], loaded: dict[int, int],
@@ -238,11 +233,8 @@ def body_source(parts: Split, static: list[int], results: list[int], loaded: dic
     """The source of the body (``def replay(A)``, called with None): its loads from ``S`` and ``K``,
     its steps, the new values written back into loaded arrays (``writebacks``: (K index, Slot or
     constant)), and the results into ``R``."""
-    made = {s for e in parts.body for s in passes.slots(e.out)}
-    read: set[int] = set()
-    for e in parts.body:
-        read.update(passes.reads(e))
-    read.update(ip.buffer for ip in parts.body_inplace.values())
+    made = parts.made
+    read = set(parts.read)
     read.update(results)
     read.update(v.index for _, v in writebacks if type(v) is Slot)
     loads = [(f"S[{k}]", s) for k, s in enumerate(static)]
